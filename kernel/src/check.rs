@@ -1,0 +1,108 @@
+//! Argument checks shared by every public function: each returns the [`Error`]
+//! that names the argument and the position.
+
+use crate::MAX_K;
+use crate::error::{Error, Result};
+use crate::real::Real;
+
+/// `k` must be in `1..=MAX_K`.
+pub(crate) fn rank(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::ZeroDimension { what: "k" });
+    }
+    if k > MAX_K {
+        return Err(Error::DimensionTooLarge {
+            what: "k",
+            value: k,
+            max: MAX_K,
+        });
+    }
+    Ok(())
+}
+
+/// A dimension that must be positive and fit in a `u32` index.
+pub(crate) fn dim(value: usize, what: &'static str) -> Result<()> {
+    if value == 0 {
+        return Err(Error::ZeroDimension { what });
+    }
+    if value > u32::MAX as usize {
+        return Err(Error::DimensionTooLarge {
+            what,
+            value,
+            max: u32::MAX as usize,
+        });
+    }
+    Ok(())
+}
+
+/// `a * b` without overflow.
+pub(crate) fn product(a: usize, b: usize, what: &'static str) -> Result<usize> {
+    a.checked_mul(b).ok_or(Error::SizeOverflow { what })
+}
+
+/// A slice's length must equal `expected`.
+pub(crate) fn len<T>(s: &[T], expected: usize, what: &'static str) -> Result<()> {
+    if s.len() != expected {
+        return Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual: s.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Every element finite.
+pub(crate) fn finite<T: Real>(s: &[T], what: &'static str) -> Result<()> {
+    match s.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite { what, index }),
+        None => Ok(()),
+    }
+}
+
+/// Every element finite and `>= 0`.
+pub(crate) fn nonneg<T: Real>(s: &[T], what: &'static str) -> Result<()> {
+    for (index, v) in s.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(Error::NonFinite { what, index });
+        }
+        if *v < T::ZERO {
+            return Err(Error::Negative { what, index });
+        }
+    }
+    Ok(())
+}
+
+/// A scalar that must be finite and `>= 0`.
+pub(crate) fn scalar_nonneg<T: Real>(v: T, what: &'static str) -> Result<()> {
+    nonneg(core::slice::from_ref(&v), what)
+}
+
+/// Item indices strictly ascending and `< n`.
+pub(crate) fn items(items: &[u32], n: usize, what: &'static str) -> Result<()> {
+    let mut prev: Option<u32> = None;
+    for (position, &i) in items.iter().enumerate() {
+        if i as usize >= n {
+            return Err(Error::IndexOutOfRange {
+                what,
+                position,
+                index: i as usize,
+                bound: n,
+            });
+        }
+        if prev.is_some_and(|p| i <= p) {
+            return Err(Error::NotAscending { what, position });
+        }
+        prev = Some(i);
+    }
+    Ok(())
+}
+
+/// Every element of a computed output finite.
+pub(crate) fn result<T: Real>(s: &[T], what: &'static str) -> Result<()> {
+    if s.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFiniteResult { what })
+    }
+}

@@ -1,0 +1,231 @@
+//! Validated views of the item side of a model and of one user's sparse row.
+//!
+//! Validation costs O(n k) and is done once, when the view is made; the row
+//! functions then cost O(n_u k + k^2) (or O(n_u k^2) to form normal equations)
+//! and check only the row they are given.
+
+use crate::check;
+use crate::error::Result;
+use crate::real::Real;
+
+/// A row-major `n x k` factor matrix (item factors `H`, or user factors `W`),
+/// checked finite with `1 <= k <= MAX_K` and `1 <= n <= u32::MAX`.
+#[derive(Debug, Clone, Copy)]
+pub struct Factors<'a, T> {
+    data: &'a [T],
+    n: usize,
+    k: usize,
+}
+
+impl<'a, T: Real> Factors<'a, T> {
+    /// Wraps `data` (`n * k` elements, row `j` at `data[j*k .. (j+1)*k]`).
+    ///
+    /// # Errors
+    /// [`crate::Error::ZeroDimension`] / [`crate::Error::DimensionTooLarge`] for `n` or `k`,
+    /// [`crate::Error::SizeOverflow`], [`crate::Error::LengthMismatch`] for `data`,
+    /// [`crate::Error::NonFinite`] naming the first non-finite element.
+    ///
+    /// ```
+    /// let h = [1.0f32, 0.0, 0.0, 1.0, 0.5, 0.5];
+    /// let f = wmf_kernel::Factors::new(&h, 3, 2).unwrap();
+    /// assert_eq!(f.row(2), &[0.5, 0.5]);
+    /// ```
+    pub fn new(data: &'a [T], n: usize, k: usize) -> Result<Self> {
+        check::rank(k)?;
+        check::dim(n, "n")?;
+        let len = check::product(n, k, "factors")?;
+        check::len(data, len, "factors")?;
+        check::finite(data, "factors")?;
+        Ok(Self { data, n, k })
+    }
+
+    /// Number of rows `n`.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of latent factors `k`.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The whole row-major buffer.
+    pub fn as_slice(&self) -> &'a [T] {
+        self.data
+    }
+
+    /// Row `j` (`k` elements). Callers index with a validated `j < n`; an
+    /// out-of-range `j` returns an empty slice rather than panicking.
+    #[inline]
+    pub fn row(&self, j: usize) -> &'a [T] {
+        self.data.get(j * self.k..(j + 1) * self.k).unwrap_or(&[])
+    }
+}
+
+/// The weight `c0_j` of every unobserved cell (preference 0).
+///
+/// Hu et al. 2008 use a uniform weight (1); eALS (He et al. 2016) and Pan et
+/// al.'s item-oriented weighting give each item its own weight.
+#[derive(Debug, Clone, Copy)]
+pub enum Baseline<'a, T> {
+    /// The same `c0` for every item.
+    Uniform(T),
+    /// `c0_j` per item (`n` elements, finite, `>= 0`).
+    PerItem(&'a [T]),
+}
+
+impl<T: Real> Baseline<'_, T> {
+    /// `c0_j` (the caller guarantees `j < n`).
+    #[inline]
+    pub fn at(&self, j: usize) -> T {
+        match self {
+            Baseline::Uniform(c) => *c,
+            Baseline::PerItem(c) => c.get(j).copied().unwrap_or(T::ZERO),
+        }
+    }
+
+    pub(crate) fn validate(&self, n: usize) -> Result<()> {
+        match self {
+            Baseline::Uniform(c) => check::scalar_nonneg(*c, "c0"),
+            Baseline::PerItem(c) => {
+                check::len(c, n, "c0")?;
+                check::nonneg(c, "c0")
+            }
+        }
+    }
+}
+
+/// Everything a fold-in needs from the item side: item factors `H` (`n x k`),
+/// the weighted Gramian `G0 = H^T diag(c0) H` (`k x k`, symmetric, see
+/// [`crate::gramian`]) and the unobserved-cell weights `c0`.
+///
+/// This is what a host ships to a device: with it, one user's loss, gradient,
+/// normal equations and solves cost O(n_u k + k^2) instead of O(n k).
+#[derive(Debug, Clone, Copy)]
+pub struct Items<'a, T> {
+    pub(crate) h: Factors<'a, T>,
+    pub(crate) g0: &'a [T],
+    pub(crate) c0: Baseline<'a, T>,
+}
+
+impl<'a, T: Real> Items<'a, T> {
+    /// Bundles validated item factors with their Gramian and baseline weights.
+    ///
+    /// `g0` is not recomputed (that is O(n k^2)); it must be the Gramian of
+    /// `h` under `c0`, as [`crate::gramian`] computes it.
+    ///
+    /// # Errors
+    /// [`crate::Error::LengthMismatch`] when `g0` is not `k * k` or a per-item
+    /// `c0` is not `n` long; [`crate::Error::NonFinite`] / [`crate::Error::Negative`]
+    /// for `g0` and `c0`.
+    pub fn new(h: Factors<'a, T>, g0: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        check::len(g0, h.k * h.k, "g0")?;
+        check::finite(g0, "g0")?;
+        c0.validate(h.n)?;
+        Ok(Self { h, g0, c0 })
+    }
+
+    /// Number of items `n`.
+    pub fn n(&self) -> usize {
+        self.h.n
+    }
+
+    /// Number of latent factors `k`.
+    pub fn k(&self) -> usize {
+        self.h.k
+    }
+
+    /// The item factors.
+    pub fn factors(&self) -> &Factors<'a, T> {
+        &self.h
+    }
+
+    /// The Gramian `G0` (`k * k`, row-major).
+    pub fn gramian(&self) -> &'a [T] {
+        self.g0
+    }
+
+    /// The baseline weights.
+    pub fn baseline(&self) -> &Baseline<'a, T> {
+        &self.c0
+    }
+
+    /// Checks a row against these items: indices strictly ascending and `< n`,
+    /// confidences finite and `>= 0`, preferences finite, lengths equal.
+    ///
+    /// # Errors
+    /// The first problem found, naming `items`, `conf` or `pref` and the position.
+    pub fn check_row(&self, row: &Row<'_, T>) -> Result<()> {
+        check::len(row.conf, row.items.len(), "conf")?;
+        if let Some(p) = row.pref {
+            check::len(p, row.items.len(), "pref")?;
+            check::finite(p, "pref")?;
+        }
+        check::items(row.items, self.h.n, "items")?;
+        check::nonneg(row.conf, "conf")
+    }
+}
+
+/// One user's observed cells: item indices (strictly ascending), their
+/// confidences `c_uj >= 0` and preferences `x_uj`.
+///
+/// `pref: None` means `x_uj = 1` for every observed cell, Hu et al.'s binarised
+/// preference. Every item not listed is unobserved: preference 0, weight `c0_j`.
+/// An empty row (no interactions) is valid; each function says what it does with one.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a, T> {
+    /// Item indices, strictly ascending, each `< n`.
+    pub items: &'a [u32],
+    /// Confidence `c_uj` of each listed item.
+    pub conf: &'a [T],
+    /// Preference `x_uj` of each listed item; `None` means all ones.
+    pub pref: Option<&'a [T]>,
+}
+
+impl<'a, T: Real> Row<'a, T> {
+    /// A row with explicit preferences.
+    pub fn new(items: &'a [u32], conf: &'a [T], pref: Option<&'a [T]>) -> Self {
+        Self { items, conf, pref }
+    }
+
+    /// A row whose preferences are all one (Hu et al. 2008).
+    pub fn implicit(items: &'a [u32], conf: &'a [T]) -> Self {
+        Self {
+            items,
+            conf,
+            pref: None,
+        }
+    }
+
+    /// The empty row (a user with no interactions).
+    pub fn empty() -> Self {
+        Self {
+            items: &[],
+            conf: &[],
+            pref: None,
+        }
+    }
+
+    /// Number of observed cells `n_u`.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True for a user with no interactions.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Observed cell `t`: `(item, c_uj, x_uj)`. The caller guarantees `t < len()`
+    /// after [`Items::check_row`].
+    #[inline]
+    pub(crate) fn cell(&self, t: usize) -> (usize, T, T) {
+        let j = self.items.get(t).copied().unwrap_or(0) as usize;
+        let c = self.conf.get(t).copied().unwrap_or(T::ZERO);
+        let x = match self.pref {
+            Some(p) => p.get(t).copied().unwrap_or(T::ZERO),
+            None => T::ONE,
+        };
+        (j, c, x)
+    }
+}

@@ -1,0 +1,79 @@
+//! # wmf-kernel
+//!
+//! The one copy of the weighted matrix factorisation math, `#![no_std]` and
+//! allocation-free, shared by the C library (`wmf-ffi`) and the host trainer
+//! (`wmf-host`), and small enough for a microcontroller.
+//!
+//! Model (Hu, Koren & Volinsky 2008; Pan et al. 2008): interactions `X`
+//! (`m x n`), confidences `C >= 0`, user factors `W` (`m x k`), item factors
+//! `H` (`n x k`), regularisation `λ >= 0`:
+//!
+//! ```text
+//! f(W,H) = Σ_ij C_ij (X_ij − W_i·H_j)² + λ (|W|² + |H|²)
+//! M = X − W Hᵀ,  R = C ∘ M,  ∂f/∂W = −2 R H + 2λW,  ∂f/∂H = −2 Rᵀ W + 2λH
+//! ```
+//!
+//! - [`Dense`] (and [`dense::fixed`]): the formulas above for a dense block.
+//! - [`row`]: the implicit-feedback form, where only observed cells are stored
+//!   and unobserved ones have preference 0 and weight `c0_j`; through the
+//!   Gramian `G0 = Hᵀ diag(c0) H` ([`gramian`]) a user's loss, gradient and
+//!   normal equations cost O(n_u k + k²) instead of O(n k).
+//! - Row solvers (the fold-in of one user): [`solve_row_cholesky`] (exact),
+//!   [`solve_row_cg`] (conjugate gradient, warm start), [`solve_row_eals`]
+//!   (element-wise ALS) and [`eals_online_update`] (O(k²) per new
+//!   interaction), and [`gradient_step_row`] for the smallest devices.
+//! - Scoring: [`score_items`], [`top_n_into`], [`top_n`].
+//!
+//! Every function validates its arguments (lengths, `1 <= k <=` [`MAX_K`],
+//! item indices, NaN/inf, negative confidences and `λ`) and returns an
+//! [`Error`] naming the argument and position; none panics or loops forever,
+//! and none returns NaN. Scratch memory is always the caller's.
+//!
+//! ## Fold-in of one user, on the stack
+//!
+//! ```
+//! use wmf_kernel::{Baseline, Factors, Items, Row, gramian, top_n};
+//! // 3 items, k = 2 (shipped from the host)
+//! let h = [1.0f32, 0.0, 0.0, 1.0, 0.7, 0.7];
+//! let factors = Factors::new(&h, 3, 2).unwrap();
+//! let mut g0 = [0.0f32; 4];
+//! gramian(&factors, Baseline::Uniform(1.0), &mut g0).unwrap();
+//! let items = Items::new(factors, &g0, Baseline::Uniform(1.0)).unwrap();
+//! // the user interacted with item 0 (confidence 5)
+//! let w = wmf_kernel::fixed::solve_row_cholesky::<f32, 2>(&items, &Row::implicit(&[0], &[5.0]), 0.1).unwrap();
+//! let best = top_n::<f32, 1>(&factors, &w, &[0]).unwrap();
+//! assert_eq!(best[0].item, 2); // the item closest to item 0 that the user has not seen
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod cg;
+mod check;
+mod cholesky;
+pub mod dense;
+mod eals;
+mod error;
+mod factors;
+pub mod fixed;
+mod real;
+pub mod row;
+mod sgd;
+mod topn;
+
+/// The largest rank `k` any function accepts. Stack buffers of `MAX_K`
+/// elements (never `MAX_K²`) are used internally; `k x k` scratch is the caller's.
+pub const MAX_K: usize = 256;
+
+pub use cg::{CgParams, CgReport, cg_scratch_len, solve_row_cg};
+pub use cholesky::{
+    cholesky_in_place, cholesky_solve_in_place, solve_row_cholesky, solve_spd_in_place,
+};
+pub use dense::Dense;
+pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
+pub use error::{Error, Result};
+pub use factors::{Baseline, Factors, Items, Row};
+pub use real::Real;
+pub use row::{gramian, row_gradient, row_loss, row_normal_equations};
+pub use sgd::gradient_step_row;
+pub use topn::{Scored, score_items, top_n, top_n_into};

@@ -1,0 +1,168 @@
+//! The scalar type the kernels are generic over, with `libm` behind this one module.
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point scalar: implemented for [`f32`] and [`f64`] only (sealed).
+///
+/// Every kernel is written once over `T: Real`; the per-type functions the FFI
+/// exports are thin instantiations.
+pub trait Real:
+    Copy
+    + Default
+    + PartialOrd
+    + Debug
+    + Display
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + sealed::Sealed
+    + 'static
+{
+    /// Additive identity.
+    const ZERO: Self;
+    /// Multiplicative identity.
+    const ONE: Self;
+    /// Machine epsilon of the type.
+    const EPSILON: Self;
+    /// Converts from `f64` (rounding to nearest for `f32`).
+    fn from_f64(v: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn to_f64(self) -> f64;
+    /// Square root (`libm`).
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// True when neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f32::EPSILON;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        libm::sqrtf(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        libm::fabsf(self)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f64::EPSILON;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        libm::sqrt(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        libm::fabs(self)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+/// Dot product of two equal-length slices (the caller guarantees equal length).
+///
+/// Four independent accumulators let the compiler vectorise and shorten the
+/// dependency chain; the summation order is fixed, so results are deterministic.
+#[inline]
+pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [T::ZERO; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    let mut tail = T::ZERO;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += *x * *y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// `y += alpha * x` over equal-length slices.
+#[inline]
+pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += alpha * *xi;
+    }
+}
+
+/// Symmetric rank-1 update of the lower triangle: `A[r][c] += alpha * x[r] * x[c]` for `c <= r`.
+#[inline]
+pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
+    for (r, row) in a.chunks_exact_mut(k).enumerate() {
+        let s = alpha * x[r];
+        for (ac, xc) in row[..=r].iter_mut().zip(&x[..=r]) {
+            *ac += s * *xc;
+        }
+    }
+}
+
+/// Copies the lower triangle of a k x k row-major matrix onto its upper triangle.
+#[inline]
+pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {
+    for r in 0..k {
+        for c in (r + 1)..k {
+            a[r * k + c] = a[c * k + r];
+        }
+    }
+}
+
+/// `y = A x` for a k x k row-major `A`.
+#[inline]
+pub(crate) fn gemv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
+    for (yi, row) in y.iter_mut().zip(a.chunks_exact(k)) {
+        *yi = dot(row, x);
+    }
+}
+
+/// `v > 0`, false for NaN: the test every pivot and denominator must pass.
+#[inline(always)]
+pub(crate) fn positive<T: Real>(v: T) -> bool {
+    v > T::ZERO
+}

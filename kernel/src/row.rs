@@ -1,0 +1,234 @@
+//! The implicit-feedback form: one user's loss, gradient and normal equations in
+//! O(n_u k + k^2) through the weighted Gramian.
+//!
+//! # Derivation
+//!
+//! Fix user `u` with factor row `w` (`k`), item factors `h_j` (`k`) for
+//! `j = 0..n`. Observed cells `j ∈ O_u` carry confidence `c_uj` and preference
+//! `x_uj`; every other cell has preference 0 and weight `c0_j`. Write
+//! `s_j = w·h_j`. The user's share of the objective is
+//!
+//! ```text
+//! f_u(w) = Σ_{j∉O_u} c0_j s_j² + Σ_{j∈O_u} c_uj (x_uj − s_j)² + λ |w|²
+//! ```
+//!
+//! Adding and subtracting `c0_j s_j²` for the observed cells turns the first sum
+//! into a sum over *all* items, which no longer depends on `u`:
+//!
+//! ```text
+//! Σ_j c0_j s_j² = Σ_j c0_j wᵀ h_j h_jᵀ w = wᵀ G0 w,   G0 = Hᵀ diag(c0) H
+//! f_u(w) = wᵀ G0 w + Σ_{j∈O_u} [ c_uj (x_uj − s_j)² − c0_j s_j² ] + λ |w|²
+//! ```
+//!
+//! `G0` is computed once per half-iteration (O(n k²), BLAS `syrk` on the host),
+//! after which `f_u` costs O(n_u k + k²). Differentiating,
+//!
+//! ```text
+//! ∇f_u(w) = 2 G0 w + 2 Σ_{j∈O_u} [ (c_uj − c0_j) s_j − c_uj x_uj ] h_j + 2 λ w
+//!         = 2 (A w − b)
+//! A = G0 + Σ_{j∈O_u} (c_uj − c0_j) h_j h_jᵀ + λ I,   b = Σ_{j∈O_u} c_uj x_uj h_j
+//! ```
+//!
+//! so the minimiser solves `A w = b` (Hu, Koren & Volinsky 2008, eq. 4, with
+//! `c0_j = 1`). Summing `f_u` over users and adding `λ |H|²` gives the dense
+//! objective `Σ_ij C_ij (X_ij − W_i·H_j)² + λ(|W|² + |H|²)` exactly; the tests
+//! check this against [`crate::Dense`]. `A` is positive semi-definite because it
+//! equals `Σ_j c_uj' h_j h_jᵀ + λ I` with every weight `c_uj' ≥ 0`, and positive
+//! definite when `λ > 0`.
+//!
+//! The item side is the same problem with users and items swapped: `Items`
+//! then wraps the user factors, their Gramian and the per-user baseline.
+
+use crate::check;
+use crate::error::Result;
+use crate::factors::{Baseline, Factors, Items, Row};
+use crate::real::{Real, axpy, dot, gemv, mirror_lower, syr_lower};
+
+/// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
+/// symmetric), written to `g`.
+///
+/// O(n k²). The host computes the same matrix with BLAS; this is the reference
+/// and the device's version.
+///
+/// # Errors
+/// [`crate::Error::LengthMismatch`] for `g` (must be `k * k`) or a per-item `c0`;
+/// [`crate::Error::NonFinite`] / [`crate::Error::Negative`] for `c0`;
+/// [`crate::Error::NonFiniteResult`] on overflow.
+///
+/// ```
+/// use wmf_kernel::{Baseline, Factors, gramian};
+/// let h = [1.0f64, 2.0, 3.0, 4.0]; // two items, k = 2
+/// let mut g = [0.0; 4];
+/// gramian(&Factors::new(&h, 2, 2).unwrap(), Baseline::Uniform(1.0), &mut g).unwrap();
+/// assert_eq!(g, [10.0, 14.0, 14.0, 20.0]);
+/// ```
+pub fn gramian<T: Real>(h: &Factors<'_, T>, c0: Baseline<'_, T>, g: &mut [T]) -> Result<()> {
+    let k = h.k();
+    check::len(g, k * k, "g")?;
+    c0.validate(h.n())?;
+    g.fill(T::ZERO);
+    for j in 0..h.n() {
+        let c = c0.at(j);
+        if c != T::ZERO {
+            syr_lower(c, h.row(j), g, k);
+        }
+    }
+    mirror_lower(g, k);
+    check::result(g, "g")
+}
+
+fn check_w<T: Real>(items: &Items<'_, T>, w: &[T], lambda: T) -> Result<()> {
+    check::len(w, items.k(), "w")?;
+    check::finite(w, "w")?;
+    check::scalar_nonneg(lambda, "lambda")
+}
+
+/// One user's loss `f_u(w) = wᵀ G0 w + Σ_obs [c (x − s)² − c0_j s²] + λ|w|²`
+/// (see the [module docs](self) for the derivation), in O(n_u k + k²).
+///
+/// The item regulariser `λ|H|²` is not included: it belongs to the whole model.
+/// An empty row gives `wᵀ G0 w + λ|w|²`.
+///
+/// # Errors
+/// Row and `w` validation errors (naming `items`, `conf`, `pref`, `w`, `lambda`);
+/// [`crate::Error::NonFiniteResult`] on overflow.
+///
+/// ```
+/// use wmf_kernel::{Baseline, Factors, Items, Row, row_loss};
+/// let h = [1.0f64, 0.0, 0.0, 1.0];
+/// let g0 = [1.0, 0.0, 0.0, 1.0]; // Gramian of h with c0 = 1
+/// let items = Items::new(Factors::new(&h, 2, 2).unwrap(), &g0, Baseline::Uniform(1.0)).unwrap();
+/// // user likes item 0 with confidence 2; w = (1, 0) predicts it exactly
+/// let loss = row_loss(&items, &Row::implicit(&[0], &[2.0]), 0.0, &[1.0, 0.0]).unwrap();
+/// assert_eq!(loss, 0.0);
+/// ```
+pub fn row_loss<T: Real>(items: &Items<'_, T>, row: &Row<'_, T>, lambda: T, w: &[T]) -> Result<T> {
+    items.check_row(row)?;
+    check_w(items, w, lambda)?;
+    let k = items.k();
+    // wᵀ G0 w without scratch: Σ_r w_r (G0 w)_r
+    let mut quad = T::ZERO;
+    for (r, g_row) in items.g0.chunks_exact(k).enumerate() {
+        quad += w[r] * dot(g_row, w);
+    }
+    let mut obs = T::ZERO;
+    for t in 0..row.len() {
+        let (j, c, x) = row.cell(t);
+        let s = dot(w, items.h.row(j));
+        let e = x - s;
+        obs += c * e * e - items.c0.at(j) * s * s;
+    }
+    let loss = quad + obs + lambda * dot(w, w);
+    check::result(core::slice::from_ref(&loss), "loss")?;
+    Ok(loss)
+}
+
+/// One user's gradient `∇f_u(w) = 2 (A w − b)`, written to `grad` (`k`), in
+/// O(n_u k + k²) without forming `A`.
+///
+/// An empty row gives `2 (G0 + λ I) w`.
+///
+/// # Errors
+/// As [`row_loss`], plus [`crate::Error::LengthMismatch`] for `grad`.
+pub fn row_gradient<T: Real>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    w: &[T],
+    grad: &mut [T],
+) -> Result<()> {
+    items.check_row(row)?;
+    check_w(items, w, lambda)?;
+    check::len(grad, items.k(), "grad")?;
+    apply_a(items, row, lambda, w, grad);
+    let two = T::ONE + T::ONE;
+    for t in 0..row.len() {
+        let (j, c, x) = row.cell(t);
+        axpy(-(c * x), items.h.row(j), grad);
+    }
+    for g in grad.iter_mut() {
+        *g *= two;
+    }
+    check::result(grad, "grad")
+}
+
+/// `out = A v = G0 v + Σ_obs (c − c0_j)(h_j·v) h_j + λ v` without forming `A`.
+/// Arguments are already validated.
+pub(crate) fn apply_a<T: Real>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    v: &[T],
+    out: &mut [T],
+) {
+    let k = items.k();
+    gemv(items.g0, v, out, k);
+    axpy(lambda, v, out);
+    for t in 0..row.len() {
+        let (j, c, _) = row.cell(t);
+        let hj = items.h.row(j);
+        let coef = (c - items.c0.at(j)) * dot(hj, v);
+        axpy(coef, hj, out);
+    }
+}
+
+/// The user's normal equations `A w = b`:
+/// `A = G0 + Σ_obs (c_uj − c0_j) h_j h_jᵀ + λ I` (`k x k`, row-major, full
+/// symmetric) and `b = Σ_obs c_uj x_uj h_j` (`k`), in O(n_u k²).
+///
+/// An empty row gives `A = G0 + λ I`, `b = 0`.
+///
+/// # Errors
+/// Row validation errors, [`crate::Error::Negative`] / [`crate::Error::NonFinite`]
+/// for `lambda`, [`crate::Error::LengthMismatch`] for `a` or `b`,
+/// [`crate::Error::NonFiniteResult`] on overflow.
+///
+/// ```
+/// use wmf_kernel::{Baseline, Factors, Items, Row, row_normal_equations};
+/// let h = [1.0f64, 0.0, 0.0, 1.0];
+/// let g0 = [1.0, 0.0, 0.0, 1.0];
+/// let items = Items::new(Factors::new(&h, 2, 2).unwrap(), &g0, Baseline::Uniform(1.0)).unwrap();
+/// let (mut a, mut b) = ([0.0; 4], [0.0; 2]);
+/// row_normal_equations(&items, &Row::implicit(&[1], &[3.0]), 0.5, &mut a, &mut b).unwrap();
+/// assert_eq!(a, [1.5, 0.0, 0.0, 3.5]);
+/// assert_eq!(b, [0.0, 3.0]);
+/// ```
+pub fn row_normal_equations<T: Real>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    a: &mut [T],
+    b: &mut [T],
+) -> Result<()> {
+    items.check_row(row)?;
+    check::scalar_nonneg(lambda, "lambda")?;
+    let k = items.k();
+    check::len(a, k * k, "a")?;
+    check::len(b, k, "b")?;
+    normal_equations_unchecked(items, row, lambda, a, b);
+    check::result(a, "a")?;
+    check::result(b, "b")
+}
+
+/// [`row_normal_equations`] after validation.
+pub(crate) fn normal_equations_unchecked<T: Real>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    a: &mut [T],
+    b: &mut [T],
+) {
+    let k = items.k();
+    a.copy_from_slice(items.g0);
+    b.fill(T::ZERO);
+    for t in 0..row.len() {
+        let (j, c, x) = row.cell(t);
+        let hj = items.h.row(j);
+        syr_lower(c - items.c0.at(j), hj, a, k);
+        axpy(c * x, hj, b);
+    }
+    mirror_lower(a, k);
+    for d in 0..k {
+        a[d * k + d] += lambda;
+    }
+}
