@@ -1,0 +1,1 @@
+//! ALS training with the kernel's row solvers, parallel over rows.

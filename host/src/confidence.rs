@@ -1,0 +1,1 @@
+//! Confidence and baseline-weight schemes applied to a dataset.

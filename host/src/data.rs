@@ -1,0 +1,1 @@
+//! A loaded interaction dataset: user CSR, id maps, optional timestamps.

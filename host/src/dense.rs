@@ -1,0 +1,1 @@
+//! The dense weighted gradient on BLAS gemm, in row blocks.

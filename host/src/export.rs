@@ -1,0 +1,1 @@
+//! Factor export: .npy, C header and raw little-endian blob.

@@ -1,0 +1,1 @@
+//! Fold-in of new users and partial refit of chosen rows.

@@ -1,0 +1,1 @@
+//! Weighted Gramians on BLAS.

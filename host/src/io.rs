@@ -1,0 +1,1 @@
+//! Readers for triplet, MovieLens and Matrix Market files into a Dataset.

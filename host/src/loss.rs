@@ -1,0 +1,1 @@
+//! Training loss in O(nnz k + (m + n) k^2).

@@ -1,0 +1,1 @@
+//! Ranking metrics: precision, recall, nDCG, MAP at k and AUC.

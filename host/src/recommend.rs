@@ -1,0 +1,1 @@
+//! Top-N recommendation (batched on BLAS) and cosine similarity.

@@ -1,0 +1,1 @@
+//! Deterministic synthetic implicit-feedback datasets with planted low-rank taste.
