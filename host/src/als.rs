@@ -510,6 +510,11 @@ impl<T: Float> Als<T> {
         })
     }
 
+    /// The number of worker threads of this run's pool (`config.threads`).
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
     /// Names rows by their external ids in error messages.
     pub fn with_ids(mut self, users: IdMap, items: IdMap) -> Self {
         self.user_ids = Some(users);
