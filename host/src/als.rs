@@ -83,7 +83,10 @@ pub fn validate_config(config: &TrainConfig) -> Result<()> {
     }
     if let RegScaling::Frequency { nu } = config.reg_scaling {
         if !nu.is_finite() {
-            return Err(Error::invalid("--reg-scaling", format!("exponent {nu} is not finite")));
+            return Err(Error::invalid(
+                "--reg-scaling",
+                format!("exponent {nu} is not finite"),
+            ));
         }
     }
     crate::confidence::validate_confidence(config.confidence)?;
@@ -311,15 +314,10 @@ pub fn solve_one<T: Float>(
     };
     match solver {
         Solver::Cholesky => wmf_kernel::solve_row_cholesky(&items, row, lambda, a, x),
-        Solver::Cg { steps } => wmf_kernel::solve_row_cg(
-            &items,
-            row,
-            lambda,
-            x,
-            CgParams { steps, tol: CG_TOL },
-            cg,
-        )
-        .map(|_| ()),
+        Solver::Cg { steps } => {
+            wmf_kernel::solve_row_cg(&items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
+                .map(|_| ())
+        }
         Solver::Eals { sweeps } => {
             if pred.len() < row.len() {
                 pred.resize(row.len(), T::ZERO);
@@ -391,8 +389,17 @@ pub fn solve_side<T: Float>(
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
                 || Scratch::new(k),
                 |scratch, (i, x)| {
-                    solve_one(fac, fixed, i, &side.row(i), lambda_of(i), solver, x, scratch)
-                        .map_err(|e| fail(i, e))
+                    solve_one(
+                        fac,
+                        fixed,
+                        i,
+                        &side.row(i),
+                        lambda_of(i),
+                        solver,
+                        x,
+                        scratch,
+                    )
+                    .map_err(|e| fail(i, e))
                 },
             )
         }
@@ -411,8 +418,17 @@ pub fn solve_side<T: Float>(
                     |scratch, &r| {
                         let i = r as usize;
                         let mut x = current.row(i).to_vec();
-                        solve_one(fac, fixed, i, &side.row(i), lambda_of(i), solver, &mut x, scratch)
-                            .map_err(|e| fail(i, e))?;
+                        solve_one(
+                            fac,
+                            fixed,
+                            i,
+                            &side.row(i),
+                            lambda_of(i),
+                            solver,
+                            &mut x,
+                            scratch,
+                        )
+                        .map_err(|e| fail(i, e))?;
                         Ok((i, x))
                     },
                 )
@@ -528,7 +544,13 @@ impl<T: Float> Als<T> {
     /// As [`solve_side`].
     pub fn user_half(&mut self, select: Option<&[u32]>) -> Result<()> {
         let Self {
-            problem, w, h, config, user_ids, pool, ..
+            problem,
+            w,
+            h,
+            config,
+            user_ids,
+            pool,
+            ..
         } = self;
         pool.install(|| {
             let g0 = problem.item_gramian(h.view())?;
@@ -544,7 +566,10 @@ impl<T: Float> Als<T> {
                 config.solver,
                 w,
                 select,
-                RowNames { what: "user", ids: user_ids.as_ref() },
+                RowNames {
+                    what: "user",
+                    ids: user_ids.as_ref(),
+                },
             )
         })
     }
@@ -555,10 +580,19 @@ impl<T: Float> Als<T> {
     /// As [`solve_side`].
     pub fn item_half(&mut self, select: Option<&[u32]>) -> Result<()> {
         let Self {
-            problem, w, h, config, item_ids, pool, ..
+            problem,
+            w,
+            h,
+            config,
+            item_ids,
+            pool,
+            ..
         } = self;
         pool.install(|| {
-            let names = RowNames { what: "item", ids: item_ids.as_ref() };
+            let names = RowNames {
+                what: "item",
+                ids: item_ids.as_ref(),
+            };
             match problem.c0_uniform {
                 Some(c) => {
                     let g = gramian_uniform(w.view(), c)?;
@@ -566,7 +600,16 @@ impl<T: Float> Als<T> {
                         g0: g.as_slice().unwrap_or(&[]),
                         c0: Baseline::Uniform(c),
                     };
-                    solve_side(&problem.items, w.view(), fixed, &problem.item_lambda, config.solver, h, select, names)
+                    solve_side(
+                        &problem.items,
+                        w.view(),
+                        fixed,
+                        &problem.item_lambda,
+                        config.solver,
+                        h,
+                        select,
+                        names,
+                    )
                 }
                 None => {
                     let g = gramian_uniform(w.view(), T::ONE)?;
@@ -574,7 +617,16 @@ impl<T: Float> Als<T> {
                         gram: g.as_slice().unwrap_or(&[]),
                         c0: &problem.c0,
                     };
-                    solve_side(&problem.items, w.view(), fixed, &problem.item_lambda, config.solver, h, select, names)
+                    solve_side(
+                        &problem.items,
+                        w.view(),
+                        fixed,
+                        &problem.item_lambda,
+                        config.solver,
+                        h,
+                        select,
+                        names,
+                    )
                 }
             }
         })
@@ -594,7 +646,8 @@ impl<T: Float> Als<T> {
     /// # Errors
     /// As [`crate::loss::training_loss`].
     pub fn loss(&self) -> Result<f64> {
-        self.pool.install(|| crate::loss::training_loss(&self.problem, self.w.view(), self.h.view()))
+        self.pool
+            .install(|| crate::loss::training_loss(&self.problem, self.w.view(), self.h.view()))
     }
 
     /// Runs `config.iterations` iterations, telling `observer` after each.
@@ -655,7 +708,13 @@ pub fn train_model(
     let mut als = Als::<f32>::new(values, config)?.with_ids(user_ids, item_ids);
     als.run(observer)?;
     let item_c0 = als.problem.c0.clone();
-    let Als { w, h, user_ids, item_ids, .. } = als;
+    let Als {
+        w,
+        h,
+        user_ids,
+        item_ids,
+        ..
+    } = als;
     Ok(Model {
         config: config.clone(),
         user_factors: w,

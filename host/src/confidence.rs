@@ -162,10 +162,7 @@ pub fn item_baseline(baseline: BaselineWeight, counts: &[u64]) -> Result<Vec<f32
                     "popularity weighting needs at least one item with interactions",
                 ));
             }
-            Ok(pw
-                .iter()
-                .map(|&p| (c0 as f64 * p / total) as f32)
-                .collect())
+            Ok(pw.iter().map(|&p| (c0 as f64 * p / total) as f32).collect())
         }
     }
 }
@@ -183,9 +180,23 @@ mod tests {
     #[test]
     fn schemes_and_errors() {
         let v = Csr::from_triplets(2, 3, &[(0, 0, 1.0), (1, 2, 3.0)]).unwrap();
-        let c = confidence_matrix(&v, Confidence::Log { alpha: 1.0, eps: 1.0 }).unwrap();
+        let c = confidence_matrix(
+            &v,
+            Confidence::Log {
+                alpha: 1.0,
+                eps: 1.0,
+            },
+        )
+        .unwrap();
         assert!((c.values[0] - (1.0 + 2f32.ln())).abs() < 1e-6);
-        let err = confidence_matrix(&v, Confidence::Log { alpha: 1.0, eps: 0.0 }).unwrap_err();
+        let err = confidence_matrix(
+            &v,
+            Confidence::Log {
+                alpha: 1.0,
+                eps: 0.0,
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("--eps"), "{err}");
         let err = confidence_matrix(&v, Confidence::Linear { alpha: -1.0 }).unwrap_err();
         assert!(err.to_string().contains("--alpha"), "{err}");
@@ -193,8 +204,8 @@ mod tests {
         let err = confidence_matrix(&bad, Confidence::AsIs).unwrap_err();
         assert!(err.to_string().contains("row 0, column 0"), "{err}");
         assert_eq!(column_counts(&v), vec![1, 0, 1]);
-        let err = item_baseline(BaselineWeight::Popularity { c0: 1.0, beta: 0.5 }, &[0, 0])
-            .unwrap_err();
+        let err =
+            item_baseline(BaselineWeight::Popularity { c0: 1.0, beta: 0.5 }, &[0, 0]).unwrap_err();
         assert!(err.to_string().contains("--popularity-beta"), "{err}");
         assert!(item_baseline(BaselineWeight::Uniform { c0: f32::NAN }, &[1]).is_err());
         assert_eq!(uniform_value(&[1.0, 1.0]), Some(1.0));

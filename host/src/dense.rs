@@ -85,7 +85,10 @@ pub fn dense_gradient<T: Float>(
         return Err(Error::invalid("block_rows", "must be at least 1"));
     }
     if !lambda.is_finite() || lambda < T::ZERO {
-        return Err(Error::invalid("lambda", format!("{lambda} must be finite and >= 0")));
+        return Err(Error::invalid(
+            "lambda",
+            format!("{lambda} must be finite and >= 0"),
+        ));
     }
     finite(&x, "x", false)?;
     finite(&c, "c", true)?;
@@ -117,7 +120,13 @@ pub fn dense_gradient<T: Float>(
             });
         loss += block_loss;
         let rb = r.slice(s![..b, ..]);
-        general_mat_mul(-two, &rb, &h, T::ONE, &mut grad_w.slice_mut(s![start..end, ..]));
+        general_mat_mul(
+            -two,
+            &rb,
+            &h,
+            T::ONE,
+            &mut grad_w.slice_mut(s![start..end, ..]),
+        );
         general_mat_mul(-two, &rb.t(), &wb, T::ONE, &mut grad_h);
         start = end;
     }

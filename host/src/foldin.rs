@@ -21,7 +21,10 @@ use crate::sparse::Csr;
 ///
 /// # Errors
 /// [`Error::Invalid`] naming the position of the bad pair.
-pub fn normalise_interactions(interactions: &[(u32, f32)], n: usize) -> Result<(Vec<u32>, Vec<f32>)> {
+pub fn normalise_interactions(
+    interactions: &[(u32, f32)],
+    n: usize,
+) -> Result<(Vec<u32>, Vec<f32>)> {
     for (t, &(j, v)) in interactions.iter().enumerate() {
         if j as usize >= n {
             return Err(Error::invalid(
@@ -99,7 +102,9 @@ pub fn recalculate_user(
         Some(c) => Baseline::Uniform(c),
         None => Baseline::PerItem(&model.item_c0),
     };
-    let g0s = g0.as_slice().ok_or_else(|| Error::invalid("g0", "layout"))?;
+    let g0s = g0
+        .as_slice()
+        .ok_or_else(|| Error::invalid("g0", "layout"))?;
     Items::new(fac, g0s, baseline).map_err(|e| Error::kernel("checking the item side", e))?;
     let lambda = match model.config.reg_scaling {
         RegScaling::None => model.config.lambda,
@@ -111,7 +116,10 @@ pub fn recalculate_user(
     let mut scratch = Scratch::new(k);
     solve_one(
         fac,
-        crate::als::FixedSide::Shared { g0: g0s, c0: baseline },
+        crate::als::FixedSide::Shared {
+            g0: g0s,
+            c0: baseline,
+        },
         0,
         &Row::implicit(&items, &conf),
         lambda,
@@ -123,7 +131,12 @@ pub fn recalculate_user(
     Ok(x)
 }
 
-fn refit(model: &mut Model, values: &Csr, users: Option<&[u32]>, items: Option<&[u32]>) -> Result<()> {
+fn refit(
+    model: &mut Model,
+    values: &Csr,
+    users: Option<&[u32]>,
+    items: Option<&[u32]>,
+) -> Result<()> {
     if values.nrows != model.user_factors.nrows() || values.ncols != model.item_factors.nrows() {
         return Err(Error::invalid(
             "interactions",

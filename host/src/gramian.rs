@@ -82,7 +82,10 @@ fn check_finite<T: Float>(g: &Array2<T>) -> Result<()> {
 /// ```
 pub fn gramian_uniform<T: Float>(f: ArrayView2<'_, T>, c0: T) -> Result<Array2<T>> {
     if !c0.is_finite() || c0 < T::ZERO {
-        return Err(Error::invalid("c0", format!("{c0} must be finite and >= 0")));
+        return Err(Error::invalid(
+            "c0",
+            format!("{c0} must be finite and >= 0"),
+        ));
     }
     let k = f.ncols();
     let mut g = Array2::<T>::zeros((k, k));

@@ -22,10 +22,16 @@ use crate::gramian::Float;
 ///
 /// # Errors
 /// [`Error::Kernel`] naming the user whose loss could not be computed.
-pub fn training_loss<T: Float>(problem: &Problem<T>, w: ArrayView2<'_, T>, h: ArrayView2<'_, T>) -> Result<f64> {
+pub fn training_loss<T: Float>(
+    problem: &Problem<T>,
+    w: ArrayView2<'_, T>,
+    h: ArrayView2<'_, T>,
+) -> Result<f64> {
     let (n, k) = h.dim();
     let g0 = problem.item_gramian(h)?;
-    let g0 = g0.as_slice().ok_or_else(|| Error::invalid("g0", "layout"))?;
+    let g0 = g0
+        .as_slice()
+        .ok_or_else(|| Error::invalid("g0", "layout"))?;
     let hs = h
         .as_slice()
         .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
@@ -49,7 +55,6 @@ pub fn training_loss<T: Float>(problem: &Problem<T>, w: ArrayView2<'_, T>, h: Ar
     }
     Ok(total)
 }
-
 
 #[cfg(test)]
 mod tests {

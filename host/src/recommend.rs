@@ -8,8 +8,8 @@
 
 use ndarray::{Array1, ArrayView2, Axis};
 use rayon::prelude::*;
-pub use wmf_kernel::Scored;
 use wmf_kernel::Factors;
+pub use wmf_kernel::Scored;
 
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
@@ -27,7 +27,10 @@ use crate::sparse::Csr;
 /// ```
 pub fn select_top_n(scores: &[f32], n: usize, exclude: &[u32]) -> Result<Vec<Scored<f32>>> {
     if let Some(j) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(Error::invalid("scores", format!("score of item {j} is not finite")));
+        return Err(Error::invalid(
+            "scores",
+            format!("score of item {j} is not finite"),
+        ));
     }
     let mut ex = exclude.iter().peekable();
     let mut cand: Vec<Scored<f32>> = Vec::with_capacity(scores.len());
@@ -38,7 +41,10 @@ pub fn select_top_n(scores: &[f32], n: usize, exclude: &[u32]) -> Result<Vec<Sco
         if ex.peek().is_some_and(|&&e| e as usize == j) {
             continue;
         }
-        cand.push(Scored { item: j as u32, score: s });
+        cand.push(Scored {
+            item: j as u32,
+            score: s,
+        });
     }
     let order = |a: &Scored<f32>, b: &Scored<f32>| {
         b.score
@@ -111,10 +117,16 @@ pub fn recommend_batch(
     }
     let (m, k) = user_factors.dim();
     if item_factors.ncols() != k {
-        return Err(Error::invalid("factors", "user and item factors differ in k"));
+        return Err(Error::invalid(
+            "factors",
+            "user and item factors differ in k",
+        ));
     }
     if let Some(&u) = users.iter().find(|&&u| u as usize >= m) {
-        return Err(Error::invalid("user", format!("index {u} is out of range (there are {m})")));
+        return Err(Error::invalid(
+            "user",
+            format!("index {u} is out of range (there are {m})"),
+        ));
     }
     let batch = batch.max(1);
     let mut out = Vec::with_capacity(users.len());
@@ -178,7 +190,13 @@ pub fn similar(factors: ArrayView2<'_, f32>, query: u32, n: usize) -> Result<Vec
     let scores: Vec<f32> = dots
         .iter()
         .zip(norms.iter())
-        .map(|(&d, &nj)| if nj > 0.0 && qn > 0.0 { d / (nj * qn) } else { 0.0 })
+        .map(|(&d, &nj)| {
+            if nj > 0.0 && qn > 0.0 {
+                d / (nj * qn)
+            } else {
+                0.0
+            }
+        })
         .collect();
     select_top_n(&scores, n, &[query])
 }
@@ -202,18 +220,16 @@ mod tests {
         let seen = Csr::from_triplets(m, n, &trip).unwrap();
         let all = recommend_all(w.view(), h.view(), 7, Some(&seen), 6).unwrap();
         for u in 0..m {
-            let want = recommend_one(
-                h.view(),
-                w.row(u).as_slice().unwrap(),
-                7,
-                seen.row(u).0,
-            )
-            .unwrap();
+            let want =
+                recommend_one(h.view(), w.row(u).as_slice().unwrap(), 7, seen.row(u).0).unwrap();
             let got_items: Vec<u32> = all[u].iter().map(|s| s.item).collect();
             let want_items: Vec<u32> = want.iter().map(|s| s.item).collect();
             // scores can differ by BLAS rounding; items must agree unless scores are within rounding
             for (g, wv) in all[u].iter().zip(&want) {
-                assert!((g.score - wv.score).abs() <= 1e-5, "user {u}: {got_items:?} vs {want_items:?}");
+                assert!(
+                    (g.score - wv.score).abs() <= 1e-5,
+                    "user {u}: {got_items:?} vs {want_items:?}"
+                );
             }
             assert_eq!(all[u].len(), 7);
         }
@@ -222,7 +238,13 @@ mod tests {
 
     #[test]
     fn cosine_similarity() {
-        let h = ndarray::array![[1.0f32, 0.0], [2.0, 0.1], [0.0, 1.0], [0.0, 0.0], [-1.0, 0.0]];
+        let h = ndarray::array![
+            [1.0f32, 0.0],
+            [2.0, 0.1],
+            [0.0, 1.0],
+            [0.0, 0.0],
+            [-1.0, 0.0]
+        ];
         let s = similar(h.view(), 0, 5).unwrap();
         let items: Vec<u32> = s.iter().map(|x| x.item).collect();
         assert_eq!(items, [1, 2, 3, 4]);

@@ -16,7 +16,10 @@ fn config(solver: Solver, baseline: BaselineWeight, reg: RegScaling) -> TrainCon
         iterations: 2,
         lambda: 0.5,
         reg_scaling: reg,
-        confidence: Confidence::Log { alpha: 3.0, eps: 0.5 },
+        confidence: Confidence::Log {
+            alpha: 3.0,
+            eps: 0.5,
+        },
         baseline,
         solver,
         seed: 9,
@@ -65,7 +68,10 @@ fn reference_rows(p: &Problem<f64>, fixed: &Array2<f64>, user_side: bool) -> Arr
 
 fn max_rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     let scale = b.iter().fold(0.0f64, |s, v| s.max(v.abs())).max(1e-300);
-    a.iter().zip(b).fold(0.0f64, |s, (x, y)| s.max((x - y).abs())) / scale
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |s, (x, y)| s.max((x - y).abs()))
+        / scale
 }
 
 #[test]
@@ -89,15 +95,22 @@ fn every_solver_converges_to_the_dense_weighted_solution() {
             ] {
                 let cfg = config(solver, baseline, reg);
                 let p = Problem::<f64>::new(&values, &cfg).unwrap();
-                let mut als = Als::with_factors(p.clone(), &cfg, w0.clone(), warm.h.clone()).unwrap();
+                let mut als =
+                    Als::with_factors(p.clone(), &cfg, w0.clone(), warm.h.clone()).unwrap();
                 als.user_half(None).unwrap();
                 let want_w = reference_rows(&p, &warm.h, true);
                 let e = max_rel(&als.w, &want_w);
-                assert!(e < 1e-8, "{solver:?} {baseline:?} {reg:?}: users off by {e:e}");
+                assert!(
+                    e < 1e-8,
+                    "{solver:?} {baseline:?} {reg:?}: users off by {e:e}"
+                );
                 als.item_half(None).unwrap();
                 let want_h = reference_rows(&p, &als.w, false);
                 let e = max_rel(&als.h, &want_h);
-                assert!(e < 1e-8, "{solver:?} {baseline:?} {reg:?}: items off by {e:e}");
+                assert!(
+                    e < 1e-8,
+                    "{solver:?} {baseline:?} {reg:?}: items off by {e:e}"
+                );
             }
         }
     }
@@ -107,7 +120,11 @@ fn every_solver_converges_to_the_dense_weighted_solution() {
 #[test]
 fn host_row_solves_equal_direct_kernel_calls() {
     let values = random_values(40, 30, 0.2, 2);
-    for solver in [Solver::Cholesky, Solver::Cg { steps: 3 }, Solver::Eals { sweeps: 2 }] {
+    for solver in [
+        Solver::Cholesky,
+        Solver::Cg { steps: 3 },
+        Solver::Eals { sweeps: 2 },
+    ] {
         for baseline in [
             BaselineWeight::Uniform { c0: 0.5 },
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
@@ -129,7 +146,8 @@ fn host_row_solves_equal_direct_kernel_calls() {
             for (a, b) in g0.iter().zip(g0_host.iter()) {
                 assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()));
             }
-            let items = wmf_kernel::Items::new(fac, g0_host.as_slice().unwrap(), p.item_baseline()).unwrap();
+            let items = wmf_kernel::Items::new(fac, g0_host.as_slice().unwrap(), p.item_baseline())
+                .unwrap();
             let mut a = vec![0f32; k * k];
             let mut scratch = vec![0f32; 3 * k];
             let mut pred = vec![0f32; n];
@@ -138,13 +156,20 @@ fn host_row_solves_equal_direct_kernel_calls() {
                 let lam = p.user_lambda[u];
                 let mut x = w_before.row(u).to_vec();
                 match solver {
-                    Solver::Cholesky => wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, &mut x).unwrap(),
+                    Solver::Cholesky => {
+                        wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, &mut x).unwrap()
+                    }
                     Solver::Cg { steps } => {
-                        let params = wmf_kernel::CgParams { steps, tol: wmf_host::als::CG_TOL };
-                        wmf_kernel::solve_row_cg(&items, &row, lam, &mut x, params, &mut scratch).unwrap();
+                        let params = wmf_kernel::CgParams {
+                            steps,
+                            tol: wmf_host::als::CG_TOL,
+                        };
+                        wmf_kernel::solve_row_cg(&items, &row, lam, &mut x, params, &mut scratch)
+                            .unwrap();
                     }
                     Solver::Eals { sweeps } => {
-                        wmf_kernel::solve_row_eals(&items, &row, lam, &mut x, sweeps, &mut pred).unwrap()
+                        wmf_kernel::solve_row_eals(&items, &row, lam, &mut x, sweeps, &mut pred)
+                            .unwrap()
                     }
                 }
                 assert_eq!(als.w.row(u).to_vec(), x, "{solver:?} user {u}");
@@ -157,7 +182,11 @@ fn host_row_solves_equal_direct_kernel_calls() {
 #[test]
 fn f32_training_tracks_f64() {
     let values = random_values(30, 25, 0.2, 4);
-    let cfg = config(Solver::Cholesky, BaselineWeight::Uniform { c0: 1.0 }, RegScaling::None);
+    let cfg = config(
+        Solver::Cholesky,
+        BaselineWeight::Uniform { c0: 1.0 },
+        RegScaling::None,
+    );
     let mut a = Als::<f32>::new(&values, &cfg).unwrap();
     let mut b = Als::<f64>::new(&values, &cfg).unwrap();
     for _ in 0..3 {

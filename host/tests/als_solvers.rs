@@ -31,7 +31,10 @@ fn train(solver: Solver, values: &wmf_host::Csr) -> (f64, Vec<Vec<u32>>) {
         }
     }
     let recs = recommend_all(als.w.view(), als.h.view(), 10, Some(values), 64).unwrap();
-    let recs = recs.into_iter().map(|r| r.into_iter().map(|s| s.item).collect()).collect();
+    let recs = recs
+        .into_iter()
+        .map(|r| r.into_iter().map(|s| s.item).collect())
+        .collect();
     (*losses.last().unwrap(), recs)
 }
 
@@ -41,7 +44,11 @@ fn solvers_agree_within_two_percent_and_beat_popularity() {
     let (l_chol, r_chol) = train(Solver::Cholesky, &values);
     let (l_cg, r_cg) = train(Solver::Cg { steps: 3 }, &values);
     let (l_eals, r_eals) = train(Solver::Eals { sweeps: 1 }, &values);
-    let (q_chol, q_cg, q_eals) = (recall_at(&r_chol, &held), recall_at(&r_cg, &held), recall_at(&r_eals, &held));
+    let (q_chol, q_cg, q_eals) = (
+        recall_at(&r_chol, &held),
+        recall_at(&r_cg, &held),
+        recall_at(&r_eals, &held),
+    );
     // popularity baseline: most frequent training items not seen by the user
     let counts = wmf_host::confidence::column_counts(&values);
     let scores: Vec<f32> = counts.iter().map(|&c| c as f32).collect();
@@ -58,10 +65,16 @@ fn solvers_agree_within_two_percent_and_beat_popularity() {
     println!("loss: cholesky {l_chol:.3} cg {l_cg:.3} eals {l_eals:.3}");
     println!("recall@10: cholesky {q_chol:.4} cg {q_cg:.4} eals {q_eals:.4} popularity {q_pop:.4}");
     for (name, l) in [("cg", l_cg), ("eals", l_eals)] {
-        assert!((l - l_chol).abs() <= 0.02 * l_chol, "{name} loss {l} vs cholesky {l_chol}");
+        assert!(
+            (l - l_chol).abs() <= 0.02 * l_chol,
+            "{name} loss {l} vs cholesky {l_chol}"
+        );
     }
     for (name, q) in [("cg", q_cg), ("eals", q_eals)] {
-        assert!((q - q_chol).abs() <= 0.02 * q_chol.max(q), "{name} recall {q} vs cholesky {q_chol}");
+        assert!(
+            (q - q_chol).abs() <= 0.02 * q_chol.max(q),
+            "{name} recall {q} vs cholesky {q_chol}"
+        );
     }
     assert!(q_chol > 1.5 * q_pop, "model {q_chol} vs popularity {q_pop}");
 }

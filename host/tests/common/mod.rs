@@ -22,15 +22,26 @@ pub fn random_values(m: usize, n: usize, p: f64, seed: u64) -> Csr {
 /// A planted low-rank dataset: every user interacts with about `per_user`
 /// items drawn by taste (`exp(score / temperature)`) times popularity.
 /// Returns (train, held-out) with `holdout` items per user held out.
-pub fn planted(m: usize, n: usize, rank: usize, per_user: usize, holdout: usize, seed: u64) -> (Csr, Vec<Vec<u32>>) {
+pub fn planted(
+    m: usize,
+    n: usize,
+    rank: usize,
+    per_user: usize,
+    holdout: usize,
+    seed: u64,
+) -> (Csr, Vec<Vec<u32>>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let gauss = |rng: &mut StdRng| -> f64 {
         // Box-Muller
         let (a, b): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen_range(0.0..1.0));
         (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
     };
-    let u: Vec<Vec<f64>> = (0..m).map(|_| (0..rank).map(|_| gauss(&mut rng)).collect()).collect();
-    let v: Vec<Vec<f64>> = (0..n).map(|_| (0..rank).map(|_| gauss(&mut rng)).collect()).collect();
+    let u: Vec<Vec<f64>> = (0..m)
+        .map(|_| (0..rank).map(|_| gauss(&mut rng)).collect())
+        .collect();
+    let v: Vec<Vec<f64>> = (0..n)
+        .map(|_| (0..rank).map(|_| gauss(&mut rng)).collect())
+        .collect();
     let pop: Vec<f64> = (0..n).map(|j| 1.0 / (1.0 + j as f64).powf(0.5)).collect();
     let mut train = Vec::new();
     let mut held = vec![Vec::new(); m];
@@ -73,7 +84,12 @@ pub fn planted(m: usize, n: usize, rank: usize, per_user: usize, holdout: usize,
 pub fn dense_solve(mut a: Vec<f64>, mut b: Vec<f64>, k: usize) -> Vec<f64> {
     for col in 0..k {
         let piv = (col..k)
-            .max_by(|&x, &y| a[x * k + col].abs().partial_cmp(&a[y * k + col].abs()).unwrap())
+            .max_by(|&x, &y| {
+                a[x * k + col]
+                    .abs()
+                    .partial_cmp(&a[y * k + col].abs())
+                    .unwrap()
+            })
             .unwrap();
         for c in 0..k {
             a.swap(col * k + c, piv * k + c);
