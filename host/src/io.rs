@@ -436,11 +436,9 @@ impl Parser {
                 }
             };
             let (user, item, value, ts) = rec;
-            if let Some(t) = self.opts.min_value {
-                if value < t {
-                    self.report.dropped_by_threshold += 1;
-                    continue;
-                }
+            if self.opts.min_value.is_some_and(|t| value < t) {
+                self.report.dropped_by_threshold += 1;
+                continue;
             }
             let u = self.id(true, user)?;
             let i = self.id(false, item)?;

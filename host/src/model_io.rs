@@ -460,8 +460,10 @@ mod tests {
 
     fn model() -> Model {
         let (m, n, k) = (3, 4, 2);
-        let mut config = TrainConfig::default();
-        config.k = k;
+        let config = TrainConfig {
+            k,
+            ..TrainConfig::default()
+        };
         Model {
             config,
             user_factors: Array2::from_shape_fn((m, k), |(i, j)| i as f32 - 0.5 * j as f32),

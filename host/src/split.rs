@@ -108,13 +108,13 @@ pub fn split_csr(
     how: Split,
     seed: u64,
 ) -> Result<(Csr, Csr)> {
-    if let Some(ts) = timestamps {
-        if ts.len() != users.nnz() {
-            return Err(Error::invalid(
-                "timestamps",
-                format!("{} timestamps for {} interactions", ts.len(), users.nnz()),
-            ));
-        }
+    if let Some(ts) = timestamps
+        && ts.len() != users.nnz()
+    {
+        return Err(Error::invalid(
+            "timestamps",
+            format!("{} timestamps for {} interactions", ts.len(), users.nnz()),
+        ));
     }
     let needs_ts = matches!(
         how,
