@@ -39,9 +39,18 @@
 //! Lines are streamed through a `BufReader` (the file is never read whole).
 //! Each kept line becomes a 12-byte record `(u32, u32, f32)` (24 bytes with a
 //! timestamp); the record vector is reserved from an estimate of the line count
-//! (file size / mean line length of the first lines), and is then sorted and
-//! compressed in place into the CSR (see [`crate::data`]): peak about 16 bytes
-//! per interaction plus the id maps, 8 bytes per interaction afterwards.
+//! (file size / mean line length of the first lines; untouched capacity is not
+//! resident), and is then sorted and compressed in place into the CSR (see
+//! [`crate::data`]): peak about 16 bytes per interaction (32 with timestamps)
+//! plus the id maps, 8 bytes per interaction afterwards (16 with timestamps).
+//!
+//! Measured (release, `examples/load_stats.rs`, 2M synthetic interactions,
+//! 50k users, 25k items, 48 MB CSV): peak resident memory above the start
+//! 21.6 bytes per interaction without timestamps (16 for the records and CSR
+//! columns, about 5 for the 75k-entry id maps), 13.2 after the load, 21.4 with
+//! the item-side CSR added; with timestamps 37.6 peak, 21.1 after. Speed
+//! 3.7-4.2 M lines/s (2.2 M/s with timestamps) on one core.
+//!
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
