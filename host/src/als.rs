@@ -81,8 +81,10 @@ pub fn validate_config(config: &TrainConfig) -> Result<()> {
             format!("{} must be finite and >= 0", config.lambda),
         ));
     }
-    if let RegScaling::Frequency { nu } = config.reg_scaling {
-        if !nu.is_finite() {
+    if let RegScaling::Frequency { nu } = config.reg_scaling
+        && !nu.is_finite()
+    {
+        {
             return Err(Error::invalid(
                 "--reg-scaling",
                 format!("exponent {nu} is not finite"),
@@ -291,6 +293,7 @@ impl<T: Float> Scratch<T> {
 ///
 /// # Errors
 /// The kernel's error.
+#[allow(clippy::too_many_arguments)]
 pub fn solve_one<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,

@@ -156,7 +156,7 @@ pub fn item_baseline(baseline: BaselineWeight, counts: &[u64]) -> Result<Vec<f32
                 })
                 .collect();
             let total: f64 = pw.iter().sum();
-            if !(total > 0.0) || !total.is_finite() {
+            if total.is_nan() || total <= 0.0 || !total.is_finite() {
                 return Err(Error::invalid(
                     "--popularity-beta",
                     "popularity weighting needs at least one item with interactions",

@@ -219,19 +219,19 @@ mod tests {
             .collect();
         let seen = Csr::from_triplets(m, n, &trip).unwrap();
         let all = recommend_all(w.view(), h.view(), 7, Some(&seen), 6).unwrap();
-        for u in 0..m {
+        for (u, got) in all.iter().enumerate() {
             let want =
                 recommend_one(h.view(), w.row(u).as_slice().unwrap(), 7, seen.row(u).0).unwrap();
-            let got_items: Vec<u32> = all[u].iter().map(|s| s.item).collect();
+            let got_items: Vec<u32> = got.iter().map(|s| s.item).collect();
             let want_items: Vec<u32> = want.iter().map(|s| s.item).collect();
             // scores can differ by BLAS rounding; items must agree unless scores are within rounding
-            for (g, wv) in all[u].iter().zip(&want) {
+            for (g, wv) in got.iter().zip(&want) {
                 assert!(
                     (g.score - wv.score).abs() <= 1e-5,
                     "user {u}: {got_items:?} vs {want_items:?}"
                 );
             }
-            assert_eq!(all[u].len(), 7);
+            assert_eq!(got.len(), 7);
         }
         assert!(recommend_all(w.view(), h.view(), 0, None, 4).is_err());
     }

@@ -1,6 +1,6 @@
 //! Bad input: one clear error line, non-zero exit, never a panic.
 
-#[path = "cli_common.rs"]
+#[path = "common/cli.rs"]
 mod cli_common;
 
 use cli_common::{fails_with, ok, wmf, write_triplets};

@@ -1,6 +1,6 @@
 //! End-to-end: train -> save -> load -> recommend / similar / fold-in / export / eval.
 
-#[path = "cli_common.rs"]
+#[path = "common/cli.rs"]
 mod cli_common;
 
 use cli_common::{ok, wmf, write_triplets};
@@ -243,4 +243,45 @@ fn gradcheck_passes_and_help_works() {
         let out = ok(&wmf(dir.path(), &[sub, "--help"]));
         assert!(out.contains("Usage: wmf"), "{sub}: {out}");
     }
+}
+
+#[test]
+fn demo_beats_popularity() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "demo",
+        "--users",
+        "800",
+        "--items",
+        "400",
+        "--interactions",
+        "30000",
+        "--json",
+        "--threads",
+        "2",
+    ];
+    let out = ok(&wmf(dir.path(), &args));
+    let r: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let (model, pop) = (
+        r["model"]["ndcg"].as_f64().unwrap(),
+        r["popularity"]["ndcg"].as_f64().unwrap(),
+    );
+    assert!(model > 1.5 * pop, "{r}");
+    let text = ok(&wmf(
+        dir.path(),
+        &[
+            "demo",
+            "--users",
+            "300",
+            "--items",
+            "200",
+            "--interactions",
+            "8000",
+            "--quiet",
+        ],
+    ));
+    assert!(
+        text.contains("nDCG@10") && text.contains("popularity baseline"),
+        "{text}"
+    );
 }
