@@ -227,7 +227,7 @@ impl ItemBlob {
         }
         let floats = n
             .checked_mul(k)
-            .and_then(|nk| nk.checked_add(k * k))
+            .and_then(|nk| nk.checked_add(k.checked_mul(k)?))
             .and_then(|x| x.checked_add(n));
         let want = floats
             .and_then(|f| f.checked_mul(4))

@@ -19,6 +19,9 @@
 //!   `%` comments, a size line `m n nnz`, then `nnz` lines `i j [value]` with
 //!   1-based indices. The shape is `m x n` as declared; user and item ids are
 //!   `"1".."m"` and `"1".."n"`. A `pattern` matrix has value 1 everywhere.
+//!   A size line declaring more entries than the file can hold, or more than
+//!   `16 nnz + 2^20` rows plus columns, is rejected as corrupt (the id maps
+//!   would otherwise be allocated from it).
 //!
 //! # Header detection (triplets)
 //! The first data line is a header when its third field (if any) is not a
@@ -568,15 +571,20 @@ impl Parser {
                 return Err(self.parse_err(format!("{d} {what} exceed the u32 index limit")));
             }
         }
-        for (user, d) in [(true, m), (false, n)] {
-            let map = if user {
-                &mut self.users
-            } else {
-                &mut self.items
-            };
-            for i in 1..=d {
-                map.get_or_insert(&i.to_string());
-            }
+        // Plausibility before allocating the id maps (about 100 bytes per id):
+        // an entry line takes at least 4 bytes ("1 1\n"), and a matrix with
+        // over 16 empty rows or columns per entry is taken as a corrupt header.
+        if let Some(size) = self.size_hint
+            && nnz > size / 4 + 1
+        {
+            return Err(self.parse_err(format!(
+                "the size line declares {nnz} entries but the file has only {size} bytes (truncated?)"
+            )));
+        }
+        if m.saturating_add(n) > nnz.saturating_mul(16).saturating_add(1 << 20) {
+            return Err(self.parse_err(format!(
+                "implausible shape {m} x {n} for {nnz} entries (more than 16 empty rows or columns per entry; corrupt size line?)"
+            )));
         }
         let cap_bound = self.size_hint.map_or(1 << 24, |s| s / 4 + 1);
         self.recs.reserve(nnz.min(cap_bound) as usize);
@@ -640,6 +648,17 @@ impl Parser {
             return Err(self.parse_err(format!(
                 "file ends after {entries} of the {nnz} entries declared in the size line (truncated?)"
             )));
+        }
+        // Only now, with the entry count confirmed, allocate the id maps.
+        for (user, d) in [(true, m), (false, n)] {
+            let map = if user {
+                &mut self.users
+            } else {
+                &mut self.items
+            };
+            for i in 1..=d {
+                map.get_or_insert(&i.to_string());
+            }
         }
         Ok(false)
     }

@@ -372,3 +372,66 @@ fn crlf_line_endings() {
     let (d, _) = ok("x.csv", "user,item\r\na,b\r\n");
     assert_eq!(cells(&d), vec![c("a", "b", 1.0)]);
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use wmf_host::io::load_from;
+
+    fn any_format() -> impl Strategy<Value = Format> {
+        prop_oneof![
+            Just(Format::Auto),
+            Just(Format::Triplets),
+            Just(Format::MovieLensData),
+            Just(Format::MovieLensCsv),
+            Just(Format::MatrixMarket),
+        ]
+    }
+
+    proptest! {
+        /// No input makes a reader panic; whatever loads is a valid CSR with
+        /// finite, non-negative values.
+        #[test]
+        fn readers_never_panic(
+            body in "(%%MatrixMarket matrix coordinate (real|pattern) general\n)?[0-9a-c ,\t.:eE+\\-\"%\n]{0,200}",
+            format in any_format(),
+            skip in any::<bool>(),
+            min in proptest::option::of(0.0f32..3.0),
+        ) {
+            let opts = LoadOptions { format, min_value: min, skip_bad_lines: skip };
+            if let Ok((d, r)) = load_from(body.as_bytes(), Path::new("fuzz.csv"), None, &opts) {
+                let u = &d.users;
+                prop_assert_eq!(u.indptr.len(), u.nrows + 1);
+                prop_assert_eq!(*u.indptr.last().unwrap() as usize, u.nnz());
+                for i in 0..u.nrows {
+                    prop_assert!(u.row(i).0.windows(2).all(|w| w[0] < w[1]));
+                }
+                prop_assert!(u.indices.iter().all(|&j| (j as usize) < u.ncols));
+                prop_assert!(u.values.iter().all(|v| v.is_finite() && *v >= 0.0));
+                prop_assert_eq!(r.kept as usize, d.nnz() + r.duplicates_merged as usize);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), skip in any::<bool>()) {
+            let opts = LoadOptions { skip_bad_lines: skip, ..LoadOptions::default() };
+            let _ = load_from(&bytes[..], Path::new("fuzz.bin"), Some(bytes.len() as u64), &opts);
+        }
+    }
+}
+
+#[test]
+fn matrix_market_implausible_size_line() {
+    parse_error(
+        "m.mtx",
+        "%%MatrixMarket matrix coordinate real general\n900000000 5 1\n1 1 1\n",
+        2,
+        "implausible shape",
+    );
+    parse_error(
+        "m.mtx",
+        "%%MatrixMarket matrix coordinate real general\n5 5 1000000\n1 1 1\n",
+        2,
+        "only",
+    );
+}
