@@ -33,6 +33,13 @@ pub const BLOB_HEADER_LEN: usize = 20;
 ///
 /// The header is padded with spaces and a newline so that the data starts at a
 /// multiple of 64 bytes, as NumPy writes it.
+///
+/// ```
+/// let a = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let b = wmf_host::export::npy_bytes(a.view());
+/// assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+/// assert_eq!(b.len(), 128 + 16); // header padded to 128 bytes, then 4 f32
+/// ```
 pub fn npy_bytes(a: ArrayView2<'_, f32>) -> Vec<u8> {
     let (rows, cols) = a.dim();
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");

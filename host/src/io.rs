@@ -181,6 +181,17 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Dataset, LoadReport)> {
 ///
 /// # Errors
 /// As [`load`].
+///
+/// ```
+/// use std::path::Path;
+/// use wmf_host::io::{LoadOptions, load_from};
+/// let text = "user,item,clicks\nalice,book,2\nbob,book,1\nalice,pen,1\n";
+/// let (data, report) = load_from(text.as_bytes(), Path::new("clicks.csv"), None, &LoadOptions::default()).unwrap();
+/// assert!(report.header);
+/// assert_eq!((data.n_users(), data.n_items(), data.nnz()), (2, 2, 3));
+/// let bad = load_from("alice,book,-1\n".as_bytes(), Path::new("x.csv"), None, &LoadOptions::default());
+/// assert_eq!(bad.unwrap_err().to_string(), "x.csv:1: value '-1' is negative (values must be >= 0)");
+/// ```
 pub fn load_from<R: BufRead>(
     mut reader: R,
     path: &Path,

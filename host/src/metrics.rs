@@ -130,6 +130,13 @@ fn difference(a: &[u32], b: &[u32]) -> Vec<u32> {
 
 /// precision@k, recall@k, nDCG@k and AP@k of one ranked list against the
 /// relevant items `relevant` (ascending, non-empty).
+///
+/// ```
+/// // Ranked 5, 1, 7 against relevant {1, 3} at k = 3: one hit, at rank 2.
+/// let (p, r, ndcg, ap) = wmf_host::metrics::rank_metrics(&[5, 1, 7], &[1, 3], 3);
+/// assert_eq!((p, r, ap), (1.0 / 3.0, 0.5, 0.25));
+/// assert!((ndcg - (1.0 / 3f64.log2()) / (1.0 + 1.0 / 3f64.log2())).abs() < 1e-15);
+/// ```
 pub fn rank_metrics(ranked: &[u32], relevant: &[u32], k: usize) -> (f64, f64, f64, f64) {
     if relevant.is_empty() || k == 0 {
         return (0.0, 0.0, 0.0, 0.0);

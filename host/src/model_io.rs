@@ -234,6 +234,23 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Invalid`] for an inconsistent model.
+///
+/// ```
+/// use wmf_host::{Model, TrainConfig, ids::IdMap, model_io};
+/// let k = 2;
+/// let model = Model {
+///     config: TrainConfig { k, ..TrainConfig::default() },
+///     user_factors: ndarray::Array2::ones((3, k)),
+///     item_factors: ndarray::Array2::zeros((2, k)),
+///     item_c0: vec![1.0; 2],
+///     user_ids: IdMap::sequential(3),
+///     item_ids: IdMap::sequential(2),
+/// };
+/// let mut bytes = model_io::to_bytes(&model).unwrap();
+/// assert_eq!(model_io::from_bytes(&bytes).unwrap(), model);
+/// bytes[40] ^= 1; // any damage is detected
+/// assert!(model_io::from_bytes(&bytes).is_err());
+/// ```
 pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     write_model(model, &mut out, Path::new("<memory>"))?;

@@ -102,6 +102,15 @@ pub fn split(data: &Dataset, how: Split, seed: u64) -> Result<(Csr, Csr)> {
 /// # Errors
 /// [`Error::Invalid`] for a fraction outside `(0, 1)`, a time-based strategy
 /// without timestamps, or timestamps of the wrong length.
+///
+/// ```
+/// use wmf_host::Csr;
+/// use wmf_host::split::{Split, split_csr};
+/// let x = Csr::from_triplets(2, 4, &[(0, 0, 1.0), (0, 1, 1.0), (0, 3, 1.0), (1, 2, 1.0)]).unwrap();
+/// let (train, test) = split_csr(&x, None, Split::LeaveOneOut { latest: false }, 42).unwrap();
+/// assert_eq!((train.nnz(), test.nnz()), (3, 1)); // user 1 has one item: kept in train
+/// assert_eq!(test.row_len(1), 0);
+/// ```
 pub fn split_csr(
     users: &Csr,
     timestamps: Option<&[i64]>,

@@ -164,6 +164,14 @@ fn pick(cum: &[f64], u: f64) -> usize {
 ///
 /// # Errors
 /// [`Error::Invalid`] for an out-of-range parameter (named).
+///
+/// ```
+/// use wmf_host::synth::{SynthConfig, generate};
+/// let cfg = SynthConfig { users: 50, items: 40, nnz: 400, rank: 3, ..SynthConfig::default() };
+/// let s = generate(&cfg).unwrap();
+/// assert_eq!((s.data.n_users(), s.data.n_items()), (50, 40));
+/// assert_eq!(s, generate(&cfg).unwrap()); // same seed, same data
+/// ```
 pub fn generate(cfg: &SynthConfig) -> Result<Synthetic> {
     check(cfg)?;
     let (m, n, r) = (cfg.users, cfg.items, cfg.rank);
