@@ -1,1 +1,729 @@
 //! ALS training with the kernel's row solvers, parallel over rows.
+//!
+//! One iteration solves every user row with the item factors fixed, then every
+//! item row with the user factors fixed. Per half:
+//!
+//! 1. the Gramian of the fixed side on BLAS ([`crate::gramian`]):
+//!    user half `G0 = Hᵀ diag(c0) H`; item half `G = c0 · Wᵀ W` (uniform `c0`)
+//!    or `Wᵀ W` scaled by `c0_j` per item (per-item `c0`: every unobserved cell of
+//!    item `j` has weight `c0_j` for every user, so item `j`'s problem is the
+//!    kernel's row problem with `Items = (W, c0_j WᵀW, Uniform(c0_j))`);
+//! 2. every row through the kernel's [`wmf_kernel::solve_row_cholesky`],
+//!    [`wmf_kernel::solve_row_cg`] (warm start from the current factors) or
+//!    [`wmf_kernel::solve_row_eals`] (coordinate sweeps from the current
+//!    factors), in parallel with rayon in a pool of exactly
+//!    [`TrainConfig::threads`] threads, with per-worker scratch.
+//!
+//! Each row's result depends only on the inputs (never on scheduling), BLAS
+//! runs single-threaded, and the loss is summed in a fixed order, so a run is
+//! deterministic for a given seed (and, in fact, for any thread count).
+//!
+//! Edge rules (as in `implicit`): a row with no interactions gets a zero
+//! vector with Cholesky, and is driven towards zero by CG and eALS. A failed
+//! row solve names the row (and its external id when known) and, for a
+//! singular system, suggests more regularisation.
+
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use wmf_kernel::{Baseline, CgParams, Factors, Items, Row};
+
+use crate::confidence::{column_counts, confidence_matrix, item_baseline, uniform_value};
+use crate::error::{Error, Result};
+use crate::gramian::{Float, gramian_uniform, gramian_weighted};
+use crate::ids::IdMap;
+use crate::model::{Model, RegScaling, Solver, TrainConfig};
+use crate::sparse::Csr;
+
+/// Standard deviation of the initial factors is `INIT_SCALE / sqrt(k)`.
+pub const INIT_SCALE: f64 = 0.01;
+
+/// Tolerance handed to the kernel's CG (relative residual).
+pub const CG_TOL: f64 = 1e-10;
+
+/// Keeps OpenBLAS single-threaded: the host parallelises over rows itself.
+pub fn blas_single_threaded() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        unsafe extern "C" {
+            fn openblas_set_num_threads(n: std::os::raw::c_int);
+        }
+        // SAFETY: OpenBLAS's documented setter; takes a plain int, no pointers,
+        // and is called once, before this process issues any BLAS call of its own.
+        unsafe { openblas_set_num_threads(1) };
+    });
+}
+
+/// Checks a training configuration before any work; errors name the flag.
+///
+/// # Errors
+/// [`Error::Invalid`]: `-k` outside `1..=MAX_K`, `--iterations` 0, `--lambda`
+/// negative or not finite, a non-finite `--reg-scaling` exponent, bad
+/// confidence or baseline parameters, `--cg-steps` / `--eals-sweeps` 0,
+/// `--threads` 0.
+pub fn validate_config(config: &TrainConfig) -> Result<()> {
+    if config.k == 0 || config.k > wmf_kernel::MAX_K {
+        return Err(Error::invalid(
+            "-k",
+            format!("{} is outside 1..={}", config.k, wmf_kernel::MAX_K),
+        ));
+    }
+    if config.iterations == 0 {
+        return Err(Error::invalid("--iterations", "must be at least 1"));
+    }
+    if !config.lambda.is_finite() || config.lambda < 0.0 {
+        return Err(Error::invalid(
+            "--lambda",
+            format!("{} must be finite and >= 0", config.lambda),
+        ));
+    }
+    if let RegScaling::Frequency { nu } = config.reg_scaling
+        && !nu.is_finite()
+    {
+        {
+            return Err(Error::invalid(
+                "--reg-scaling",
+                format!("exponent {nu} is not finite"),
+            ));
+        }
+    }
+    crate::confidence::validate_confidence(config.confidence)?;
+    crate::confidence::validate_baseline(config.baseline)?;
+    match config.solver {
+        Solver::Cg { steps: 0 } => return Err(Error::invalid("--cg-steps", "must be at least 1")),
+        Solver::Eals { sweeps: 0 } => {
+            return Err(Error::invalid("--eals-sweeps", "must be at least 1"));
+        }
+        _ => {}
+    }
+    if config.threads == 0 {
+        return Err(Error::invalid("--threads", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// One side's observed cells in CSR form with confidences in `T`: user rows
+/// over items, or item rows over users.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Side<T> {
+    /// Row `i` occupies `indices[indptr[i]..indptr[i + 1]]`.
+    pub indptr: Vec<u64>,
+    /// Column of each cell, strictly ascending within a row.
+    pub indices: Vec<u32>,
+    /// Confidence of each cell.
+    pub conf: Vec<T>,
+    /// Number of columns (the other side's size).
+    pub ncols: usize,
+}
+
+impl<T: Float> Side<T> {
+    /// Converts a confidence matrix.
+    pub fn from_csr(c: &Csr) -> Self {
+        Self {
+            indptr: c.indptr.clone(),
+            indices: c.indices.clone(),
+            conf: c.values.iter().map(|&v| T::of_f32(v)).collect(),
+            ncols: c.ncols,
+        }
+    }
+
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Row `i` as the kernel's implicit row (preferences 1).
+    pub fn row(&self, i: usize) -> Row<'_, T> {
+        if i >= self.nrows() {
+            return Row::empty();
+        }
+        let (a, b) = (self.indptr[i] as usize, self.indptr[i + 1] as usize);
+        Row::implicit(&self.indices[a..b], &self.conf[a..b])
+    }
+}
+
+/// A training problem in confidence form: both orientations of the
+/// confidences, the per-item `c0`, and the per-row `lambda`.
+#[derive(Debug, Clone)]
+pub struct Problem<T> {
+    /// User rows (`m` over `n` items).
+    pub users: Side<T>,
+    /// Item rows (`n` over `m` users).
+    pub items: Side<T>,
+    /// `c0_j` per item (`n`).
+    pub c0: Vec<T>,
+    /// `Some(c0)` when every item has the same `c0`.
+    pub c0_uniform: Option<T>,
+    /// `lambda_u` per user (`m`).
+    pub user_lambda: Vec<T>,
+    /// `lambda_j` per item (`n`).
+    pub item_lambda: Vec<T>,
+}
+
+fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -> Vec<T> {
+    (0..side.nrows())
+        .map(|i| match scaling {
+            RegScaling::None => T::of_f32(lambda),
+            RegScaling::Frequency { nu } => {
+                let n = (side.indptr[i + 1] - side.indptr[i]) as f64;
+                T::from_f64(lambda as f64 * (1.0 + n).powf(nu as f64))
+            }
+        })
+        .collect()
+}
+
+impl<T: Float> Problem<T> {
+    /// Builds the problem from raw interaction values (`m x n`, users by items)
+    /// and a configuration (validated first).
+    ///
+    /// # Errors
+    /// [`validate_config`]'s errors; [`Error::Invalid`] for an empty matrix or
+    /// a bad value ([`confidence_matrix`]).
+    pub fn new(values: &Csr, config: &TrainConfig) -> Result<Self> {
+        validate_config(config)?;
+        if values.nnz() == 0 || values.nrows == 0 || values.ncols == 0 {
+            return Err(Error::invalid("input", "there are no interactions"));
+        }
+        let conf = confidence_matrix(values, config.confidence)?;
+        let c0_f32 = item_baseline(config.baseline, &column_counts(values))?;
+        let users = Side::from_csr(&conf);
+        let items = Side::from_csr(&conf.transpose());
+        let c0_uniform = uniform_value(&c0_f32).map(T::of_f32);
+        let c0 = c0_f32.iter().map(|&c| T::of_f32(c)).collect();
+        let user_lambda = row_lambdas(config.lambda, config.reg_scaling, &users);
+        let item_lambda = row_lambdas(config.lambda, config.reg_scaling, &items);
+        Ok(Self {
+            users,
+            items,
+            c0,
+            c0_uniform,
+            user_lambda,
+            item_lambda,
+        })
+    }
+
+    /// Number of users `m`.
+    pub fn m(&self) -> usize {
+        self.users.nrows()
+    }
+
+    /// Number of items `n`.
+    pub fn n(&self) -> usize {
+        self.items.nrows()
+    }
+
+    /// The item-side baseline the user half uses.
+    pub fn item_baseline(&self) -> Baseline<'_, T> {
+        match self.c0_uniform {
+            Some(c) => Baseline::Uniform(c),
+            None => Baseline::PerItem(&self.c0),
+        }
+    }
+
+    /// `G0 = Hᵀ diag(c0) H` on BLAS.
+    ///
+    /// # Errors
+    /// As [`gramian_weighted`].
+    pub fn item_gramian(&self, h: ArrayView2<'_, T>) -> Result<Array2<T>> {
+        match self.c0_uniform {
+            Some(c) => gramian_uniform(h, c),
+            None => gramian_weighted(h, &self.c0),
+        }
+    }
+}
+
+/// Initial factors: `N(0, (INIT_SCALE / sqrt(k))²)`, `W` then `H` from one
+/// seeded stream (drawn in `f64`, so the `f32` and `f64` starts agree).
+pub fn init_factors<T: Float>(m: usize, n: usize, k: usize, seed: u64) -> (Array2<T>, Array2<T>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let std = INIT_SCALE / (k.max(1) as f64).sqrt();
+    let normal = Normal::new(0.0, std).unwrap_or_else(|_| Normal::new(0.0, 0.01).expect("valid"));
+    let w = Array2::from_shape_simple_fn((m, k), || T::from_f64(normal.sample(&mut rng)));
+    let h = Array2::from_shape_simple_fn((n, k), || T::from_f64(normal.sample(&mut rng)));
+    (w, h)
+}
+
+/// What the rows being solved see of the fixed side.
+#[derive(Debug, Clone, Copy)]
+pub enum FixedSide<'a, T> {
+    /// One Gramian and baseline for every row (the user half; the item half
+    /// with uniform `c0`).
+    Shared {
+        /// `G0` (`k * k`).
+        g0: &'a [T],
+        /// Weights of the unobserved cells.
+        c0: Baseline<'a, T>,
+    },
+    /// The item half with per-item `c0`: row `j` uses `c0_j · gram` and `Uniform(c0_j)`.
+    PerRow {
+        /// `Wᵀ W` (`k * k`).
+        gram: &'a [T],
+        /// `c0_j` per row being solved.
+        c0: &'a [T],
+    },
+}
+
+/// Per-worker scratch of the row solvers.
+#[derive(Debug, Clone)]
+pub struct Scratch<T> {
+    a: Vec<T>,
+    g: Vec<T>,
+    cg: Vec<T>,
+    pred: Vec<T>,
+}
+
+impl<T: Float> Scratch<T> {
+    /// Scratch for rank `k`.
+    pub fn new(k: usize) -> Self {
+        Self {
+            a: vec![T::ZERO; k * k],
+            g: vec![T::ZERO; k * k],
+            cg: vec![T::ZERO; wmf_kernel::cg_scratch_len(k)],
+            pred: Vec::new(),
+        }
+    }
+}
+
+/// Solves one row with the kernel: `x` holds the warm start (CG, eALS) and
+/// receives the result.
+///
+/// # Errors
+/// The kernel's error.
+#[allow(clippy::too_many_arguments)]
+pub fn solve_one<T: Float>(
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    solver: Solver,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    let Scratch { a, g, cg, pred } = scratch;
+    let items = match fixed {
+        FixedSide::Shared { g0, c0 } => Items::new(fac, g0, c0)?,
+        FixedSide::PerRow { gram, c0 } => {
+            let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
+            for (gv, wv) in g.iter_mut().zip(gram) {
+                *gv = c * *wv;
+            }
+            Items::new(fac, g, Baseline::Uniform(c))?
+        }
+    };
+    match solver {
+        Solver::Cholesky => wmf_kernel::solve_row_cholesky(&items, row, lambda, a, x),
+        Solver::Cg { steps } => {
+            wmf_kernel::solve_row_cg(&items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
+                .map(|_| ())
+        }
+        Solver::Eals { sweeps } => {
+            if pred.len() < row.len() {
+                pred.resize(row.len(), T::ZERO);
+            }
+            wmf_kernel::solve_row_eals(&items, row, lambda, x, sweeps, pred)
+        }
+    }
+}
+
+/// How rows are named in errors: `user 17 (id "abc")`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowNames<'a> {
+    /// `"user"` or `"item"`.
+    pub what: &'static str,
+    /// External ids, when known.
+    pub ids: Option<&'a IdMap>,
+}
+
+impl RowNames<'_> {
+    /// `"user 17 (id \"abc\")"`.
+    pub fn describe(&self, i: usize) -> String {
+        match self.ids.and_then(|m| m.name(i)) {
+            Some(id) => format!("{} {i} (id {id:?})", self.what),
+            None => format!("{} {i}", self.what),
+        }
+    }
+}
+
+/// Solves rows of `out` (`nrows x k`, standard layout) against the fixed side
+/// `fixed_factors`: every row, or only `select` (a list of row indices).
+/// Runs in the current rayon pool.
+///
+/// # Errors
+/// [`Error::Kernel`] naming the first failing row (by index; which of several
+/// failing rows is reported may depend on scheduling); [`Error::Invalid`] for
+/// a selected row out of range.
+#[allow(clippy::too_many_arguments)]
+pub fn solve_side<T: Float>(
+    side: &Side<T>,
+    fixed_factors: ArrayView2<'_, T>,
+    fixed: FixedSide<'_, T>,
+    lambdas: &[T],
+    solver: Solver,
+    out: &mut Array2<T>,
+    select: Option<&[u32]>,
+    names: RowNames<'_>,
+) -> Result<()> {
+    let (nf, k) = fixed_factors.dim();
+    let fixed_slice = fixed_factors
+        .as_slice()
+        .ok_or_else(|| Error::invalid("factors", "must be in standard (row-major) layout"))?;
+    let fac = Factors::new(fixed_slice, nf, k)
+        .map_err(|e| Error::kernel(format!("checking the {} factors", other(names.what)), e))?;
+    let nrows = out.nrows();
+    let lambda_of = |i: usize| lambdas.get(i).copied().unwrap_or(T::ZERO);
+    let fail = |i: usize, e: wmf_kernel::Error| {
+        let hint = if matches!(e, wmf_kernel::Error::NotPositiveDefinite { .. }) {
+            " (try a larger --lambda)"
+        } else {
+            ""
+        };
+        Error::kernel(format!("solving {}{hint}", names.describe(i)), e)
+    };
+    match select {
+        None => {
+            let buf = out
+                .as_slice_mut()
+                .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
+            buf.par_chunks_mut(k).enumerate().try_for_each_init(
+                || Scratch::new(k),
+                |scratch, (i, x)| {
+                    solve_one(
+                        fac,
+                        fixed,
+                        i,
+                        &side.row(i),
+                        lambda_of(i),
+                        solver,
+                        x,
+                        scratch,
+                    )
+                    .map_err(|e| fail(i, e))
+                },
+            )
+        }
+        Some(rows) => {
+            if let Some(&bad) = rows.iter().find(|&&r| r as usize >= nrows) {
+                return Err(Error::invalid(
+                    names.what,
+                    format!("index {bad} is out of range (there are {nrows})"),
+                ));
+            }
+            let current = &*out;
+            let solved: Vec<(usize, Vec<T>)> = rows
+                .par_iter()
+                .map_init(
+                    || Scratch::new(k),
+                    |scratch, &r| {
+                        let i = r as usize;
+                        let mut x = current.row(i).to_vec();
+                        solve_one(
+                            fac,
+                            fixed,
+                            i,
+                            &side.row(i),
+                            lambda_of(i),
+                            solver,
+                            &mut x,
+                            scratch,
+                        )
+                        .map_err(|e| fail(i, e))?;
+                        Ok((i, x))
+                    },
+                )
+                .collect::<Result<_>>()?;
+            for (i, x) in solved {
+                out.row_mut(i).assign(&ndarray::ArrayView1::from(&x[..]));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn other(what: &str) -> &'static str {
+    if what == "user" { "item" } else { "user" }
+}
+
+/// What the observer is told after every iteration.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct IterationReport {
+    /// 1-based iteration number.
+    pub iteration: usize,
+    /// Total iterations of the run.
+    pub iterations: usize,
+    /// Training loss after this iteration ([`crate::loss::training_loss`]).
+    pub loss: f64,
+    /// Seconds since training started.
+    pub elapsed_s: f64,
+}
+
+/// An ALS run in progress: the problem, the factors and the thread pool.
+#[derive(Debug)]
+pub struct Als<T> {
+    /// The problem.
+    pub problem: Problem<T>,
+    /// User factors `W` (`m x k`).
+    pub w: Array2<T>,
+    /// Item factors `H` (`n x k`).
+    pub h: Array2<T>,
+    /// The configuration.
+    pub config: TrainConfig,
+    user_ids: Option<IdMap>,
+    item_ids: Option<IdMap>,
+    pool: rayon::ThreadPool,
+}
+
+impl<T: Float> Als<T> {
+    /// Validates the configuration, builds the problem and draws the initial
+    /// factors from the seed.
+    ///
+    /// # Errors
+    /// As [`Problem::new`]; [`Error::Invalid`] (`--threads`) if the pool cannot start.
+    pub fn new(values: &Csr, config: &TrainConfig) -> Result<Self> {
+        let problem = Problem::new(values, config)?;
+        let (w, h) = init_factors(problem.m(), problem.n(), config.k, config.seed);
+        Self::with_factors(problem, config, w, h)
+    }
+
+    /// Starts from given factors (partial refit of a trained model).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when the factor shapes do not match the problem and `k`.
+    pub fn with_factors(
+        problem: Problem<T>,
+        config: &TrainConfig,
+        w: Array2<T>,
+        h: Array2<T>,
+    ) -> Result<Self> {
+        validate_config(config)?;
+        if w.dim() != (problem.m(), config.k) || h.dim() != (problem.n(), config.k) {
+            return Err(Error::invalid(
+                "factors",
+                format!(
+                    "shapes {:?} and {:?} do not match {} users, {} items, k = {}",
+                    w.dim(),
+                    h.dim(),
+                    problem.m(),
+                    problem.n(),
+                    config.k
+                ),
+            ));
+        }
+        blas_single_threaded();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .build()
+            .map_err(|e| Error::invalid("--threads", e.to_string()))?;
+        Ok(Self {
+            problem,
+            w: w.as_standard_layout().into_owned(),
+            h: h.as_standard_layout().into_owned(),
+            config: config.clone(),
+            user_ids: None,
+            item_ids: None,
+            pool,
+        })
+    }
+
+    /// The number of worker threads of this run's pool (`config.threads`).
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// Names rows by their external ids in error messages.
+    pub fn with_ids(mut self, users: IdMap, items: IdMap) -> Self {
+        self.user_ids = Some(users);
+        self.item_ids = Some(items);
+        self
+    }
+
+    /// Solves the user rows (all, or `select`) with the item factors fixed.
+    ///
+    /// # Errors
+    /// As [`solve_side`].
+    pub fn user_half(&mut self, select: Option<&[u32]>) -> Result<()> {
+        let Self {
+            problem,
+            w,
+            h,
+            config,
+            user_ids,
+            pool,
+            ..
+        } = self;
+        pool.install(|| {
+            let g0 = problem.item_gramian(h.view())?;
+            let fixed = FixedSide::Shared {
+                g0: g0.as_slice().unwrap_or(&[]),
+                c0: problem.item_baseline(),
+            };
+            solve_side(
+                &problem.users,
+                h.view(),
+                fixed,
+                &problem.user_lambda,
+                config.solver,
+                w,
+                select,
+                RowNames {
+                    what: "user",
+                    ids: user_ids.as_ref(),
+                },
+            )
+        })
+    }
+
+    /// Solves the item rows (all, or `select`) with the user factors fixed.
+    ///
+    /// # Errors
+    /// As [`solve_side`].
+    pub fn item_half(&mut self, select: Option<&[u32]>) -> Result<()> {
+        let Self {
+            problem,
+            w,
+            h,
+            config,
+            item_ids,
+            pool,
+            ..
+        } = self;
+        pool.install(|| {
+            let names = RowNames {
+                what: "item",
+                ids: item_ids.as_ref(),
+            };
+            match problem.c0_uniform {
+                Some(c) => {
+                    let g = gramian_uniform(w.view(), c)?;
+                    let fixed = FixedSide::Shared {
+                        g0: g.as_slice().unwrap_or(&[]),
+                        c0: Baseline::Uniform(c),
+                    };
+                    solve_side(
+                        &problem.items,
+                        w.view(),
+                        fixed,
+                        &problem.item_lambda,
+                        config.solver,
+                        h,
+                        select,
+                        names,
+                    )
+                }
+                None => {
+                    let g = gramian_uniform(w.view(), T::ONE)?;
+                    let fixed = FixedSide::PerRow {
+                        gram: g.as_slice().unwrap_or(&[]),
+                        c0: &problem.c0,
+                    };
+                    solve_side(
+                        &problem.items,
+                        w.view(),
+                        fixed,
+                        &problem.item_lambda,
+                        config.solver,
+                        h,
+                        select,
+                        names,
+                    )
+                }
+            }
+        })
+    }
+
+    /// One ALS iteration: users, then items.
+    ///
+    /// # Errors
+    /// As [`solve_side`].
+    pub fn iterate(&mut self) -> Result<()> {
+        self.user_half(None)?;
+        self.item_half(None)
+    }
+
+    /// The training loss of the current factors ([`crate::loss::training_loss`]).
+    ///
+    /// # Errors
+    /// As [`crate::loss::training_loss`].
+    pub fn loss(&self) -> Result<f64> {
+        self.pool
+            .install(|| crate::loss::training_loss(&self.problem, self.w.view(), self.h.view()))
+    }
+
+    /// Runs `config.iterations` iterations, telling `observer` after each.
+    ///
+    /// # Errors
+    /// As [`solve_side`] and [`crate::loss::training_loss`].
+    pub fn run(&mut self, observer: &mut dyn FnMut(&IterationReport)) -> Result<()> {
+        let start = Instant::now();
+        let iterations = self.config.iterations;
+        for it in 1..=iterations {
+            self.iterate()?;
+            let loss = self.loss()?;
+            observer(&IterationReport {
+                iteration: it,
+                iterations,
+                loss,
+                elapsed_s: start.elapsed().as_secs_f64(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Trains an `f32` model on raw values (`m x n`, users by items).
+/// `user_ids` / `item_ids` name the rows (in errors and in the model); pass
+/// [`IdMap::sequential`] for generated data.
+///
+/// # Errors
+/// As [`Als::new`] and [`Als::run`]; [`Error::Invalid`] when the id maps do not
+/// match the matrix.
+///
+/// ```
+/// use wmf_host::{Csr, Solver, TrainConfig, ids::IdMap};
+/// let x = Csr::from_triplets(3, 3, &[(0, 0, 1.0), (1, 1, 1.0), (2, 2, 1.0), (0, 1, 1.0)]).unwrap();
+/// let config = TrainConfig { k: 2, iterations: 3, solver: Solver::Cholesky, ..Default::default() };
+/// let model = wmf_host::als::train_model(&x, IdMap::sequential(3), IdMap::sequential(3), &config, &mut |_| {}).unwrap();
+/// assert_eq!(model.item_factors.dim(), (3, 2));
+/// ```
+pub fn train_model(
+    values: &Csr,
+    user_ids: IdMap,
+    item_ids: IdMap,
+    config: &TrainConfig,
+    observer: &mut dyn FnMut(&IterationReport),
+) -> Result<Model> {
+    if user_ids.len() != values.nrows || item_ids.len() != values.ncols {
+        return Err(Error::invalid(
+            "ids",
+            format!(
+                "{} user ids and {} item ids for a {} x {} matrix",
+                user_ids.len(),
+                item_ids.len(),
+                values.nrows,
+                values.ncols
+            ),
+        ));
+    }
+    let mut als = Als::<f32>::new(values, config)?.with_ids(user_ids, item_ids);
+    als.run(observer)?;
+    let item_c0 = als.problem.c0.clone();
+    let Als {
+        w,
+        h,
+        user_ids,
+        item_ids,
+        ..
+    } = als;
+    Ok(Model {
+        config: config.clone(),
+        user_factors: w,
+        item_factors: h,
+        item_c0,
+        user_ids: user_ids.unwrap_or_default(),
+        item_ids: item_ids.unwrap_or_default(),
+    })
+}

@@ -1,1 +1,174 @@
-//! Weighted Gramians on BLAS.
+//! The weighted Gramian `G = Fᵀ diag(c0) F` on BLAS, and the scalar trait the
+//! host's numeric code is generic over.
+//!
+//! The kernel's [`wmf_kernel::gramian`] is the reference (O(n k²) scalar
+//! loops); here the same matrix is one `gemm` per block of rows of
+//! `diag(sqrt(c0)) F`, so memory stays O(block · k). The result is made exactly
+//! symmetric (lower triangle mirrored), as the kernel's is.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, s};
+
+use crate::error::{Error, Result};
+
+/// Rows per BLAS call when the rows must be scaled first.
+const BLOCK_ROWS: usize = 4096;
+
+/// A float the host trains in: [`f32`] (the model's type) or [`f64`] (the
+/// reference precision in tests). Sealed by its supertraits.
+pub trait Float:
+    wmf_kernel::Real + ndarray::LinalgScalar + ndarray::ScalarOperand + Send + Sync + std::iter::Sum
+{
+    /// Converts from `f32` (exact for both types).
+    fn of_f32(v: f32) -> Self;
+    /// Converts to `f32` (rounding for `f64`).
+    fn to_f32(self) -> f32;
+}
+
+impl Float for f32 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl Float for f64 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> Self {
+        v as f64
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+/// Copies the lower triangle of a square matrix onto its upper triangle.
+fn mirror_lower<T: Float>(g: &mut Array2<T>) {
+    let k = g.nrows();
+    for r in 0..k {
+        for c in (r + 1)..k {
+            g[[r, c]] = g[[c, r]];
+        }
+    }
+}
+
+fn check_finite<T: Float>(g: &Array2<T>) -> Result<()> {
+    if g.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::kernel(
+            "computing the Gramian",
+            wmf_kernel::Error::NonFiniteResult { what: "g" },
+        ))
+    }
+}
+
+/// `G = c0 · Fᵀ F` (`k x k`, symmetric) for `f` (`n x k`), one `gemm`.
+///
+/// # Errors
+/// [`Error::Invalid`] for a negative or non-finite `c0`; [`Error::Kernel`]
+/// (`NonFiniteResult`) on overflow.
+///
+/// ```
+/// use ndarray::array;
+/// let f = array![[1.0f64, 2.0], [3.0, 4.0]];
+/// let g = wmf_host::gramian::gramian_uniform(f.view(), 1.0).unwrap();
+/// assert_eq!(g, array![[10.0, 14.0], [14.0, 20.0]]);
+/// ```
+pub fn gramian_uniform<T: Float>(f: ArrayView2<'_, T>, c0: T) -> Result<Array2<T>> {
+    if !c0.is_finite() || c0 < T::ZERO {
+        return Err(Error::invalid(
+            "c0",
+            format!("{c0} must be finite and >= 0"),
+        ));
+    }
+    let k = f.ncols();
+    let mut g = Array2::<T>::zeros((k, k));
+    general_mat_mul(c0, &f.t(), &f, T::ZERO, &mut g);
+    mirror_lower(&mut g);
+    check_finite(&g)?;
+    Ok(g)
+}
+
+/// `G = Fᵀ diag(c0) F = Σ_j c0_j f_j f_jᵀ` (`k x k`, symmetric) for `f`
+/// (`n x k`) and `c0` (`n`, finite, `>= 0`): `gemm` on row blocks of
+/// `diag(sqrt(c0)) F`.
+///
+/// # Errors
+/// [`Error::Invalid`] when `c0` has the wrong length or a negative /
+/// non-finite entry (naming the index); [`Error::Kernel`] on overflow.
+pub fn gramian_weighted<T: Float>(f: ArrayView2<'_, T>, c0: &[T]) -> Result<Array2<T>> {
+    let (n, k) = f.dim();
+    if c0.len() != n {
+        return Err(Error::invalid(
+            "c0",
+            format!("has {} entries for {n} rows", c0.len()),
+        ));
+    }
+    if let Some(j) = c0.iter().position(|c| !c.is_finite() || *c < T::ZERO) {
+        return Err(Error::invalid(
+            "c0",
+            format!("c0[{j}] = {} must be finite and >= 0", c0[j]),
+        ));
+    }
+    let mut g = Array2::<T>::zeros((k, k));
+    let mut scaled = Array2::<T>::zeros((BLOCK_ROWS.min(n), k));
+    let mut start = 0;
+    while start < n {
+        let end = (start + BLOCK_ROWS).min(n);
+        let mut blk = scaled.slice_mut(s![..end - start, ..]);
+        for (t, mut row) in blk.rows_mut().into_iter().enumerate() {
+            let sq = c0[start + t].sqrt();
+            row.assign(&f.row(start + t));
+            row.mapv_inplace(|v| v * sq);
+        }
+        let blk = scaled.slice(s![..end - start, ..]);
+        general_mat_mul(T::ONE, &blk.t(), &blk, T::ONE, &mut g);
+        start = end;
+    }
+    mirror_lower(&mut g);
+    check_finite(&g)?;
+    Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    #[test]
+    fn equals_kernel_gramian() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for &(n, k) in &[(1usize, 1usize), (5, 3), (9000, 7)] {
+            let f = Array2::from_shape_fn((n, k), |_| rng.gen_range(-1.0..1.0f64));
+            let c0: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..2.0)).collect();
+            let fac = wmf_kernel::Factors::new(f.as_slice().unwrap(), n, k).unwrap();
+            let mut want = vec![0.0; k * k];
+            wmf_kernel::gramian(&fac, wmf_kernel::Baseline::PerItem(&c0), &mut want).unwrap();
+            let got = gramian_weighted(f.view(), &c0).unwrap();
+            let scale = want.iter().fold(1.0f64, |a, b| a.max(b.abs()));
+            for r in 0..k {
+                for c in 0..k {
+                    assert!((got[[r, c]] - want[r * k + c]).abs() <= 1e-12 * scale * n as f64);
+                    assert_eq!(got[[r, c]], got[[c, r]]);
+                }
+            }
+            wmf_kernel::gramian(&fac, wmf_kernel::Baseline::Uniform(0.5), &mut want).unwrap();
+            let got = gramian_uniform(f.view(), 0.5).unwrap();
+            for r in 0..k {
+                for c in 0..k {
+                    assert!((got[[r, c]] - want[r * k + c]).abs() <= 1e-12 * scale * n as f64);
+                }
+            }
+        }
+        let f = Array2::<f32>::zeros((2, 2));
+        assert!(gramian_weighted(f.view(), &[1.0]).is_err());
+        assert!(gramian_weighted(f.view(), &[1.0, -1.0]).is_err());
+        assert!(gramian_uniform(f.view(), f32::NAN).is_err());
+    }
+}

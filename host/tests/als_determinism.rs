@@ -1,0 +1,128 @@
+//! Same seed and threads: identical factors; `threads` honoured exactly.
+
+mod common;
+
+use common::random_values;
+use wmf_host::als::Als;
+use wmf_host::{BaselineWeight, Solver, TrainConfig};
+
+fn run(threads: usize, seed: u64, solver: Solver) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+    let values = random_values(120, 90, 0.1, 8);
+    let cfg = TrainConfig {
+        k: 6,
+        iterations: 4,
+        solver,
+        seed,
+        threads,
+        baseline: BaselineWeight::Popularity {
+            c0: 20.0,
+            beta: 0.5,
+        },
+        ..TrainConfig::default()
+    };
+    let mut als = Als::<f32>::new(&values, &cfg).unwrap();
+    assert_eq!(als.threads(), threads);
+    let mut losses = Vec::new();
+    als.run(&mut |r| losses.push(r.loss)).unwrap();
+    (
+        als.w.iter().copied().collect(),
+        als.h.iter().copied().collect(),
+        losses,
+    )
+}
+
+#[test]
+fn deterministic_for_seed_and_threads() {
+    for solver in [
+        Solver::Cholesky,
+        Solver::Cg { steps: 3 },
+        Solver::Eals { sweeps: 1 },
+    ] {
+        let a = run(2, 5, solver);
+        assert_eq!(a, run(2, 5, solver), "{solver:?}");
+        // rows are independent of scheduling, so even the thread count does not matter
+        assert_eq!(a, run(1, 5, solver), "{solver:?}");
+        assert_eq!(a, run(3, 5, solver), "{solver:?}");
+        assert_ne!(a.0, run(2, 6, solver).0, "{solver:?}: the seed must matter");
+    }
+}
+
+#[test]
+fn bad_configs_are_rejected_before_work() {
+    let values = random_values(5, 5, 0.5, 1);
+    let cases: Vec<(TrainConfig, &str)> = vec![
+        (
+            TrainConfig {
+                k: 0,
+                ..TrainConfig::default()
+            },
+            "-k",
+        ),
+        (
+            TrainConfig {
+                k: 257,
+                ..TrainConfig::default()
+            },
+            "-k",
+        ),
+        (
+            TrainConfig {
+                iterations: 0,
+                ..TrainConfig::default()
+            },
+            "--iterations",
+        ),
+        (
+            TrainConfig {
+                lambda: -1.0,
+                ..TrainConfig::default()
+            },
+            "--lambda",
+        ),
+        (
+            TrainConfig {
+                threads: 0,
+                ..TrainConfig::default()
+            },
+            "--threads",
+        ),
+        (
+            TrainConfig {
+                solver: Solver::Cg { steps: 0 },
+                ..TrainConfig::default()
+            },
+            "--cg-steps",
+        ),
+    ];
+    for (cfg, flag) in cases {
+        let err = Als::<f32>::new(&values, &cfg).unwrap_err().to_string();
+        assert!(err.contains(flag), "{err} should name {flag}");
+    }
+    let empty = wmf_host::Csr::from_triplets(3, 3, &[]).unwrap();
+    let err = Als::<f32>::new(&empty, &TrainConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no interactions"), "{err}");
+}
+
+#[test]
+fn singular_system_names_the_row() {
+    // lambda = 0, k larger than the data can span: Cholesky must fail with the row named
+    let values = random_values(6, 3, 0.6, 2);
+    let cfg = TrainConfig {
+        k: 5,
+        lambda: 0.0,
+        solver: Solver::Cholesky,
+        iterations: 1,
+        ..TrainConfig::default()
+    };
+    let ids = wmf_host::ids::IdMap::sequential(6);
+    let items = wmf_host::ids::IdMap::sequential(3);
+    let err = wmf_host::als::train_model(&values, ids, items, &cfg, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("solving user") && err.contains("(id \"") && err.contains("--lambda"),
+        "{err}"
+    );
+}
