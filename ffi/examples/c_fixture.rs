@@ -17,9 +17,9 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Real, Row, eals_online_update, gramian,
-    gradient_step_row, row_gradient, row_loss, row_normal_equations, score_items, solve_row_cg,
-    solve_row_cholesky, solve_row_eals, top_n_into,
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Real, Row, eals_online_update,
+    gradient_step_row, gramian, row_gradient, row_loss, row_normal_equations, score_items,
+    solve_row_cg, solve_row_cholesky, solve_row_eals, top_n_into,
 };
 
 type Res = Result<(), Box<dyn std::error::Error>>;
@@ -40,7 +40,9 @@ impl Rng {
         lo + (hi - lo) * ((self.next() >> 40) as f64 / (1u64 << 24) as f64)
     }
     fn vec<T: Real>(&mut self, len: usize, lo: f64, hi: f64) -> Vec<T> {
-        (0..len).map(|_| T::from_f64(self.uniform(lo, hi))).collect()
+        (0..len)
+            .map(|_| T::from_f64(self.uniform(lo, hi)))
+            .collect()
     }
 }
 
@@ -49,7 +51,11 @@ struct Fixture(String);
 
 impl Fixture {
     fn reals<T: Real>(&mut self, name: &str, v: &[T]) -> Res {
-        let kind = if core::mem::size_of::<T>() == 4 { 'f' } else { 'd' };
+        let kind = if core::mem::size_of::<T>() == 4 {
+            'f'
+        } else {
+            'd'
+        };
         write!(self.0, "{name} {kind} {}", v.len())?;
         for x in v {
             // `{:?}` is the shortest representation that round-trips.
@@ -88,7 +94,9 @@ fn cases<T: Real>(fx: &mut Fixture, p: &str, seed: u64) -> Res {
 
     // Dense block.
     let (m, n, k) = DENSE;
-    let x: Vec<T> = (0..m * n).map(|_| T::from_f64((rng.next() % 2) as f64)).collect();
+    let x: Vec<T> = (0..m * n)
+        .map(|_| T::from_f64((rng.next() % 2) as f64))
+        .collect();
     let c: Vec<T> = rng.vec(m * n, 0.0, 4.0);
     let w: Vec<T> = rng.vec(m * k, -1.0, 1.0);
     let h: Vec<T> = rng.vec(n * k, -1.0, 1.0);
@@ -232,8 +240,14 @@ fn foldin_model(dir: &std::path::Path) -> Res {
     let ids: Vec<u32> = FOLDIN_DEFAULT.iter().map(|c| c.0).collect();
     let conf: Vec<f32> = FOLDIN_DEFAULT.iter().map(|c| c.1).collect();
     let (mut a, mut w) = (vec![0.0f32; k * k], vec![0.0f32; k]);
-    solve_row_cholesky(&items, &Row::implicit(&ids, &conf), FOLDIN_LAMBDA, &mut a, &mut w)
-        .map_err(e)?;
+    solve_row_cholesky(
+        &items,
+        &Row::implicit(&ids, &conf),
+        FOLDIN_LAMBDA,
+        &mut a,
+        &mut w,
+    )
+    .map_err(e)?;
     let (mut top, mut scores) = ([0u32; 10], [0.0f32; 10]);
     let got = top_n_into(&f, &w, &ids, &mut top, &mut scores).map_err(e)?;
     let mut out = std::fs::File::create(dir.join("foldin.expected"))?;
