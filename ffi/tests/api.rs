@@ -1,7 +1,7 @@
 //! Rust-side tests of the C ABI: the `extern "C"` functions are called as C
 //! would call them (raw pointers) and compared with the kernel called
 //! directly. Small sizes, so the suite also runs under Miri:
-//! `cargo +nightly miri test -p wmf-ffi --test api`.
+//! `cargo +nightly miri test -p wmf-ffi --features soft-float,panic-test --test api`.
 
 use core::ffi::CStr;
 use core::ptr::{null, null_mut};
