@@ -26,6 +26,9 @@
  * - The rank k is chosen at run time, 1 <= k <= WMF_MAX_K.
  * - No global state: every function is re-entrant and thread-safe.
  * - Each function that takes a wmf_items_* checks all of it (O(n k)).
+ * - Stack use: temporaries of at most 2 * WMF_MAX_K scalars (4 KiB for
+ *   double, 2 KiB for float; the online update), WMF_MAX_K elsewhere; every
+ *   larger buffer is the caller's (the scratch arguments).
  *
  * Link: pkg-config --cflags --libs wmf (shared), or add --static for libwmf.a.
  */
