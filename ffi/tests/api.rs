@@ -1,0 +1,521 @@
+//! Rust-side tests of the C ABI: the `extern "C"` functions are called as C
+//! would call them (raw pointers) and compared with the kernel called
+//! directly. Small sizes, so the suite also runs under Miri:
+//! `cargo +nightly miri test -p wmf-ffi --features soft-float,panic-test --test api`.
+
+use core::ffi::CStr;
+use core::ptr::{null, null_mut};
+use wmf_ffi::*;
+use wmf_kernel::{Baseline, CgParams, Error, Factors, Items, Row};
+
+use wmf_status::*;
+
+/// Item side for the tests: n = 5 items, k = 3, per-item c0.
+struct Model {
+    h: Vec<f64>,
+    c0: Vec<f64>,
+    g0: Vec<f64>,
+}
+
+const N: usize = 5;
+const K: usize = 3;
+
+fn model() -> Model {
+    let h: Vec<f64> = (0..N * K)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) / 6.0)
+        .collect();
+    let c0: Vec<f64> = (0..N).map(|j| 0.5 + j as f64 / 10.0).collect();
+    let mut g0 = vec![0.0; K * K];
+    let f = Factors::new(&h, N, K).unwrap();
+    wmf_kernel::gramian(&f, Baseline::PerItem(&c0), &mut g0).unwrap();
+    Model { h, c0, g0 }
+}
+
+fn c_items(m: &Model) -> wmf_items_f64 {
+    wmf_items_f64 {
+        h: m.h.as_ptr(),
+        n: N,
+        k: K,
+        g0: m.g0.as_ptr(),
+        c0: m.c0.as_ptr(),
+        c0_uniform: 0.0,
+    }
+}
+
+const IDS: [u32; 2] = [1, 3];
+const CONF: [f64; 2] = [3.0, 2.0];
+
+fn c_row() -> wmf_row_f64 {
+    wmf_row_f64 {
+        items: IDS.as_ptr(),
+        conf: CONF.as_ptr(),
+        pref: null(),
+        len: IDS.len(),
+    }
+}
+
+fn kernel_items(m: &Model) -> Items<'_, f64> {
+    Items::new(
+        Factors::new(&m.h, N, K).unwrap(),
+        &m.g0,
+        Baseline::PerItem(&m.c0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn status_numbers_and_messages_are_fixed() {
+    for (i, s) in ALL_STATUSES.iter().enumerate() {
+        assert_eq!(*s as i32, i as i32, "status {s:?} moved");
+    }
+    let unknown = unsafe { CStr::from_ptr(wmf_status_str(-1)) };
+    assert_eq!(unknown.to_str().unwrap(), "unknown wmf_status");
+    let mut seen = Vec::new();
+    for i in 0..ALL_STATUSES.len() as i32 {
+        let m = unsafe { CStr::from_ptr(wmf_status_str(i)) }
+            .to_str()
+            .unwrap();
+        assert!(!m.is_empty() && m != "unknown wmf_status");
+        assert!(!seen.contains(&m), "duplicate message {m}");
+        seen.push(m);
+    }
+    assert_eq!(
+        unsafe { CStr::from_ptr(wmf_status_str(ALL_STATUSES.len() as i32)) },
+        unknown
+    );
+    let v = unsafe { CStr::from_ptr(wmf_version()) }.to_str().unwrap();
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn every_kernel_error_maps_to_its_status() {
+    let cases = [
+        (
+            Error::ZeroDimension { what: "k" },
+            WMF_STATUS_ZERO_DIMENSION,
+        ),
+        (
+            Error::DimensionTooLarge {
+                what: "k",
+                value: 300,
+                max: 256,
+            },
+            WMF_STATUS_DIMENSION_TOO_LARGE,
+        ),
+        (Error::SizeOverflow { what: "x" }, WMF_STATUS_SIZE_OVERFLOW),
+        (
+            Error::LengthMismatch {
+                what: "x",
+                expected: 1,
+                actual: 2,
+            },
+            WMF_STATUS_LENGTH_MISMATCH,
+        ),
+        (
+            Error::IndexOutOfRange {
+                what: "items",
+                position: 0,
+                index: 9,
+                bound: 3,
+            },
+            WMF_STATUS_INDEX_OUT_OF_RANGE,
+        ),
+        (
+            Error::NotAscending {
+                what: "items",
+                position: 1,
+            },
+            WMF_STATUS_NOT_ASCENDING,
+        ),
+        (
+            Error::NonFinite {
+                what: "h",
+                index: 0,
+            },
+            WMF_STATUS_NON_FINITE,
+        ),
+        (
+            Error::Negative {
+                what: "conf",
+                index: 0,
+            },
+            WMF_STATUS_NEGATIVE,
+        ),
+        (
+            Error::NotPositiveDefinite { pivot: 1 },
+            WMF_STATUS_NOT_POSITIVE_DEFINITE,
+        ),
+        (
+            Error::NonFiniteResult { what: "x" },
+            WMF_STATUS_NON_FINITE_RESULT,
+        ),
+    ];
+    for (e, s) in cases {
+        assert_eq!(wmf_status::from(e), s, "{e}");
+    }
+}
+
+#[test]
+fn fold_in_matches_the_kernel_bit_for_bit() {
+    let m = model();
+    let items = c_items(&m);
+    let row = c_row();
+    let mut scratch = vec![0.0; wmf_solve_row_cholesky_scratch_len(K)];
+    let mut x = [0.0; K];
+    let s = unsafe {
+        wmf_solve_row_cholesky_f64(
+            &items,
+            &row,
+            0.1,
+            scratch.as_mut_ptr(),
+            scratch.len(),
+            x.as_mut_ptr(),
+        )
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    let (mut a, mut want) = ([0.0; K * K], [0.0; K]);
+    wmf_kernel::solve_row_cholesky(
+        &kernel_items(&m),
+        &Row::implicit(&IDS, &CONF),
+        0.1,
+        &mut a,
+        &mut want,
+    )
+    .unwrap();
+    assert_eq!(x, want);
+
+    // CG from zero, k + 2 steps, reaches the same solution to rounding.
+    let mut x_cg = [0.0; K];
+    let mut cg = vec![0.0; wmf_solve_row_cg_scratch_len(K)];
+    let mut rep = wmf_cg_report::default();
+    let s = unsafe {
+        wmf_solve_row_cg_f64(
+            &items,
+            &row,
+            0.1,
+            x_cg.as_mut_ptr(),
+            K + 2,
+            0.0,
+            cg.as_mut_ptr(),
+            cg.len(),
+            &mut rep,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    let mut x_k = [0.0; K];
+    let mut cg_k = [0.0; 3 * K];
+    let params = CgParams {
+        steps: K + 2,
+        tol: 0.0,
+    };
+    let rep_k = wmf_kernel::solve_row_cg(
+        &kernel_items(&m),
+        &Row::implicit(&IDS, &CONF),
+        0.1,
+        &mut x_k,
+        params,
+        &mut cg_k,
+    )
+    .unwrap();
+    assert_eq!(
+        (x_cg, rep.steps, rep.residual_sq),
+        (x_k, rep_k.steps, rep_k.residual_sq)
+    );
+    for (a, b) in x_cg.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-10);
+    }
+
+    // Top-N excluding the seen items.
+    let (mut top, mut score, mut count) = ([0u32; 2], [0.0; 2], 0usize);
+    let s = unsafe {
+        wmf_top_n_f64(
+            m.h.as_ptr(),
+            N,
+            K,
+            x.as_ptr(),
+            IDS.as_ptr(),
+            IDS.len(),
+            top.as_mut_ptr(),
+            score.as_mut_ptr(),
+            2,
+            &mut count,
+        )
+    };
+    assert_eq!((s, count), (WMF_STATUS_OK, 2));
+    let (mut kt, mut ks) = ([0u32; 2], [0.0; 2]);
+    let got = wmf_kernel::top_n_into(
+        &Factors::new(&m.h, N, K).unwrap(),
+        &x,
+        &IDS,
+        &mut kt,
+        &mut ks,
+    )
+    .unwrap();
+    assert_eq!((got, kt, ks), (count, top, score));
+}
+
+#[test]
+fn empty_row_accepts_null_pointers() {
+    let m = model();
+    let items = c_items(&m);
+    let empty = wmf_row_f64 {
+        items: null(),
+        conf: null(),
+        pref: null(),
+        len: 0,
+    };
+    let mut scratch = [0.0; K * K];
+    let mut x = [7.0; K];
+    let s = unsafe {
+        wmf_solve_row_cholesky_f64(
+            &items,
+            &empty,
+            0.1,
+            scratch.as_mut_ptr(),
+            K * K,
+            x.as_mut_ptr(),
+        )
+    };
+    assert_eq!((s, x), (WMF_STATUS_OK, [0.0; K]));
+    let mut w = [0.5; K];
+    let s =
+        unsafe { wmf_solve_row_eals_f64(&items, &empty, 0.1, w.as_mut_ptr(), 2, null_mut(), 0) };
+    assert_eq!(s, WMF_STATUS_OK);
+}
+
+#[test]
+fn bad_pointers_are_statuses_and_write_nothing() {
+    let m = model();
+    let items = c_items(&m);
+    let row = c_row();
+    let mut x = [9.0f64; K];
+    let mut scratch = [0.0; K * K];
+    let call = |items: &wmf_items_f64,
+                row: &wmf_row_f64,
+                x: &mut [f64; K],
+                scratch: &mut [f64],
+                len| unsafe {
+        wmf_solve_row_cholesky_f64(items, row, 0.1, scratch.as_mut_ptr(), len, x.as_mut_ptr())
+    };
+    assert_eq!(
+        unsafe {
+            wmf_solve_row_cholesky_f64(
+                null(),
+                &row,
+                0.1,
+                scratch.as_mut_ptr(),
+                K * K,
+                x.as_mut_ptr(),
+            )
+        },
+        WMF_STATUS_NULL_POINTER
+    );
+    assert_eq!(
+        unsafe {
+            wmf_solve_row_cholesky_f64(&items, &row, 0.1, scratch.as_mut_ptr(), K * K, null_mut())
+        },
+        WMF_STATUS_NULL_POINTER
+    );
+    let mut bad = row;
+    bad.items = null();
+    assert_eq!(
+        call(&items, &bad, &mut x, &mut scratch, K * K),
+        WMF_STATUS_NULL_POINTER
+    );
+    assert_eq!(
+        call(&items, &row, &mut x, &mut scratch, K * K - 1),
+        WMF_STATUS_LENGTH_MISMATCH
+    );
+    let mut bad = items;
+    bad.n = usize::MAX / 2;
+    assert_eq!(
+        call(&bad, &row, &mut x, &mut scratch, K * K),
+        WMF_STATUS_SIZE_OVERFLOW
+    );
+    let ids = [1u32, 5];
+    let mut bad = row;
+    bad.items = ids.as_ptr();
+    assert_eq!(
+        call(&items, &bad, &mut x, &mut scratch, K * K),
+        WMF_STATUS_INDEX_OUT_OF_RANGE
+    );
+    let ids = [3u32, 1];
+    bad.items = ids.as_ptr();
+    assert_eq!(
+        call(&items, &bad, &mut x, &mut scratch, K * K),
+        WMF_STATUS_NOT_ASCENDING
+    );
+    let conf = [1.0, -1.0];
+    let mut bad = row;
+    bad.conf = conf.as_ptr();
+    assert_eq!(
+        call(&items, &bad, &mut x, &mut scratch, K * K),
+        WMF_STATUS_NEGATIVE
+    );
+    let conf = [1.0, f64::NAN];
+    bad.conf = conf.as_ptr();
+    assert_eq!(
+        call(&items, &bad, &mut x, &mut scratch, K * K),
+        WMF_STATUS_NON_FINITE
+    );
+    assert_eq!(x, [9.0; K], "x written on failure");
+
+    // A misaligned output pointer.
+    let mut raw = [0u8; 8 * (N + 1)];
+    let misaligned = raw
+        .as_mut_ptr()
+        .wrapping_add(1 + (8 - raw.as_ptr() as usize % 8) % 8) as *mut f64;
+    let s = unsafe { wmf_score_items_f64(m.h.as_ptr(), N, K, x.as_ptr(), misaligned) };
+    assert_eq!(s, WMF_STATUS_MISALIGNED_POINTER);
+    assert!(raw.iter().all(|b| *b == 0));
+}
+
+#[test]
+fn overflow_zero_fills_large_outputs_and_leaves_small_ones() {
+    let h = [f64::MAX, 1.0];
+    let w = [f64::MAX];
+    let mut scores = [5.0; 2];
+    let s = unsafe { wmf_score_items_f64(h.as_ptr(), 2, 1, w.as_ptr(), scores.as_mut_ptr()) };
+    assert_eq!((s, scores), (WMF_STATUS_NON_FINITE_RESULT, [0.0; 2]));
+
+    let (mut a, mut b, mut x) = ([1.0f32], [0.0f32], [3.0f32]);
+    let mut scratch = [0.0f32];
+    let update = wmf_cell_update_f32 {
+        c_new: f32::MAX,
+        x_new: 1.0,
+        c_old: 0.0,
+        x_old: 0.0,
+    };
+    let hi = [f32::MAX];
+    let s = unsafe {
+        wmf_eals_online_update_f32(
+            a.as_mut_ptr(),
+            b.as_mut_ptr(),
+            x.as_mut_ptr(),
+            1,
+            hi.as_ptr(),
+            update,
+            1,
+            scratch.as_mut_ptr(),
+            1,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_NON_FINITE_RESULT);
+    assert_eq!((a, b, x), ([1.0], [0.0], [3.0]));
+}
+
+#[test]
+fn online_update_and_gradient_step_match_the_kernel() {
+    let m = model();
+    let items = c_items(&m);
+    let row = c_row();
+    let (mut a, mut b) = ([0.0; K * K], [0.0; K]);
+    let s =
+        unsafe { wmf_row_normal_equations_f64(&items, &row, 0.2, a.as_mut_ptr(), b.as_mut_ptr()) };
+    assert_eq!(s, WMF_STATUS_OK);
+    let (mut ka, mut kb, mut kw) = (a, b, [0.0; K]);
+    let mut w = [0.0; K];
+    let update = wmf_cell_update_f64 {
+        c_new: 4.0,
+        x_new: 1.0,
+        c_old: m.c0[4],
+        x_old: 0.0,
+    };
+    let mut scratch = vec![0.0; wmf_eals_online_update_scratch_len(K)];
+    let hi = &m.h[4 * K..5 * K];
+    let s = unsafe {
+        wmf_eals_online_update_f64(
+            a.as_mut_ptr(),
+            b.as_mut_ptr(),
+            w.as_mut_ptr(),
+            K,
+            hi.as_ptr(),
+            update,
+            3,
+            scratch.as_mut_ptr(),
+            scratch.len(),
+        )
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    let ku = wmf_kernel::CellUpdate::new_interaction(4.0, m.c0[4]);
+    wmf_kernel::eals_online_update(&mut ka, &mut kb, &mut kw, K, hi, ku, 3).unwrap();
+    assert_eq!((a, b, w), (ka, kb, kw));
+
+    let mut w = [0.1, -0.2, 0.3];
+    let mut kw = w;
+    let mut g = [0.0; K];
+    let s = unsafe {
+        wmf_gradient_step_row_f64(&items, &row, 0.2, w.as_mut_ptr(), 0.01, g.as_mut_ptr(), K)
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    wmf_kernel::gradient_step_row(
+        &kernel_items(&m),
+        &Row::implicit(&IDS, &CONF),
+        0.2,
+        &mut kw,
+        0.01,
+        &mut g,
+    )
+    .unwrap();
+    assert_eq!(w, kw);
+}
+
+#[test]
+fn dense_f32_matches_the_kernel() {
+    let (m, n, k) = (2usize, 3usize, 2usize);
+    let x = [1.0f32, 0.0, 1.0, 0.0, 1.0, 1.0];
+    let c = [2.0f32, 1.0, 0.5, 1.0, 3.0, 1.0];
+    let w = [0.1f32, 0.2, -0.3, 0.4];
+    let h = [0.5f32, -0.1, 0.2, 0.3, -0.4, 0.6];
+    let d = wmf_dense_f32 {
+        x: x.as_ptr(),
+        c: c.as_ptr(),
+        w: w.as_ptr(),
+        h: h.as_ptr(),
+        m,
+        n,
+        k,
+    };
+    let kd = wmf_kernel::Dense::new(&x, &c, &w, &h, m, n, k).unwrap();
+    let mut r = [0.0f32; 6];
+    assert_eq!(
+        unsafe { wmf_dense_residual_f32(&d, r.as_mut_ptr()) },
+        WMF_STATUS_OK
+    );
+    let mut kr = [0.0f32; 6];
+    kd.weighted_residual(&mut kr).unwrap();
+    assert_eq!(r, kr);
+    let mut loss = 0.0f32;
+    assert_eq!(
+        unsafe { wmf_dense_loss_f32(&d, 0.1, &mut loss) },
+        WMF_STATUS_OK
+    );
+    assert_eq!(loss, kd.loss(0.1).unwrap());
+    let (mut gw, mut kgw) = ([0.0f32; 4], [0.0f32; 4]);
+    assert_eq!(
+        unsafe { wmf_dense_grad_w_f32(&d, 0.1, gw.as_mut_ptr()) },
+        WMF_STATUS_OK
+    );
+    kd.grad_w(0.1, &mut kgw).unwrap();
+    assert_eq!(gw, kgw);
+    let (mut gh, mut kgh) = ([0.0f32; 6], [0.0f32; 6]);
+    assert_eq!(
+        unsafe { wmf_dense_grad_h_f32(&d, 0.1, gh.as_mut_ptr()) },
+        WMF_STATUS_OK
+    );
+    kd.grad_h(0.1, &mut kgh).unwrap();
+    assert_eq!(gh, kgh);
+    let mut bad = d;
+    bad.m = usize::MAX / 2;
+    assert_eq!(
+        unsafe { wmf_dense_residual_f32(&bad, r.as_mut_ptr()) },
+        WMF_STATUS_SIZE_OVERFLOW
+    );
+}
+
+#[cfg(feature = "panic-test")]
+#[test]
+fn a_panic_becomes_a_status() {
+    assert_eq!(wmf_test_panic(), WMF_STATUS_PANIC);
+    assert_eq!(wmf_test_panic(), WMF_STATUS_PANIC);
+}
