@@ -1,0 +1,756 @@
+//! The exported `extern "C"` functions: thin `float` / `double`
+//! instantiations of [`crate::imp`], each documented for the C header.
+//!
+//! Written out by hand (not by a macro) so cbindgen sees every function and
+//! its doc comment.
+
+use crate::imp;
+use crate::status::wmf_status;
+use crate::types::{
+    wmf_cell_update_f32, wmf_cell_update_f64, wmf_cg_report, wmf_dense_f32, wmf_dense_f64,
+    wmf_items_f32, wmf_items_f64, wmf_row_f32, wmf_row_f64,
+};
+
+// ---------------------------------------------------------------- dense block
+
+/// Weighted residual of a dense block: `r = C ∘ (X − W Hᵀ)`, i.e.
+/// `r[i*n + j] = c[i*n + j] * (x[i*n + j] − Σ_a w[i*k + a] h[j*k + a])`.
+///
+/// - `d`: the problem (see `wmf_dense_f32`), borrowed for the call.
+/// - `r`: output, `m * n` elements, row-major, caller-owned.
+///
+/// Returns `WMF_STATUS_OK`, or: `ZERO_DIMENSION` / `DIMENSION_TOO_LARGE` (m,
+/// n, k), `NON_FINITE` (an input is NaN/inf), `NEGATIVE` (a confidence),
+/// `NON_FINITE_RESULT` (overflow: `r` is then zero-filled), and the pointer
+/// statuses. On any other error `r` is not written.
+///
+/// # Safety
+/// Every pointer must point to the number of elements stated for it and be
+/// valid for the call; `r` must not overlap the inputs.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_residual_f32(
+    d: *const wmf_dense_f32,
+    r: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_residual(d, r) }
+}
+
+/// `double` version of `wmf_dense_residual_f32` (same sizes, statuses and contract).
+///
+/// # Safety
+/// As `wmf_dense_residual_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_residual_f64(
+    d: *const wmf_dense_f64,
+    r: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_residual(d, r) }
+}
+
+/// Loss of a dense block:
+/// `f = Σ_ij C_ij (X_ij − W_i·H_j)² + lambda (|W|² + |H|²)`, written to `*loss`.
+///
+/// - `d`: the problem; `lambda >= 0`, finite.
+/// - `loss`: output, one element.
+///
+/// Returns `WMF_STATUS_OK`, or: `ZERO_DIMENSION` / `DIMENSION_TOO_LARGE`,
+/// `NON_FINITE` (input or `lambda`), `NEGATIVE` (a confidence or `lambda`),
+/// `NON_FINITE_RESULT` (overflow), and the pointer statuses. `*loss` is
+/// written only on success.
+///
+/// # Safety
+/// As `wmf_dense_residual_f32`; `loss` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_loss_f32(
+    d: *const wmf_dense_f32,
+    lambda: f32,
+    loss: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_loss(d, lambda, loss) }
+}
+
+/// `double` version of `wmf_dense_loss_f32`.
+///
+/// # Safety
+/// As `wmf_dense_loss_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_loss_f64(
+    d: *const wmf_dense_f64,
+    lambda: f64,
+    loss: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_loss(d, lambda, loss) }
+}
+
+/// Gradient of the dense loss with respect to the user factors:
+/// `g = ∂f/∂W = −2 R H + 2 lambda W` with `R = C ∘ (X − W Hᵀ)`.
+///
+/// - `d`: the problem; `lambda >= 0`, finite.
+/// - `g`: output, `m * k` elements, row-major.
+///
+/// Returns as `wmf_dense_loss_f32`; on `NON_FINITE_RESULT` `g` is zero-filled,
+/// on any other error it is not written.
+///
+/// # Safety
+/// As `wmf_dense_residual_f32`; `g` holds `m * k` elements and overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_grad_w_f32(
+    d: *const wmf_dense_f32,
+    lambda: f32,
+    g: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_grad_w(d, lambda, g) }
+}
+
+/// `double` version of `wmf_dense_grad_w_f32`.
+///
+/// # Safety
+/// As `wmf_dense_grad_w_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_grad_w_f64(
+    d: *const wmf_dense_f64,
+    lambda: f64,
+    g: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_grad_w(d, lambda, g) }
+}
+
+/// Gradient of the dense loss with respect to the item factors:
+/// `g = ∂f/∂H = −2 Rᵀ W + 2 lambda H` with `R = C ∘ (X − W Hᵀ)`.
+///
+/// - `d`: the problem; `lambda >= 0`, finite.
+/// - `g`: output, `n * k` elements, row-major.
+///
+/// Returns as `wmf_dense_loss_f32`; on `NON_FINITE_RESULT` `g` is zero-filled,
+/// on any other error it is not written.
+///
+/// # Safety
+/// As `wmf_dense_residual_f32`; `g` holds `n * k` elements and overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_grad_h_f32(
+    d: *const wmf_dense_f32,
+    lambda: f32,
+    g: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_grad_h(d, lambda, g) }
+}
+
+/// `double` version of `wmf_dense_grad_h_f32`.
+///
+/// # Safety
+/// As `wmf_dense_grad_h_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_dense_grad_h_f64(
+    d: *const wmf_dense_f64,
+    lambda: f64,
+    g: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::dense_grad_h(d, lambda, g) }
+}
+
+// ---------------------------------------------------------------- Gramian
+
+/// Weighted Gramian of the item factors: `g = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ`
+/// (`k x k`, symmetric). O(n k²). Its result is the `g0` of `wmf_items_f32`.
+///
+/// - `h`: item factors, `n * k` elements, row-major.
+/// - `c0`: `n` per-item weights (finite, `>= 0`), or NULL for `c0_uniform` everywhere.
+/// - `g`: output, `k * k` elements, row-major.
+///
+/// Returns `WMF_STATUS_OK`, or: `ZERO_DIMENSION` / `DIMENSION_TOO_LARGE` (n,
+/// k), `NON_FINITE` (h or c0), `NEGATIVE` (c0), `NON_FINITE_RESULT` (overflow:
+/// `g` is zero-filled), and the pointer statuses. On any other error `g` is not written.
+///
+/// # Safety
+/// Every pointer must point to the number of elements stated for it; `g`
+/// overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_gramian_f32(
+    h: *const f32,
+    n: usize,
+    k: usize,
+    c0: *const f32,
+    c0_uniform: f32,
+    g: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::gramian(h, n, k, c0, c0_uniform, g) }
+}
+
+/// `double` version of `wmf_gramian_f32`.
+///
+/// # Safety
+/// As `wmf_gramian_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_gramian_f64(
+    h: *const f64,
+    n: usize,
+    k: usize,
+    c0: *const f64,
+    c0_uniform: f64,
+    g: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::gramian(h, n, k, c0, c0_uniform, g) }
+}
+
+// ---------------------------------------------------------------- one user (row)
+
+/// One user's loss in the implicit-feedback form, in O(n_u k + k²):
+/// `f_u(w) = wᵀ G0 w + Σ_obs [c (x − w·h_j)² − c0_j (w·h_j)²] + lambda |w|²`
+/// (the item regulariser `lambda |H|²` is not included).
+///
+/// - `items`, `row`: the model's item side and the user's interactions.
+/// - `w`: the user's factor, `k` elements. `loss`: output, one element.
+///
+/// Returns `WMF_STATUS_OK`, or the item/row statuses (`ZERO_DIMENSION`,
+/// `DIMENSION_TOO_LARGE`, `LENGTH_MISMATCH`, `INDEX_OUT_OF_RANGE`,
+/// `NOT_ASCENDING`, `NON_FINITE`, `NEGATIVE` for a confidence, c0 or lambda),
+/// `NON_FINITE_RESULT`, and the pointer statuses. `*loss` is written only on success.
+///
+/// # Safety
+/// The structs' pointers follow their documented contracts; `w` holds `k` elements.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_loss_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    w: *const f32,
+    loss: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_loss(items, row, lambda, w, loss) }
+}
+
+/// `double` version of `wmf_row_loss_f32`.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_loss_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    w: *const f64,
+    loss: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_loss(items, row, lambda, w, loss) }
+}
+
+/// One user's gradient `grad = ∇f_u(w) = 2 (A w − b)` (see
+/// `wmf_row_normal_equations_f32` for `A`, `b`), in O(n_u k + k²) without forming `A`.
+///
+/// - `w`: the user's factor, `k` elements. `grad`: output, `k` elements.
+///
+/// Returns as `wmf_row_loss_f32`. `grad` is written only on success.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`; `grad` holds `k` elements and overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_gradient_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    w: *const f32,
+    grad: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_gradient(items, row, lambda, w, grad) }
+}
+
+/// `double` version of `wmf_row_gradient_f32`.
+///
+/// # Safety
+/// As `wmf_row_gradient_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_gradient_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    w: *const f64,
+    grad: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_gradient(items, row, lambda, w, grad) }
+}
+
+/// One user's normal equations `A w = b`, in O(n_u k²):
+/// `A = G0 + Σ_obs (c_uj − c0_j) h_j h_jᵀ + lambda I` (`k x k`, full symmetric)
+/// and `b = Σ_obs c_uj x_uj h_j` (`k`). An empty row gives `A = G0 + lambda I`, `b = 0`.
+/// These are the per-user state of `wmf_eals_online_update_f32`.
+///
+/// - `a`: output, `k * k` elements, row-major. `b`: output, `k` elements.
+///
+/// Returns as `wmf_row_loss_f32`; on `NON_FINITE_RESULT` both `a` and `b` are
+/// zero-filled, on any other error neither is written.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`; `a` and `b` overlap no input and each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_normal_equations_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    a: *mut f32,
+    b: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_normal_equations(items, row, lambda, a, b) }
+}
+
+/// `double` version of `wmf_row_normal_equations_f32`.
+///
+/// # Safety
+/// As `wmf_row_normal_equations_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_row_normal_equations_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    a: *mut f64,
+    b: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::row_normal_equations(items, row, lambda, a, b) }
+}
+
+/// Exact fold-in of one user: forms the normal equations (see
+/// `wmf_row_normal_equations_f32`) in `a_scratch` and solves `A x = b` by
+/// Cholesky into `x`. O(n_u k² + k³/3). An empty row gives `x = 0`.
+///
+/// - `a_scratch`: at least `wmf_solve_row_cholesky_scratch_len(k)` = `k * k`
+///   elements, `a_scratch_len` of them; its contents afterwards are unspecified.
+/// - `x`: output, `k` elements.
+///
+/// Returns `WMF_STATUS_OK`, or the statuses of `wmf_row_loss_f32`,
+/// `LENGTH_MISMATCH` (scratch too short), `NOT_POSITIVE_DEFINITE` (`A`
+/// singular, e.g. `lambda = 0` with too few items: increase `lambda`).
+/// `x` is written only on success.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`; `a_scratch` holds `a_scratch_len` elements; outputs
+/// and scratch overlap no input and each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_cholesky_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    a_scratch: *mut f32,
+    a_scratch_len: usize,
+    x: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_cholesky(items, row, lambda, a_scratch, a_scratch_len, x) }
+}
+
+/// `double` version of `wmf_solve_row_cholesky_f32`.
+///
+/// # Safety
+/// As `wmf_solve_row_cholesky_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_cholesky_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    a_scratch: *mut f64,
+    a_scratch_len: usize,
+    x: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_cholesky(items, row, lambda, a_scratch, a_scratch_len, x) }
+}
+
+/// Improves the warm start `x` towards the solution of the user's normal
+/// equations by at most `max_steps` conjugate-gradient steps (each O(n_u k + k²),
+/// `A` is never formed), stopping early once `|r|² <= tol² |b|²`.
+///
+/// - `x`: in/out, `k` elements (the previous factors, or zeros).
+/// - `tol`: relative residual tolerance, finite and `>= 0` (0: run all steps).
+/// - `scratch`: at least `wmf_solve_row_cg_scratch_len(k)` = `3 k` elements,
+///   `scratch_len` of them; contents afterwards unspecified.
+/// - `report`: output, steps taken and final squared residual.
+///
+/// Returns as `wmf_solve_row_cholesky_f32` (without `NOT_POSITIVE_DEFINITE`:
+/// a breakdown stops early), plus `NON_FINITE` / `NEGATIVE` for `tol`;
+/// `NON_FINITE_RESULT` if a step would overflow. `x` and `*report` are
+/// written only on success.
+///
+/// # Safety
+/// As `wmf_solve_row_cholesky_f32`; `report` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_cg_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    x: *mut f32,
+    max_steps: usize,
+    tol: f64,
+    scratch: *mut f32,
+    scratch_len: usize,
+    report: *mut wmf_cg_report,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::solve_row_cg(
+            items,
+            row,
+            lambda,
+            x,
+            max_steps,
+            tol,
+            scratch,
+            scratch_len,
+            report,
+        )
+    }
+}
+
+/// `double` version of `wmf_solve_row_cg_f32`.
+///
+/// # Safety
+/// As `wmf_solve_row_cg_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_cg_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    x: *mut f64,
+    max_steps: usize,
+    tol: f64,
+    scratch: *mut f64,
+    scratch_len: usize,
+    report: *mut wmf_cg_report,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::solve_row_cg(
+            items,
+            row,
+            lambda,
+            x,
+            max_steps,
+            tol,
+            scratch,
+            scratch_len,
+            report,
+        )
+    }
+}
+
+/// Runs `sweeps` element-wise ALS (eALS, He et al. 2016) coordinate sweeps on
+/// the user's factor `w`, starting from its current value. O(sweeps (n_u k + k²)).
+/// Each sweep never increases `f_u`; sweeps converge to the Cholesky solution.
+///
+/// - `w`: in/out, `k` elements.
+/// - `scratch`: prediction cache, at least `wmf_solve_row_eals_scratch_len(row->len)`
+///   = `n_u` elements, `scratch_len` of them (NULL when that is 0).
+///
+/// Returns as `wmf_row_loss_f32`, plus `LENGTH_MISMATCH` (scratch too short).
+/// `w` is written only on success.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`; `w` and `scratch` overlap no input and each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_eals_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    w: *mut f32,
+    sweeps: usize,
+    scratch: *mut f32,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_eals(items, row, lambda, w, sweeps, scratch, scratch_len) }
+}
+
+/// `double` version of `wmf_solve_row_eals_f32`.
+///
+/// # Safety
+/// As `wmf_solve_row_eals_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_eals_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    w: *mut f64,
+    sweeps: usize,
+    scratch: *mut f64,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_eals(items, row, lambda, w, sweeps, scratch, scratch_len) }
+}
+
+/// The eALS online update for one new or changed interaction with item
+/// factor `h_i`, in O(k² (1 + sweeps)) regardless of the user's history:
+/// `A += (c_new − c_old) h_i h_iᵀ`, `b += (c_new x_new − c_old x_old) h_i`,
+/// then `sweeps` coordinate sweeps on `A w = b`.
+///
+/// - `a`: in/out, `k * k` elements; `b`, `w`: in/out, `k` elements. Start `a`,
+///   `b` from `wmf_row_normal_equations_f32`; they are the state a device
+///   keeps per user.
+/// - `h_i`: the item's factor, `k` elements. `update`: the cell's change.
+/// - `scratch`: at least `wmf_eals_online_update_scratch_len(k)` = `k * k`
+///   elements, `scratch_len` of them; the update is computed there so that
+///   `a`, `b`, `w` change only on success.
+///
+/// Returns `WMF_STATUS_OK`, or `ZERO_DIMENSION` / `DIMENSION_TOO_LARGE` (k),
+/// `LENGTH_MISMATCH` (scratch too short), `NON_FINITE` (a, b, w, h_i or the
+/// update), `NEGATIVE` (`c_new`, `c_old`), `NON_FINITE_RESULT` (overflow), and
+/// the pointer statuses. `a`, `b`, `w` are written only on success.
+///
+/// # Safety
+/// Every pointer holds the number of elements stated; no two of `a`, `b`,
+/// `w`, `h_i`, `scratch` overlap.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_eals_online_update_f32(
+    a: *mut f32,
+    b: *mut f32,
+    w: *mut f32,
+    k: usize,
+    h_i: *const f32,
+    update: wmf_cell_update_f32,
+    sweeps: usize,
+    scratch: *mut f32,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::eals_online_update(a, b, w, k, h_i, update, sweeps, scratch, scratch_len) }
+}
+
+/// `double` version of `wmf_eals_online_update_f32`.
+///
+/// # Safety
+/// As `wmf_eals_online_update_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_eals_online_update_f64(
+    a: *mut f64,
+    b: *mut f64,
+    w: *mut f64,
+    k: usize,
+    h_i: *const f64,
+    update: wmf_cell_update_f64,
+    sweeps: usize,
+    scratch: *mut f64,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::eals_online_update(a, b, w, k, h_i, update, sweeps, scratch, scratch_len) }
+}
+
+/// One gradient step on the user's factor, `w ← w − lr ∇f_u(w)`, for devices
+/// too small for a `k x k` solve: O(n_u k + k²) time, O(k) memory. The step
+/// decreases `f_u` when `0 < lr < 1 / λ_max(A)`.
+///
+/// - `w`: in/out, `k` elements. `lr`: step size, finite and `>= 0`.
+/// - `scratch`: at least `wmf_gradient_step_row_scratch_len(k)` = `k`
+///   elements, `scratch_len` of them.
+///
+/// Returns as `wmf_row_loss_f32`, plus `LENGTH_MISMATCH` (scratch too short),
+/// `NON_FINITE` / `NEGATIVE` for `lr`. `w` is written only on success.
+///
+/// # Safety
+/// As `wmf_row_loss_f32`; `w` and `scratch` overlap no input and each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_gradient_step_row_f32(
+    items: *const wmf_items_f32,
+    row: *const wmf_row_f32,
+    lambda: f32,
+    w: *mut f32,
+    lr: f32,
+    scratch: *mut f32,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::gradient_step_row(items, row, lambda, w, lr, scratch, scratch_len) }
+}
+
+/// `double` version of `wmf_gradient_step_row_f32`.
+///
+/// # Safety
+/// As `wmf_gradient_step_row_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_gradient_step_row_f64(
+    items: *const wmf_items_f64,
+    row: *const wmf_row_f64,
+    lambda: f64,
+    w: *mut f64,
+    lr: f64,
+    scratch: *mut f64,
+    scratch_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::gradient_step_row(items, row, lambda, w, lr, scratch, scratch_len) }
+}
+
+// ---------------------------------------------------------------- scoring
+
+/// Scores every item for one user: `scores[j] = w·h_j`. O(n k).
+///
+/// - `h`: item factors, `n * k` elements, row-major. `w`: `k` elements.
+/// - `scores`: output, `n` elements.
+///
+/// Returns `WMF_STATUS_OK`, or `ZERO_DIMENSION` / `DIMENSION_TOO_LARGE` (n,
+/// k), `NON_FINITE` (h or w), `NON_FINITE_RESULT` (overflow: `scores` is
+/// zero-filled), and the pointer statuses. On any other error `scores` is not written.
+///
+/// # Safety
+/// Every pointer holds the number of elements stated; `scores` overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_score_items_f32(
+    h: *const f32,
+    n: usize,
+    k: usize,
+    w: *const f32,
+    scores: *mut f32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::score_items(h, n, k, w, scores) }
+}
+
+/// `double` version of `wmf_score_items_f32`.
+///
+/// # Safety
+/// As `wmf_score_items_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_score_items_f64(
+    h: *const f64,
+    n: usize,
+    k: usize,
+    w: *const f64,
+    scores: *mut f64,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::score_items(h, n, k, w, scores) }
+}
+
+/// The best `capacity` items for one user by score `w·h_j`, best first,
+/// skipping the items in `exclude` (e.g. those already seen). Equal scores
+/// keep ascending item order. O(n k + n log capacity), no allocation.
+///
+/// - `h`: item factors, `n * k` elements, row-major. `w`: `k` elements.
+/// - `exclude`: `n_exclude` item ids, strictly ascending, each `< n` (NULL when `n_exclude` is 0).
+/// - `out_items`, `out_scores`: outputs, `capacity >= 1` elements each.
+/// - `count`: output, how many were written: `min(capacity, n − n_exclude)`;
+///   entries past it are left untouched.
+///
+/// Returns `WMF_STATUS_OK`, or `ZERO_DIMENSION` (n, k, capacity),
+/// `DIMENSION_TOO_LARGE` (n, k), `NON_FINITE` (h or w), `INDEX_OUT_OF_RANGE` /
+/// `NOT_ASCENDING` (exclude), `NON_FINITE_RESULT` (a score overflows), and the
+/// pointer statuses. Nothing is written unless the status is OK.
+///
+/// # Safety
+/// Every pointer holds the number of elements stated; the outputs overlap no
+/// input and each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_top_n_f32(
+    h: *const f32,
+    n: usize,
+    k: usize,
+    w: *const f32,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut f32,
+    capacity: usize,
+    count: *mut usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::top_n(
+            h, n, k, w, exclude, n_exclude, out_items, out_scores, capacity, count,
+        )
+    }
+}
+
+/// `double` version of `wmf_top_n_f32`.
+///
+/// # Safety
+/// As `wmf_top_n_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_top_n_f64(
+    h: *const f64,
+    n: usize,
+    k: usize,
+    w: *const f64,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut f64,
+    capacity: usize,
+    count: *mut usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::top_n(
+            h, n, k, w, exclude, n_exclude, out_items, out_scores, capacity, count,
+        )
+    }
+}
+
+// ---------------------------------------------------------------- scratch sizes
+
+/// Elements of scratch `wmf_solve_row_cholesky_*` needs for rank `k`: `k * k`.
+/// Returns 0 when `k` is 0 or above `WMF_MAX_K` (the solve would reject it).
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_solve_row_cholesky_scratch_len(k: usize) -> usize {
+    crate::panic::guard(0, || if valid_k(k) { k * k } else { 0 })
+}
+
+/// Elements of scratch `wmf_solve_row_cg_*` needs for rank `k`: `3 k`.
+/// Returns 0 when `k` is 0 or above `WMF_MAX_K`.
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_solve_row_cg_scratch_len(k: usize) -> usize {
+    crate::panic::guard(0, || {
+        if valid_k(k) {
+            wmf_kernel::cg_scratch_len(k)
+        } else {
+            0
+        }
+    })
+}
+
+/// Elements of scratch `wmf_solve_row_eals_*` needs for a row of `n_u`
+/// interactions: `n_u` (0 for an empty row, when the scratch may be NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_solve_row_eals_scratch_len(n_u: usize) -> usize {
+    crate::panic::guard(0, || wmf_kernel::eals_scratch_len(n_u))
+}
+
+/// Elements of scratch `wmf_eals_online_update_*` needs for rank `k`: `k * k`.
+/// Returns 0 when `k` is 0 or above `WMF_MAX_K`.
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_eals_online_update_scratch_len(k: usize) -> usize {
+    crate::panic::guard(0, || if valid_k(k) { k * k } else { 0 })
+}
+
+/// Elements of scratch `wmf_gradient_step_row_*` needs for rank `k`: `k`.
+/// Returns 0 when `k` is 0 or above `WMF_MAX_K`.
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_gradient_step_row_scratch_len(k: usize) -> usize {
+    crate::panic::guard(0, || if valid_k(k) { k } else { 0 })
+}
+
+fn valid_k(k: usize) -> bool {
+    (1..=wmf_kernel::MAX_K).contains(&k)
+}
+
+/// Test-only (cargo feature `panic-test`, absent from normal builds and from
+/// the header): panics inside the panic boundary and returns `WMF_STATUS_PANIC`.
+///
+/// cbindgen:ignore
+#[cfg(feature = "panic-test")]
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_test_panic() -> wmf_status {
+    imp::force_panic()
+}
