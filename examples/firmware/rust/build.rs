@@ -1,5 +1,5 @@
 //! Puts `memory.x` on the linker path and picks the model blob:
-//! `$WMF_BLOB` if set, else `../target/model/model-k<K>.wmfb`
+//! `$WMF_BLOB` if set, else `../target/model/k<K>/model.wmfb`
 //! (written by `wmf-fw-gen model`, or `wmf export --format blob`).
 
 use std::env;
@@ -23,7 +23,7 @@ fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let blob = env::var_os("WMF_BLOB")
         .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join(format!("../target/model/model-k{k}.wmfb")));
+        .unwrap_or_else(|| manifest.join(format!("../target/model/k{k}/model.wmfb")));
     let blob = blob.canonicalize().unwrap_or_else(|e| {
         panic!(
             "model blob {}: {e}; write it with `cargo run --manifest-path ../gen/Cargo.toml -- model --n 3000 --k {k} --out ...` or set WMF_BLOB",

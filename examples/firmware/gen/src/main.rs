@@ -3,7 +3,7 @@
 //! ```text
 //! wmf-fw-gen model   --n N --k K [--seed S] --out FILE.wmfb   deterministic WMFB model
 //! wmf-fw-gen expect  --blob FILE.wmfb --out FILE.txt          host answer (same kernel calls, f32)
-//! wmf-fw-gen header  --n N --out user.h                       the test user, for the C firmware
+//! wmf-fw-gen header  --n N | --blob FILE.wmfb --out user.h    the test user, for the C firmware
 //! wmf-fw-gen compare EXPECTED.txt ACTUAL.txt                  firmware output vs host answer
 //! ```
 //!
@@ -61,7 +61,16 @@ fn run_cli(args: &[String]) -> Res<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "header" => {
-            let n = opt(rest, "--n")?.parse().map_err(|e| format!("--n: {e}"))?;
+            let n = match opt(rest, "--blob") {
+                Ok(p) => {
+                    let path = PathBuf::from(p);
+                    let words = read_aligned(&path)?;
+                    parse_blob(bytemuck::cast_slice(&words))
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                        .n
+                }
+                Err(_) => opt(rest, "--n")?.parse().map_err(|e| format!("--n: {e}"))?,
+            };
             let out = PathBuf::from(opt(rest, "--out")?);
             std::fs::write(&out, c_header(n)?).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(ExitCode::SUCCESS)
