@@ -50,14 +50,14 @@ fn run_cli(args: &[String]) -> Res<ExitCode> {
             };
             let out = PathBuf::from(opt(rest, "--out")?);
             let bytes = make_model(n, k, seed)?;
-            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            write_out(&out, bytes)?;
             Ok(ExitCode::SUCCESS)
         }
         "expect" => {
             let path = PathBuf::from(opt(rest, "--blob")?);
             let out = PathBuf::from(opt(rest, "--out")?);
             let report = expect(&path)?;
-            std::fs::write(&out, report).map_err(|e| format!("{}: {e}", out.display()))?;
+            write_out(&out, report)?;
             Ok(ExitCode::SUCCESS)
         }
         "header" => {
@@ -72,7 +72,7 @@ fn run_cli(args: &[String]) -> Res<ExitCode> {
                 Err(_) => opt(rest, "--n")?.parse().map_err(|e| format!("--n: {e}"))?,
             };
             let out = PathBuf::from(opt(rest, "--out")?);
-            std::fs::write(&out, c_header(n)?).map_err(|e| format!("{}: {e}", out.display()))?;
+            write_out(&out, c_header(n)?)?;
             Ok(ExitCode::SUCCESS)
         }
         "compare" => match rest {
@@ -81,6 +81,14 @@ fn run_cli(args: &[String]) -> Res<ExitCode> {
         },
         other => Err(format!("unknown command {other:?}")),
     }
+}
+
+/// Writes `bytes` to `path`, creating its directory.
+fn write_out(path: &PathBuf, bytes: impl AsRef<[u8]>) -> Res<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn opt<'a>(args: &'a [String], name: &str) -> Res<&'a str> {
