@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# On-device test: builds the Rust firmware (kernel directly) and the C firmware
+# (ffi no_std static library) for a Cortex-M4F, runs both under QEMU
+# (mps2-an386) for k = 16 and k = 32, and compares what they print with the
+# host's answer on the same model (same kernel calls in f32 on x86-64).
+#
+# Tolerance (wmf-fw-gen compare): every vector element and top-10 score within
+# 1e-4 of that vector's max-norm, the top-10 item lists identical, and the
+# model shape and new interactions identical. f32 on both sides.
+#
+# Model: a deterministic WMFB blob from `wmf-fw-gen model` (n = 3000 items).
+# To test an exported model instead, put `wmf export --format blob` output at
+# $WMF_FW_BLOB_DIR/model-k16.wmfb and model-k32.wmfb (it needs n >= 2883).
+#
+# Installs qemu-system-arm, gcc-arm-none-eabi, make and the rustup target
+# thumbv7em-none-eabihf when missing. Exit status 0 only if every check passed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$here"
+N_ITEMS="${WMF_FW_N_ITEMS:-3000}"
+QEMU_TIMEOUT="${WMF_FW_QEMU_TIMEOUT:-120}"
+OUT="$here/target"
+mkdir -p "$OUT/model" "$OUT/elf" "$OUT/run"
+
+# ---- prerequisites ----------------------------------------------------------
+need_apt=()
+command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
+command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi)
+command -v make >/dev/null || need_apt+=(make)
+if ((${#need_apt[@]})); then
+    echo "== installing ${need_apt[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! rustup target list --installed | grep -qx thumbv7em-none-eabihf; then
+    echo "== rustup target add thumbv7em-none-eabihf"
+    rustup target add thumbv7em-none-eabihf
+fi
+
+passed=0
+failed=0
+pass() { echo "PASS $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+# ---- host side: generator, reference, comparer ------------------------------
+echo "== host: wmf-fw-gen (unit tests, then release build)"
+if cargo test -q --manifest-path gen/Cargo.toml 2>&1 | tail -n 3; then
+    pass "wmf-fw-gen unit tests"
+else
+    fail "wmf-fw-gen unit tests"
+fi
+cargo build -q --release --manifest-path gen/Cargo.toml
+GEN="$here/gen/target/release/wmf-fw-gen"
+
+for k in 16 32; do
+    dir="$OUT/model/k$k"
+    mkdir -p "$dir"
+    if [ -n "${WMF_FW_BLOB_DIR:-}" ]; then
+        cp "$WMF_FW_BLOB_DIR/model-k$k.wmfb" "$dir/model.wmfb"
+    else
+        "$GEN" model --n "$N_ITEMS" --k "$k" --out "$dir/model.wmfb"
+    fi
+    "$GEN" expect --blob "$dir/model.wmfb" --out "$dir/expected.txt"
+    "$GEN" header --blob "$dir/model.wmfb" --out "$dir/user.h"
+done
+
+# ---- device side: build ------------------------------------------------------
+echo "== build: Rust firmware (k = 16, 32)"
+for k in 16 32; do
+    # (from inside rust/: its .cargo/config.toml sets the target and linker script)
+    (cd rust && WMF_BLOB="$OUT/model/k$k/model.wmfb" cargo build -q --release --features "k$k")
+    cp rust/target/thumbv7em-none-eabihf/release/wmf-firmware "$OUT/elf/rust-k$k.elf"
+done
+
+echo "== build: ffi static library (no_std, thumbv7em-none-eabihf) and C firmware"
+(cd "$root" && cargo build -q -p wmf-ffi --release --no-default-features \
+    --target thumbv7em-none-eabihf 2>&1 | grep -v "dropping unsupported crate type" || true)
+LIBWMF="$root/target/thumbv7em-none-eabihf/release/libwmf_ffi.a"
+[ -f "$LIBWMF" ] || { echo "missing $LIBWMF"; exit 1; }
+for k in 16 32; do
+    make -s -C c K="$k" BLOB="$OUT/model/k$k/model.wmfb" USER_H_DIR="$OUT/model/k$k" \
+        LIBWMF="$LIBWMF" WMF_INC="$root/ffi/include" OUT="$OUT/c" >/dev/null
+    cp "$OUT/c/wmf-firmware-c-k$k.elf" "$OUT/elf/c-k$k.elf"
+done
+
+# ---- device side: run and compare -------------------------------------------
+qemu() {
+    timeout "$QEMU_TIMEOUT" qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+        -semihosting-config enable=on,target=native -kernel "$@" </dev/null
+}
+
+for fw in rust c; do
+    for k in 16 32; do
+        name="$fw-k$k"
+        log="$OUT/run/$name.txt"
+        start=$(date +%s%N)
+        if qemu "$OUT/elf/$name.elf" >"$log" 2>"$OUT/run/$name.stderr"; then rc=0; else rc=$?; fi
+        ms=$((($(date +%s%N) - start) / 1000000))
+        if [ "$rc" -ne 0 ] || ! grep -qx DONE "$log"; then
+            fail "$name: QEMU exit status $rc (log $log)"
+            grep '^ERROR' "$log" || true
+            continue
+        fi
+        grep '^STACK fold100 ' "$log" | sed "s/^/    $name: /"
+        if "$GEN" compare "$OUT/model/k$k/expected.txt" "$log"; then
+            pass "$name: output matches the host (${ms} ms in QEMU)"
+        else
+            fail "$name: output differs from the host"
+        fi
+    done
+done
+
+# ---- negative test: a corrupted blob must be rejected on the device ----------
+echo "== corrupted blob (one flipped bit in the item factors)"
+bad="$OUT/model/k16-corrupt"
+mkdir -p "$bad"
+cp "$OUT/model/k16/model.wmfb" "$bad/model.wmfb"
+cp "$OUT/model/k16/user.h" "$bad/user.h"
+byte=$(od -An -tu1 -j1000 -N1 "$bad/model.wmfb" | tr -d ' ')
+printf "\\x$(printf %02x $((byte ^ 1)))" | dd of="$bad/model.wmfb" bs=1 seek=1000 conv=notrunc status=none
+cmp -s "$bad/model.wmfb" "$OUT/model/k16/model.wmfb" && { echo "corruption failed"; exit 1; }
+make -s -C c K=16 BLOB="$bad/model.wmfb" USER_H_DIR="$bad" LIBWMF="$LIBWMF" \
+    WMF_INC="$root/ffi/include" OUT="$bad" >/dev/null
+(cd rust && WMF_BLOB="$bad/model.wmfb" cargo build -q --release --features k16)
+cp rust/target/thumbv7em-none-eabihf/release/wmf-firmware "$bad/rust-k16.elf"
+for elf in "$bad/rust-k16.elf" "$bad/wmf-firmware-c-k16.elf"; do
+    if qemu "$elf" >"$bad/out.txt" 2>&1; then rc=0; else rc=$?; fi
+    if [ "$rc" -eq 1 ] && grep -q '^ERROR model blob' "$bad/out.txt"; then
+        pass "$(basename "$elf"): corrupted blob rejected ($(grep '^ERROR' "$bad/out.txt"))"
+    else
+        fail "$(basename "$elf"): corrupted blob not rejected (status $rc)"
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
