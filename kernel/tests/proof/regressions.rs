@@ -1,0 +1,2 @@
+//! Regression tests for kernel bugs found while writing this proof, each named
+//! after the bug.
