@@ -297,6 +297,9 @@ impl<T: Real> Model<T> {
 /// The plain `f64` reference: the dense formulas of the model, written out
 /// with explicit loops and no cleverness.
 pub mod reference {
+    // Index loops mirror the subscripts of the formulas.
+    #![allow(clippy::needless_range_loop)]
+
     /// `Σ_a u_a v_a`.
     pub fn dot(u: &[f64], v: &[f64]) -> f64 {
         u.iter().zip(v).map(|(a, b)| a * b).sum()

@@ -27,7 +27,8 @@ fn empty_row_loss_gradient_and_normal_equations() {
     let (k, lambda) = (model.k, 0.3);
     let w = [0.5, -1.0, 0.25];
     let empty = Row::empty();
-    assert!(empty.is_empty() && empty.is_empty() == (empty.len() == 0));
+    assert!(empty.is_empty());
+    assert_eq!(empty.len(), 0);
     // loss = wᵀ G0 w + λ|w|², which is also the dense row loss with every cell unobserved
     let gw = reference::matvec(&model.g0, &w);
     let want = reference::dot(&w, &gw) + lambda * reference::dot(&w, &w);
