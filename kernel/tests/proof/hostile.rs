@@ -558,7 +558,11 @@ proptest! {
                 let loss = d.loss(lambda);
                 match lam_err {
                     Some(e) => prop_assert_eq!(loss, Err(e)),
-                    None => prop_assert!(loss.is_ok_and(|f| f.is_finite())),
+                    None => {
+                        let fine = matches!(loss, Ok(f) if f.is_finite())
+                            || loss == Err(Error::NonFiniteResult { what: "loss" });
+                        prop_assert!(fine, "loss: {:?}", loss);
+                    }
                 }
             }
         }
