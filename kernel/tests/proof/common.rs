@@ -64,6 +64,13 @@ pub fn rel_err(got: &[f64], want: &[f64]) -> f64 {
     }
 }
 
+/// `|got − want| / max(|want|, 1)`: relative for large values, absolute for
+/// small ones (where a relative error would compare rounding noise).
+pub fn rel_err_floor(got: &[f64], want: &[f64]) -> f64 {
+    let diff: Vec<f64> = got.iter().zip(want).map(|(a, b)| a - b).collect();
+    norm(&diff) / norm(want).max(1.0)
+}
+
 /// [`rel_err`] of two scalars.
 pub fn rel_err1(got: f64, want: f64) -> f64 {
     rel_err(&[got], &[want])
