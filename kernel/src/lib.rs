@@ -56,7 +56,7 @@ mod cg;
 mod check;
 mod cholesky;
 pub mod dense;
-mod eals;
+pub mod eals;
 mod error;
 mod factors;
 pub mod fixed;
