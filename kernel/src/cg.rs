@@ -55,9 +55,13 @@ pub const fn cg_scratch_len(k: usize) -> usize {
 /// stops early and keeps the last finite iterate.
 ///
 /// # Errors
-/// Row and `x` validation errors, [`crate::Error::LengthMismatch`] when
-/// `scratch` is shorter than [`cg_scratch_len`]`(k)`,
-/// [`crate::Error::NonFiniteResult`] when a step would overflow (`x` then keeps the last finite iterate).
+/// Row and `x` validation errors, [`crate::Error::NonFinite`] /
+/// [`crate::Error::Negative`] for `params.tol` (`what: "tol"`),
+/// [`crate::Error::LengthMismatch`] when `scratch` is shorter than
+/// [`cg_scratch_len`]`(k)`, [`crate::Error::NonFiniteResult`] when a step
+/// would overflow (`what: "x"`) or the residual overflows (`what: "residual"`;
+/// at the start `x` is then untouched, later it keeps the last finite
+/// iterate). On success the reported `residual_sq` is finite.
 ///
 /// ```
 /// use wmf_kernel::{Baseline, CgParams, Factors, Items, Row, solve_row_cg};
@@ -83,6 +87,7 @@ pub fn solve_row_cg<T: Real>(
     let k = items.k();
     check::len(x, k, "x")?;
     check::finite(x, "x")?;
+    check::scalar_nonneg(params.tol, "tol")?;
     if scratch.len() < cg_scratch_len(k) {
         return Err(crate::Error::LengthMismatch {
             what: "scratch",
@@ -112,6 +117,10 @@ pub fn solve_row_cg<T: Real>(
     }
     p.copy_from_slice(r);
     let mut rr = dot(r, r);
+    if !rr.is_finite() {
+        // `A x` or `b` overflowed: nothing sensible to iterate on, `x` untouched.
+        return Err(crate::Error::NonFiniteResult { what: "residual" });
+    }
     let tol_sq = T::from_f64(params.tol * params.tol) * b_sq;
     let mut steps = 0;
     // Candidate iterate kept in `x` only while finite.
@@ -135,11 +144,11 @@ pub fn solve_row_cg<T: Real>(
         axpy(alpha, p, x);
         axpy(-alpha, ap, r);
         let rr_new = dot(r, r);
-        steps += 1;
         if !rr_new.is_finite() {
-            rr = rr_new;
-            break;
+            // `x` holds the last finite iterate; its residual is not representable.
+            return Err(crate::Error::NonFiniteResult { what: "residual" });
         }
+        steps += 1;
         let beta = rr_new / rr;
         rr = rr_new;
         for (pi, ri) in p.iter_mut().zip(r.iter()) {

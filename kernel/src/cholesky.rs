@@ -56,13 +56,23 @@ fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// [`cholesky_in_place`]: forward then backward substitution, O(k²).
 ///
 /// # Errors
-/// Length and dimension errors; [`Error::NonFinite`] for `b`;
+/// Length and dimension errors; [`Error::NonFinite`] for the lower triangle
+/// of `l` (the strict upper triangle is not read) or for `b`;
 /// [`Error::NotPositiveDefinite`] if a diagonal entry of `l` is not positive
 /// (`l` is not a factor); [`Error::NonFiniteResult`] on overflow.
 pub fn cholesky_solve_in_place<T: Real>(l: &[T], b: &mut [T], k: usize) -> Result<()> {
     check::rank(k)?;
     check::len(l, k * k, "l")?;
     check::len(b, k, "b")?;
+    // Only the lower triangle (the factor) is read, so only it must be finite.
+    for r in 0..k {
+        if let Some(c) = l[r * k..r * k + r + 1].iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "l",
+                index: r * k + c,
+            });
+        }
+    }
     check::finite(b, "b")?;
     if let Some(pivot) = (0..k).find(|&p| !positive(l[p * k + p]) || !l[p * k + p].is_finite()) {
         return Err(Error::NotPositiveDefinite { pivot });

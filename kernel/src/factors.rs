@@ -58,7 +58,12 @@ impl<'a, T: Real> Factors<'a, T> {
     /// out-of-range `j` returns an empty slice rather than panicking.
     #[inline]
     pub fn row(&self, j: usize) -> &'a [T] {
-        self.data.get(j * self.k..(j + 1) * self.k).unwrap_or(&[])
+        let start = j.checked_mul(self.k);
+        let end = start.and_then(|s| s.checked_add(self.k));
+        match (start, end) {
+            (Some(s), Some(e)) => self.data.get(s..e).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 }
 

@@ -48,11 +48,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Only under Miri, for `Real::sqrt` (see `real.rs`); the shipped crate is `no_std`.
+#[cfg(miri)]
+extern crate std;
+
 mod cg;
 mod check;
 mod cholesky;
 pub mod dense;
-mod eals;
+pub mod eals;
 mod error;
 mod factors;
 pub mod fixed;

@@ -62,7 +62,7 @@ impl Real for f32 {
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
-        libm::sqrtf(self)
+        sqrt_f32(self)
     }
     #[inline(always)]
     fn abs(self) -> Self {
@@ -88,7 +88,7 @@ impl Real for f64 {
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
-        libm::sqrt(self)
+        sqrt_f64(self)
     }
     #[inline(always)]
     fn abs(self) -> Self {
@@ -98,6 +98,28 @@ impl Real for f64 {
     fn is_finite(self) -> bool {
         f64::is_finite(self)
     }
+}
+
+// Square roots. libm's x86 version is inline assembly, which Miri cannot
+// interpret; under Miri only, std's square root stands in. Both are the
+// correctly rounded IEEE operation, so results are bit-for-bit the same.
+#[cfg(not(miri))]
+#[inline(always)]
+fn sqrt_f32(v: f32) -> f32 {
+    libm::sqrtf(v)
+}
+#[cfg(not(miri))]
+#[inline(always)]
+fn sqrt_f64(v: f64) -> f64 {
+    libm::sqrt(v)
+}
+#[cfg(miri)]
+fn sqrt_f32(v: f32) -> f32 {
+    std::primitive::f32::sqrt(v)
+}
+#[cfg(miri)]
+fn sqrt_f64(v: f64) -> f64 {
+    std::primitive::f64::sqrt(v)
 }
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).

@@ -1,0 +1,230 @@
+//! criterion benchmarks of the kernel's row solvers and block kernels, f32,
+//! at k = 8, 16, 32, 64.
+//!
+//! Every benchmark sets `Throughput::Elements` to its floating-point operation
+//! count, so criterion's "elem/s" is flop/s (divide by 1e9 for GFLOP/s). A
+//! multiply-add counts as 2 flops; comparisons, square roots, divisions and
+//! copies are not counted. With `n_u` observed items in the user's row:
+//!
+//! | benchmark            | flops                                               |
+//! |----------------------|-----------------------------------------------------|
+//! | `normal_equations`   | `n_u (k² + 3k)` (lower-triangle rank-1 updates + `b`) |
+//! | `solve_cholesky`     | `n_u (k² + 3k) + k³/3 + 2k²` (form, factor, 2 triangular solves) |
+//! | `solve_cg3`          | `2k² + 6 n_u k + 3 (2k² + 4 n_u k + 10k)` (initial residual, 3 steps of `A p` + vector ops) |
+//! | `solve_eals1`        | `2 n_u k + k (10 n_u + 2k)` (prediction cache, one sweep) |
+//! | `online_update`      | `k² + 3k + 2k²` (rank-1 update of `A`, `b`, one coordinate sweep) |
+//! | `gramian`            | `n (k² + k)` (lower-triangle rank-1 update per item) |
+//! | `dense_grad_w`       | `m n (4k + 2) + 2 m k` (residual dot, axpy per cell)  |
+//!
+//! Sizes: `n = 1000` items, `n_u = 50` observations per row, dense block
+//! `m = 64` x `n = 256`. Run:
+//! `cargo bench -p wmf-benches --bench kernel -- --warm-up-time 1 --measurement-time 2`.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use wmf_kernel::{
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, cg_scratch_len, eals_online_update,
+    gramian, row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals,
+};
+
+const KS: [usize; 4] = [8, 16, 32, 64];
+const N_ITEMS: usize = 1000;
+const N_U: usize = 50;
+const DENSE_M: usize = 64;
+const DENSE_N: usize = 256;
+
+fn values(rng: &mut StdRng, len: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..len).map(|_| rng.gen_range(lo..hi)).collect()
+}
+
+/// Item factors, their Gramian (c0 = 1) and one user's row of `N_U` items.
+struct Problem {
+    k: usize,
+    h: Vec<f32>,
+    g0: Vec<f32>,
+    items: Vec<u32>,
+    conf: Vec<f32>,
+    w: Vec<f32>,
+}
+
+impl Problem {
+    fn new(k: usize) -> Self {
+        let mut rng = StdRng::seed_from_u64(k as u64);
+        let scale = 1.0 / (k as f32).sqrt();
+        let h = values(&mut rng, N_ITEMS * k, -scale, scale);
+        let mut g0 = vec![0.0; k * k];
+        let factors = Factors::new(&h, N_ITEMS, k).expect("valid factors");
+        gramian(&factors, Baseline::Uniform(1.0), &mut g0).expect("gramian");
+        let step = (N_ITEMS / N_U) as u32;
+        let items: Vec<u32> = (0..N_U as u32)
+            .map(|t| t * step + rng.gen_range(0..step))
+            .collect();
+        let conf = values(&mut rng, N_U, 1.0, 40.0);
+        let w = values(&mut rng, k, -0.1, 0.1);
+        Self {
+            k,
+            h,
+            g0,
+            items,
+            conf,
+            w,
+        }
+    }
+
+    fn items(&self) -> Items<'_, f32> {
+        let factors = Factors::new(&self.h, N_ITEMS, self.k).expect("valid factors");
+        Items::new(factors, &self.g0, Baseline::Uniform(1.0)).expect("valid items")
+    }
+
+    fn row(&self) -> Row<'_, f32> {
+        Row::implicit(&self.items, &self.conf)
+    }
+}
+
+fn flops(name: &str, k: usize) -> u64 {
+    let (k, nu, n) = (k as u64, N_U as u64, N_ITEMS as u64);
+    let (m, dn) = (DENSE_M as u64, DENSE_N as u64);
+    match name {
+        "normal_equations" => nu * (k * k + 3 * k),
+        "solve_cholesky" => nu * (k * k + 3 * k) + k * k * k / 3 + 2 * k * k,
+        "solve_cg3" => 2 * k * k + 6 * nu * k + 3 * (2 * k * k + 4 * nu * k + 10 * k),
+        "solve_eals1" => 2 * nu * k + k * (10 * nu + 2 * k),
+        "online_update" => k * k + 3 * k + 2 * k * k,
+        "gramian" => n * (k * k + k),
+        "dense_grad_w" => m * dn * (4 * k + 2) + 2 * m * k,
+        _ => unreachable!("unknown benchmark {name}"),
+    }
+}
+
+fn row_solvers(c: &mut Criterion) {
+    let lambda = 0.1f32;
+    for name in [
+        "normal_equations",
+        "solve_cholesky",
+        "solve_cg3",
+        "solve_eals1",
+        "online_update",
+    ] {
+        let mut group = c.benchmark_group(name);
+        for k in KS {
+            let p = Problem::new(k);
+            let items = p.items();
+            let row = p.row();
+            group.throughput(Throughput::Elements(flops(name, k)));
+            let id = BenchmarkId::from_parameter(k);
+            match name {
+                "normal_equations" => {
+                    let (mut a, mut b) = (vec![0.0; k * k], vec![0.0; k]);
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            row_normal_equations(&items, black_box(&row), lambda, &mut a, &mut b)
+                                .expect("ok")
+                        })
+                    });
+                }
+                "solve_cholesky" => {
+                    let (mut a, mut x) = (vec![0.0; k * k], vec![0.0; k]);
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            solve_row_cholesky(&items, black_box(&row), lambda, &mut a, &mut x)
+                                .expect("ok")
+                        })
+                    });
+                }
+                "solve_cg3" => {
+                    let mut scratch = vec![0.0; cg_scratch_len(k)];
+                    let params = CgParams { steps: 3, tol: 0.0 };
+                    let mut x = p.w.clone();
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            x.copy_from_slice(&p.w); // the same warm start every time
+                            solve_row_cg(
+                                &items,
+                                black_box(&row),
+                                lambda,
+                                &mut x,
+                                params,
+                                &mut scratch,
+                            )
+                            .expect("ok")
+                        })
+                    });
+                }
+                "solve_eals1" => {
+                    let mut cache = vec![0.0; N_U];
+                    let mut w = p.w.clone();
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            w.copy_from_slice(&p.w);
+                            solve_row_eals(&items, black_box(&row), lambda, &mut w, 1, &mut cache)
+                                .expect("ok")
+                        })
+                    });
+                }
+                _ => {
+                    // A and b of the user's row, then one new interaction per iteration
+                    let (mut a0, mut b0) = (vec![0.0; k * k], vec![0.0; k]);
+                    row_normal_equations(&items, &row, lambda, &mut a0, &mut b0).expect("ok");
+                    let new_item = (1..N_ITEMS as u32)
+                        .find(|j| !p.items.contains(j))
+                        .expect("a free item") as usize;
+                    let h_i = &p.h[new_item * k..(new_item + 1) * k];
+                    let (mut a, mut b, mut w) = (a0.clone(), b0.clone(), p.w.clone());
+                    let upd = CellUpdate::new_interaction(5.0, 1.0);
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            a.copy_from_slice(&a0);
+                            b.copy_from_slice(&b0);
+                            w.copy_from_slice(&p.w);
+                            eals_online_update(&mut a, &mut b, &mut w, k, black_box(h_i), upd, 1)
+                                .expect("ok")
+                        })
+                    });
+                }
+            }
+        }
+        group.finish();
+    }
+}
+
+fn block_kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gramian");
+    for k in KS {
+        let p = Problem::new(k);
+        let factors = Factors::new(&p.h, N_ITEMS, k).expect("valid factors");
+        let mut g = vec![0.0; k * k];
+        group.throughput(Throughput::Elements(flops("gramian", k)));
+        group.bench_function(BenchmarkId::from_parameter(k), |bench| {
+            bench.iter(|| gramian(black_box(&factors), Baseline::Uniform(1.0), &mut g).expect("ok"))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("dense_grad_w");
+    for k in KS {
+        let mut rng = StdRng::seed_from_u64(100 + k as u64);
+        let x = values(&mut rng, DENSE_M * DENSE_N, 0.0, 1.0);
+        let cw = values(&mut rng, DENSE_M * DENSE_N, 1.0, 5.0);
+        let w = values(&mut rng, DENSE_M * k, -0.3, 0.3);
+        let h = values(&mut rng, DENSE_N * k, -0.3, 0.3);
+        let dense = Dense::new(&x, &cw, &w, &h, DENSE_M, DENSE_N, k).expect("valid block");
+        let mut g = vec![0.0; DENSE_M * k];
+        group.throughput(Throughput::Elements(flops("dense_grad_w", k)));
+        group.bench_function(BenchmarkId::from_parameter(k), |bench| {
+            bench.iter(|| black_box(&dense).grad_w(0.1, &mut g).expect("ok"))
+        });
+    }
+    group.finish();
+}
+
+/// criterion's generated group function has no doc comment of its own.
+#[allow(missing_docs)]
+mod group {
+    use super::{block_kernels, row_solvers};
+    criterion::criterion_group!(benches, row_solvers, block_kernels);
+}
+
+criterion_main!(group::benches);

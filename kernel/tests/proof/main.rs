@@ -1,0 +1,20 @@
+//! Proof of the kernel (issue 2): every formula against a plain f64
+//! reference, every gradient against finite differences, the three row
+//! solvers against each other and the normal equations, f32 against f64, and
+//! hostile inputs against the documented errors.
+//!
+//! One test binary with a module per theme (quicker to build, and to run
+//! under Miri, than one binary per file). Run with `cargo test -p wmf-kernel`
+//! and `cargo +nightly miri test -p wmf-kernel` (Miri shrinks every size).
+
+mod common;
+
+mod dense;
+mod empty_rows;
+mod gradients;
+mod hostile;
+mod implicit;
+mod precision;
+mod regressions;
+mod solvers;
+mod topn;

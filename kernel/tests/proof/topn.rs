@@ -1,0 +1,130 @@
+//! Scoring and top-N against a sort-based reference, ties and exclusions included.
+
+use crate::common::{reference, rng, trials};
+use rand::Rng;
+use wmf_kernel::{Error, Factors, score_items, top_n, top_n_into};
+
+/// Item factors with small integer entries so that many scores tie exactly.
+fn tied_case(seed: u64) -> (Vec<f64>, Vec<f64>, usize, usize, Vec<u32>) {
+    let mut r = rng(seed + 900);
+    let n = r.gen_range(1..if crate::common::MIRI { 8 } else { 40 });
+    let k = r.gen_range(1..4);
+    let h: Vec<f64> = (0..n * k)
+        .map(|_| r.gen_range(-2i32..3) as f64 * 0.5)
+        .collect();
+    let w: Vec<f64> = (0..k).map(|_| r.gen_range(-1i32..3) as f64).collect();
+    let exclude: Vec<u32> = (0..n as u32).filter(|_| r.gen_bool(0.25)).collect();
+    (h, w, n, k, exclude)
+}
+
+#[test]
+fn top_n_into_matches_sort_reference_with_ties() {
+    for seed in 0..trials(60, 4) as u64 {
+        let (h, w, n, k, exclude) = tied_case(seed);
+        let f = Factors::new(&h, n, k).unwrap();
+        let mut scores = vec![0.0; n];
+        score_items(&f, &w, &mut scores).unwrap();
+        for (j, s) in scores.iter().enumerate() {
+            assert_eq!(*s, reference::dot(&w, &h[j * k..(j + 1) * k]));
+        }
+        for cap in [1, 2, 3, n, n + 4] {
+            let (mut items, mut sc) = (vec![u32::MAX; cap], vec![-7.0; cap]);
+            let got = top_n_into(&f, &w, &exclude, &mut items, &mut sc).unwrap();
+            let want = reference::top_n(&scores, &exclude, cap);
+            assert_eq!(got, want.len(), "seed {seed} cap {cap}");
+            assert_eq!(got, cap.min(n - exclude.len()));
+            let pairs: Vec<(u32, f64)> = items
+                .iter()
+                .copied()
+                .zip(sc.iter().copied())
+                .take(got)
+                .collect();
+            assert_eq!(pairs, want, "seed {seed} cap {cap}");
+            // beyond the count, outputs are untouched
+            assert!(
+                items[got..].iter().all(|&i| i == u32::MAX) && sc[got..].iter().all(|&s| s == -7.0)
+            );
+        }
+    }
+}
+
+#[test]
+fn top_n_heapless_equals_top_n_into() {
+    for seed in 0..trials(30, 2) as u64 {
+        let (h, w, n, k, exclude) = tied_case(seed);
+        let f = Factors::new(&h, n, k).unwrap();
+        let v = top_n::<f64, 5>(&f, &w, &exclude).unwrap();
+        let (mut items, mut sc) = ([0u32; 5], [0.0; 5]);
+        let got = top_n_into(&f, &w, &exclude, &mut items, &mut sc).unwrap();
+        assert_eq!(v.len(), got);
+        for (t, s) in v.iter().enumerate() {
+            assert_eq!((s.item, s.score), (items[t], sc[t]));
+        }
+    }
+}
+
+#[test]
+fn top_n_edge_cases() {
+    // all equal: ascending item order
+    let h = [1.0f32; 6];
+    let f = Factors::new(&h, 6, 1).unwrap();
+    let best = top_n::<f32, 4>(&f, &[2.0], &[1, 4]).unwrap();
+    assert_eq!(
+        best.iter().map(|s| s.item).collect::<Vec<_>>(),
+        [0, 2, 3, 5]
+    );
+    // everything excluded: nothing written
+    let (mut items, mut sc) = ([9u32; 2], [9.0f32; 2]);
+    assert_eq!(
+        top_n_into(&f, &[1.0], &[0, 1, 2, 3, 4, 5], &mut items, &mut sc),
+        Ok(0)
+    );
+    assert_eq!((items, sc), ([9; 2], [9.0; 2]));
+    // negative zero ties with zero
+    let h = [0.0f64, -0.0, 1.0];
+    let f = Factors::new(&h, 3, 1).unwrap();
+    let best = top_n::<f64, 3>(&f, &[1.0], &[]).unwrap();
+    assert_eq!(best.iter().map(|s| s.item).collect::<Vec<_>>(), [2, 0, 1]);
+    // errors, outputs untouched
+    let (mut items, mut sc) = ([9u32; 2], [9.0f64; 2]);
+    assert_eq!(
+        top_n_into(&f, &[1.0], &[2, 1], &mut items, &mut sc),
+        Err(Error::NotAscending {
+            what: "exclude",
+            position: 1
+        })
+    );
+    assert_eq!(
+        top_n_into(&f, &[1.0], &[3], &mut items, &mut sc),
+        Err(Error::IndexOutOfRange {
+            what: "exclude",
+            position: 0,
+            index: 3,
+            bound: 3
+        })
+    );
+    assert_eq!(
+        top_n_into(&f, &[1.0], &[], &mut items, &mut [0.0; 1]),
+        Err(Error::LengthMismatch {
+            what: "out_scores",
+            expected: 2,
+            actual: 1
+        })
+    );
+    assert_eq!(
+        top_n_into(&f, &[1.0], &[], &mut [], &mut []),
+        Err(Error::ZeroDimension { what: "capacity" })
+    );
+    assert_eq!((items, sc), ([9; 2], [9.0; 2]));
+    // overflowing scores are an error, not an inf in the ranking
+    let h = [3e38f32, 3e38, 1.0, 1.0];
+    let f = Factors::new(&h, 2, 2).unwrap();
+    assert_eq!(
+        top_n::<f32, 2>(&f, &[1.0, 1.0], &[]),
+        Err(Error::NonFiniteResult { what: "scores" })
+    );
+    assert_eq!(
+        score_items(&f, &[1.0, 1.0], &mut [0.0; 2]),
+        Err(Error::NonFiniteResult { what: "scores" })
+    );
+}
