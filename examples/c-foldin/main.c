@@ -173,6 +173,13 @@ int main(int argc, char **argv) {
     items.g0 = m.g0;
     items.c0 = m.c0;
     items.c0_uniform = 0.0f;
+    items.checked = 0;
+    /* Check the model once; later calls then skip the O(n k) scan of h. */
+    s = wmf_items_check_f32(&items);
+    if (s != WMF_STATUS_OK) {
+        fprintf(stderr, "bad model: %s\n", wmf_status_str((int)s));
+        goto out;
+    }
     row.items = ids;
     row.conf = conf;
     row.pref = NULL; /* implicit feedback: every preference is 1 */

@@ -47,6 +47,11 @@
 #define WMF_MAX_K 256
 
 /**
+ * The value of `wmf_items_*.checked` after a successful `wmf_items_check_*`.
+ */
+#define WMF_ITEMS_CHECKED 1464682051
+
+/**
  * The result of every `wmf_*` call that can fail.
  *
  * The numbers are part of the ABI: they never change and a retired code is
@@ -204,7 +209,12 @@ typedef struct wmf_dense_f64 {
  * `c0` is either an array of `n` per-item weights (each finite and `>= 0`),
  * or NULL, in which case every item has the weight `c0_uniform`. Every call
  * that takes this struct checks all of it (O(n k)): values finite,
- * `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX`.
+ * `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX` — unless `checked` holds
+ * `WMF_ITEMS_CHECKED`, set by `wmf_items_check_f32` after one full check: then
+ * calls check shapes, pointers, `g0` and `c0` (O(n + k²)) but not the n·k item
+ * factors. Initialise `checked` to 0 (e.g. with `= {0}` or designated
+ * initialisers). A value made non-finite after the check is still never
+ * returned as NaN: the call that reads it reports `NON_FINITE_RESULT`.
  */
 typedef struct wmf_items_f32 {
   /**
@@ -231,7 +241,58 @@ typedef struct wmf_items_f32 {
    * The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
    */
   float c0_uniform;
+  /**
+   * `WMF_ITEMS_CHECKED` once `wmf_items_check_*` accepted the struct; 0 otherwise.
+   */
+  uint32_t checked;
 } wmf_items_f32;
+
+/**
+ * The item side of a model, as a fold-in needs it (`_f32`: `float`,
+ * `_f64`: `double`), borrowed for one call: item factors `h` (`n * k`,
+ * row-major), their weighted Gramian `g0 = hᵀ diag(c0) h` (`k * k`, from
+ * `wmf_gramian_*`) and the weight `c0` of unobserved cells.
+ *
+ * `c0` is either an array of `n` per-item weights (each finite and `>= 0`),
+ * or NULL, in which case every item has the weight `c0_uniform`. Every call
+ * that takes this struct checks all of it (O(n k)): values finite,
+ * `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX` — unless `checked` holds
+ * `WMF_ITEMS_CHECKED`, set by `wmf_items_check_f32` after one full check: then
+ * calls check shapes, pointers, `g0` and `c0` (O(n + k²)) but not the n·k item
+ * factors. Initialise `checked` to 0 (e.g. with `= {0}` or designated
+ * initialisers). A value made non-finite after the check is still never
+ * returned as NaN: the call that reads it reports `NON_FINITE_RESULT`.
+ */
+typedef struct wmf_items_f64 {
+  /**
+   * Item factors `H`, `n * k` elements, row `j` at `h[j*k .. j*k+k]`.
+   */
+  const double *h;
+  /**
+   * Number of items `n`.
+   */
+  size_t n;
+  /**
+   * Latent factors `k`.
+   */
+  size_t k;
+  /**
+   * Gramian `G0 = Hᵀ diag(c0) H`, `k * k` elements, symmetric.
+   */
+  const double *g0;
+  /**
+   * Per-item weights of unobserved cells, `n` elements; NULL means `c0_uniform` for every item.
+   */
+  const double *c0;
+  /**
+   * The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
+   */
+  double c0_uniform;
+  /**
+   * `WMF_ITEMS_CHECKED` once `wmf_items_check_*` accepted the struct; 0 otherwise.
+   */
+  uint32_t checked;
+} wmf_items_f64;
 
 /**
  * One user's observed interactions (`_f32`: `float`, `_f64`: `double`),
@@ -260,44 +321,6 @@ typedef struct wmf_row_f32 {
    */
   size_t len;
 } wmf_row_f32;
-
-/**
- * The item side of a model, as a fold-in needs it (`_f32`: `float`,
- * `_f64`: `double`), borrowed for one call: item factors `h` (`n * k`,
- * row-major), their weighted Gramian `g0 = hᵀ diag(c0) h` (`k * k`, from
- * `wmf_gramian_*`) and the weight `c0` of unobserved cells.
- *
- * `c0` is either an array of `n` per-item weights (each finite and `>= 0`),
- * or NULL, in which case every item has the weight `c0_uniform`. Every call
- * that takes this struct checks all of it (O(n k)): values finite,
- * `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX`.
- */
-typedef struct wmf_items_f64 {
-  /**
-   * Item factors `H`, `n * k` elements, row `j` at `h[j*k .. j*k+k]`.
-   */
-  const double *h;
-  /**
-   * Number of items `n`.
-   */
-  size_t n;
-  /**
-   * Latent factors `k`.
-   */
-  size_t k;
-  /**
-   * Gramian `G0 = Hᵀ diag(c0) H`, `k * k` elements, symmetric.
-   */
-  const double *g0;
-  /**
-   * Per-item weights of unobserved cells, `n` elements; NULL means `c0_uniform` for every item.
-   */
-  const double *c0;
-  /**
-   * The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
-   */
-  double c0_uniform;
-} wmf_items_f64;
 
 /**
  * One user's observed interactions (`_f32`: `float`, `_f64`: `double`),
@@ -491,6 +514,29 @@ enum wmf_status wmf_dense_grad_h_f32(const struct wmf_dense_f32 *d, float lambda
  * As `wmf_dense_grad_h_f32`.
  */
 enum wmf_status wmf_dense_grad_h_f64(const struct wmf_dense_f64 *d, double lambda, double *g);
+
+/**
+ * Checks a model's item side once, in full (O(n k): every pointer, size and
+ * value of `h`, `g0` and `c0`), and on success sets `items->checked` to
+ * `WMF_ITEMS_CHECKED`, so later calls skip the O(n k) scan of `h` (a device
+ * folding in many users against one model in flash).
+ *
+ * Returns `WMF_STATUS_OK`, or the status the first failing check gives (as
+ * any call taking `wmf_items_f32`); then `items->checked` is not written.
+ *
+ * # Safety
+ * `items` must point to a writable `wmf_items_f32` whose pointers satisfy its
+ * contract.
+ */
+enum wmf_status wmf_items_check_f32(struct wmf_items_f32 *items);
+
+/**
+ * `double` version of `wmf_items_check_f32`.
+ *
+ * # Safety
+ * As `wmf_items_check_f32`.
+ */
+enum wmf_status wmf_items_check_f64(struct wmf_items_f64 *items);
 
 /**
  * Weighted Gramian of the item factors: `g = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ`

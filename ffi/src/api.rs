@@ -156,6 +156,35 @@ pub unsafe extern "C" fn wmf_dense_grad_h_f64(
     unsafe { imp::dense_grad_h(d, lambda, g) }
 }
 
+// ---------------------------------------------------------------- item side
+
+/// Checks a model's item side once, in full (O(n k): every pointer, size and
+/// value of `h`, `g0` and `c0`), and on success sets `items->checked` to
+/// `WMF_ITEMS_CHECKED`, so later calls skip the O(n k) scan of `h` (a device
+/// folding in many users against one model in flash).
+///
+/// Returns `WMF_STATUS_OK`, or the status the first failing check gives (as
+/// any call taking `wmf_items_f32`); then `items->checked` is not written.
+///
+/// # Safety
+/// `items` must point to a writable `wmf_items_f32` whose pointers satisfy its
+/// contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_items_check_f32(items: *mut wmf_items_f32) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::items_check(items) }
+}
+
+/// `double` version of `wmf_items_check_f32`.
+///
+/// # Safety
+/// As `wmf_items_check_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_items_check_f64(items: *mut wmf_items_f64) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::items_check(items) }
+}
+
 // ---------------------------------------------------------------- Gramian
 
 /// Weighted Gramian of the item factors: `g = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ`

@@ -48,6 +48,21 @@ fn temp<T: Real>(buf: &mut [T; MAX_K], k: usize) -> Result<&mut [T], wmf_status>
 // the call, and outputs overlap no other argument. The `ptr` helpers check
 // NULL, alignment and sizes; the kernel checks everything else.
 
+/// Checks the whole item side once and marks it `WMF_ITEMS_CHECKED`.
+pub(crate) unsafe fn items_check<T: Real>(items: *mut wmf_items<T>) -> wmf_status {
+    boundary(|| {
+        // SAFETY: see the module-level contract; `items` is writable.
+        let it = unsafe { ptr::reference(items) }?;
+        let mut full = *it;
+        full.checked = 0;
+        // SAFETY: the struct's own contract.
+        let _ = unsafe { full.view() }?;
+        // SAFETY: `items` was checked non-NULL and aligned above.
+        unsafe { (*items).checked = crate::types::WMF_ITEMS_CHECKED };
+        Ok(())
+    })
+}
+
 /// `R = C ∘ (X − W Hᵀ)`.
 pub(crate) unsafe fn dense_residual<T: Real>(d: *const wmf_dense<T>, r: *mut T) -> wmf_status {
     boundary(|| {

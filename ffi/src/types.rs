@@ -46,7 +46,12 @@ pub type wmf_dense_f64 = wmf_dense<f64>;
 /// `c0` is either an array of `n` per-item weights (each finite and `>= 0`),
 /// or NULL, in which case every item has the weight `c0_uniform`. Every call
 /// that takes this struct checks all of it (O(n k)): values finite,
-/// `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX`.
+/// `1 <= k <= WMF_MAX_K`, `1 <= n <= UINT32_MAX` — unless `checked` holds
+/// `WMF_ITEMS_CHECKED`, set by `wmf_items_check_f32` after one full check: then
+/// calls check shapes, pointers, `g0` and `c0` (O(n + k²)) but not the n·k item
+/// factors. Initialise `checked` to 0 (e.g. with `= {0}` or designated
+/// initialisers). A value made non-finite after the check is still never
+/// returned as NaN: the call that reads it reports `NON_FINITE_RESULT`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wmf_items<T> {
@@ -62,7 +67,12 @@ pub struct wmf_items<T> {
     pub c0: *const T,
     /// The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
     pub c0_uniform: T,
+    /// `WMF_ITEMS_CHECKED` once `wmf_items_check_*` accepted the struct; 0 otherwise.
+    pub checked: u32,
 }
+
+/// The value of `wmf_items_*.checked` after a successful `wmf_items_check_*`.
+pub const WMF_ITEMS_CHECKED: u32 = 0x574D_4643;
 
 /// The item side of a model over `float`.
 pub type wmf_items_f32 = wmf_items<f32>;
@@ -140,6 +150,21 @@ pub(crate) unsafe fn factors<'a, T: Real>(
     Ok(Factors::new(data, n, k)?)
 }
 
+/// As [`factors`], checking the shape but not the values
+/// (`wmf_kernel::Factors::with_shape`).
+///
+/// # Safety
+/// As [`factors`].
+pub(crate) unsafe fn factors_shape<'a, T: Real>(
+    h: *const T,
+    n: usize,
+    k: usize,
+) -> Result<Factors<'a, T>, wmf_status> {
+    // SAFETY: forwarded caller contract: `n * k` elements at `h`.
+    let data = unsafe { ptr::slice(h, ptr::product(n, k)?) }?;
+    Ok(Factors::with_shape(data, n, k)?)
+}
+
 /// The baseline weights: per item (`n` elements at `c0`) or uniform when `c0` is NULL.
 ///
 /// # Safety
@@ -165,7 +190,11 @@ impl<T: Real> wmf_items<T> {
     pub(crate) unsafe fn view<'a>(&self) -> Result<Items<'a, T>, wmf_status> {
         // SAFETY: forwarded struct contract (h: n*k, g0: k*k, c0: n or NULL).
         unsafe {
-            let h = factors(self.h, self.n, self.k)?;
+            let h = if self.checked == WMF_ITEMS_CHECKED {
+                factors_shape(self.h, self.n, self.k)?
+            } else {
+                factors(self.h, self.n, self.k)?
+            };
             let g0 = ptr::slice(self.g0, ptr::product(self.k, self.k)?)?;
             let c0 = baseline(self.c0, self.c0_uniform, self.n)?;
             Ok(Items::new(h, g0, c0)?)

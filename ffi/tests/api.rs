@@ -39,6 +39,7 @@ fn c_items(m: &Model) -> wmf_items_f64 {
         g0: m.g0.as_ptr(),
         c0: m.c0.as_ptr(),
         c0_uniform: 0.0,
+        checked: 0,
     }
 }
 
@@ -518,4 +519,48 @@ fn dense_f32_matches_the_kernel() {
 fn a_panic_becomes_a_status() {
     assert_eq!(wmf_test_panic(), WMF_STATUS_PANIC);
     assert_eq!(wmf_test_panic(), WMF_STATUS_PANIC);
+}
+
+/// `wmf_items_check_f64` marks the struct; checked calls give bit-identical
+/// results, and a factor made NaN after the check is reported, never returned.
+#[test]
+fn checked_items_skip_the_scan_but_never_return_nan() {
+    let mut m = model();
+    let mut items = c_items(&m);
+    let row = c_row();
+    let solve = |items: &wmf_items_f64| {
+        let mut a = [0.0f64; K * K];
+        let mut x = [0.0f64; K];
+        // SAFETY: every pointer covers the sizes the header states.
+        let s = unsafe {
+            wmf_solve_row_cholesky_f64(items, &row, 0.5, a.as_mut_ptr(), a.len(), x.as_mut_ptr())
+        };
+        (s, x)
+    };
+    let (s0, x0) = solve(&items);
+    assert_eq!(s0, wmf_status::WMF_STATUS_OK);
+    // SAFETY: `items` is a valid, writable struct.
+    assert_eq!(
+        unsafe { wmf_items_check_f64(&mut items) },
+        wmf_status::WMF_STATUS_OK
+    );
+    assert_eq!(items.checked, WMF_ITEMS_CHECKED);
+    assert_eq!(solve(&items), (wmf_status::WMF_STATUS_OK, x0));
+
+    // Corrupt an item factor the row reads (item IDS[0]) after the check.
+    m.h[IDS[0] as usize * K] = f64::NAN;
+    let mut stale = c_items(&m);
+    stale.checked = WMF_ITEMS_CHECKED;
+    let (s, x) = solve(&stale);
+    assert_eq!(s, wmf_status::WMF_STATUS_NON_FINITE_RESULT);
+    assert_eq!(x, [0.0; K], "outputs untouched");
+    // Unchecked, the same struct is rejected up front and cannot be marked.
+    let mut fresh = c_items(&m);
+    assert_eq!(solve(&fresh).0, wmf_status::WMF_STATUS_NON_FINITE);
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { wmf_items_check_f64(&mut fresh) },
+        wmf_status::WMF_STATUS_NON_FINITE
+    );
+    assert_eq!(fresh.checked, 0);
 }

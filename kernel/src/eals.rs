@@ -105,6 +105,10 @@ pub fn solve_row_eals<T: Real>(
             }
             let g_row = &items.g0[f * k..(f + 1) * k];
             num -= dot(g_row, w) - g_row[f] * wf;
+            if !num.is_finite() || !den.is_finite() {
+                // Overflow, or a non-finite factor behind `Factors::with_shape`.
+                return Err(Error::NonFiniteResult { what: "w" });
+            }
             if !positive(den) {
                 continue;
             }

@@ -31,11 +31,35 @@ impl<'a, T: Real> Factors<'a, T> {
     /// assert_eq!(f.row(2), &[0.5, 0.5]);
     /// ```
     pub fn new(data: &'a [T], n: usize, k: usize) -> Result<Self> {
+        Self::with_shape(data, n, k)?;
+        check::finite(data, "factors")?;
+        Ok(Self { data, n, k })
+    }
+
+    /// Wraps `data` after checking its shape only (as [`Factors::new`] but
+    /// without the O(n k) scan for NaN and infinity): for a buffer that was
+    /// validated once and is reused across many calls, such as a model in a
+    /// device's flash or the C library's checked `wmf_items`.
+    ///
+    /// This cannot make a result NaN: every function that reads factors checks
+    /// what it computes, so a non-finite value in `data` is reported as
+    /// [`crate::Error::NonFiniteResult`] by the call that reads it.
+    ///
+    /// # Errors
+    /// As [`Factors::new`], except [`crate::Error::NonFinite`].
+    ///
+    /// ```
+    /// use wmf_kernel::{Error, Factors, score_items};
+    /// let h = [1.0f32, f32::NAN];
+    /// let f = Factors::with_shape(&h, 2, 1).unwrap(); // not scanned
+    /// let mut s = [0.0; 2];
+    /// assert_eq!(score_items(&f, &[1.0], &mut s), Err(Error::NonFiniteResult { what: "scores" }));
+    /// ```
+    pub fn with_shape(data: &'a [T], n: usize, k: usize) -> Result<Self> {
         check::rank(k)?;
         check::dim(n, "n")?;
         let len = check::product(n, k, "factors")?;
         check::len(data, len, "factors")?;
-        check::finite(data, "factors")?;
         Ok(Self { data, n, k })
     }
 

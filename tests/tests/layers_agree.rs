@@ -96,6 +96,7 @@ fn fold_in_three_ways(model: &Model, solver: Solver) -> (Answers, ItemBlob) {
             blob.item_c0.as_ptr()
         },
         c0_uniform: blob.item_c0[0],
+        checked: 0,
     };
     let c_row = wmf_row_f32 {
         items: items_idx.as_ptr(),

@@ -210,19 +210,26 @@ int main(void)
                     le32(blob + 4) == 1u && le32(blob + 16) == 0u && k == K &&
                     n == WMF_FW_N_ITEMS &&
                     len == 24u + 4u * ((size_t)n * K + (size_t)K * K + n);
+    /* One full check of the model (O(n k)); the calls below then skip that scan. */
+    struct wmf_items_f32 items = {0};
+    wmf_status model_status = WMF_STATUS_OK;
+    if (header_ok) {
+        const float *floats = (const float *)(const void *)(blob + 20);
+        items.h = floats;
+        items.n = n;
+        items.k = K;
+        items.g0 = floats + (size_t)n * K;
+        items.c0 = floats + (size_t)n * K + K * K;
+        items.c0_uniform = 0.0f;
+        model_status = wmf_items_check_f32(&items);
+    }
     stage_end(1);
     if (!header_ok) {
         return fail("model blob: bad magic, version, dtype, rank or length", -1);
     }
-    const float *floats = (const float *)(const void *)(blob + 20);
-    const struct wmf_items_f32 items = {
-        .h = floats,
-        .n = n,
-        .k = K,
-        .g0 = floats + (size_t)n * K,
-        .c0 = floats + (size_t)n * K + K * K,
-        .c0_uniform = 0.0f,
-    };
+    if (model_status != WMF_STATUS_OK) {
+        return fail("model check", (int)model_status);
+    }
 
     static const size_t sizes[3] = {10u, 50u, WMF_FW_N_SEEN};
     float fold[3][K];

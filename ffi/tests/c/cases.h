@@ -253,6 +253,7 @@ static void F(test_rows)(void) {
     items.g0 = g0;
     items.c0 = c0;
     items.c0_uniform = 0;
+    items.checked = 0;
     row.items = fx_u32(PFX ".row.items", nu);
     row.conf = FXR(PFX ".row.conf", nu);
     row.pref = FXR(PFX ".row.pref", nu);
@@ -275,6 +276,20 @@ static void F(test_rows)(void) {
     EXPECT_STATUS(F(wmf_solve_row_cholesky)(&items, &row, lambda, scratch, chol_len, x), WMF_STATUS_OK);
     F(close)(x, FXR(PFX ".cholesky.x", k), k, TOL_SOLVE, "cholesky x");
     F(fill)(x, k, SENTINEL);
+    {
+        /* Checked once: the same answer without the O(n k) scan per call. */
+        ITEMS checked_items = items;
+        EXPECT_STATUS(F(wmf_items_check)(&checked_items), WMF_STATUS_OK);
+        CHECK(checked_items.checked == WMF_ITEMS_CHECKED, "%s items_check must mark the struct", PFX);
+        EXPECT_STATUS(F(wmf_solve_row_cholesky)(&checked_items, &row, lambda, scratch, chol_len, x), WMF_STATUS_OK);
+        F(close)(x, FXR(PFX ".cholesky.x", k), k, TOL_SOLVE, "checked cholesky x");
+        F(fill)(x, k, SENTINEL);
+        checked_items.k = 0;
+        checked_items.checked = 0;
+        EXPECT_STATUS(F(wmf_items_check)(&checked_items), WMF_STATUS_ZERO_DIMENSION);
+        CHECK(checked_items.checked == 0, "%s a failed items_check must not mark the struct", PFX);
+        EXPECT_STATUS(F(wmf_items_check)(NULL), WMF_STATUS_NULL_POINTER);
+    }
     EXPECT_STATUS(F(wmf_solve_row_cholesky)(&items, &empty, lambda, scratch, chol_len, x), WMF_STATUS_OK);
     CHECK(F(all_equal)(x, k, 0), "%s cholesky of an empty row must give x = 0", PFX);
 
