@@ -33,8 +33,9 @@
 //! A malformed line stops the load with [`Error::Parse`] naming `file:line` and
 //! what was wrong: a missing field, too many fields, an empty id, an unparsable
 //! number, a value that is NaN, infinite or negative, a 0 or out-of-range Matrix
-//! Market index, invalid UTF-8. With [`LoadOptions::skip_bad_lines`] such lines
-//! are skipped and counted instead ([`LoadReport::skipped`]). A broken Matrix
+//! Market index, invalid UTF-8, a line longer than [`MAX_LINE_BYTES`] (never
+//! buffered whole). With [`LoadOptions::skip_bad_lines`] such lines are
+//! skipped and counted instead ([`LoadReport::skipped`]). A broken Matrix
 //! Market banner or size line, a wrong entry count, more than `u32::MAX - 1`
 //! distinct ids and input without any interaction are always errors.
 //!
@@ -56,13 +57,18 @@
 //!
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
+
+/// The longest line a reader accepts, in bytes (without the line ending).
+/// Interaction lines are short; a longer line is reported as bad instead of
+/// being buffered whole (so a file without line breaks cannot exhaust memory).
+pub const MAX_LINE_BYTES: usize = 1 << 16;
 
 /// Input file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -358,17 +364,51 @@ impl Parser {
     }
 
     /// Reads the next line into `buf` (without the line ending); false at EOF.
+    /// At most [`MAX_LINE_BYTES`] are buffered: a longer line is a bad line
+    /// (its rest is read and dropped in bounded chunks) and, when bad lines are
+    /// skipped, comes back empty.
     fn next_line<R: BufRead>(&mut self, r: &mut R, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
-        let got = r.read_until(b'\n', buf).map_err(|source| Error::Io {
+        let io_err = |source| Error::Io {
             path: self.path.clone(),
             source,
-        })?;
+        };
+        let got = r
+            .by_ref()
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', buf)
+            .map_err(io_err)?;
         if got == 0 {
             return Ok(false);
         }
         self.bytes += got as u64;
         self.report.lines += 1;
+        if got > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            // Drop the rest of the line without buffering it.
+            loop {
+                let chunk = r.fill_buf().map_err(|source| Error::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                r.consume(used);
+                self.bytes += used as u64;
+                if done {
+                    break;
+                }
+            }
+            buf.clear();
+            self.bad(format!(
+                "line is longer than {MAX_LINE_BYTES} bytes (not an interaction line)"
+            ))?;
+            return Ok(true);
+        }
         if buf.last() == Some(&b'\n') {
             buf.pop();
         }

@@ -1,0 +1,57 @@
+//! The hostile-input table (issue 8): one test per row, each asserting the
+//! exact error (or, where the input is allowed, the exact outcome). None may
+//! panic, hang or produce NaN. FUZZING.md maps the rows to these tests.
+
+use std::path::Path;
+
+use wmf_host::io::{Format, LoadOptions, MAX_LINE_BYTES, load_from};
+
+/// The error message of loading `text` as `name` with `format`.
+fn load_err(name: &str, format: Format, text: &[u8]) -> String {
+    let opts = LoadOptions {
+        format,
+        ..LoadOptions::default()
+    };
+    match load_from(text, Path::new(name), Some(text.len() as u64), &opts) {
+        Ok((d, _)) => panic!("{name} loaded ({} interactions)", d.nnz()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn load_ok(
+    name: &str,
+    text: &[u8],
+    skip: bool,
+) -> (wmf_host::data::Dataset, wmf_host::io::LoadReport) {
+    let opts = LoadOptions {
+        skip_bad_lines: skip,
+        ..LoadOptions::default()
+    };
+    load_from(text, Path::new(name), Some(text.len() as u64), &opts).expect("loads")
+}
+
+#[test]
+fn a_10_mb_single_line_is_rejected_without_buffering_it() {
+    // A 10 MB id, then a 10 MB value, then 10 MB without any line break.
+    let mut id = vec![b'a'; 10 << 20];
+    id.extend_from_slice(b",b,1\nc,d,1\n");
+    let expected =
+        format!("big.csv:1: line is longer than {MAX_LINE_BYTES} bytes (not an interaction line)");
+    assert_eq!(load_err("big.csv", Format::Auto, &id), expected);
+    let mut value = b"c,d,1\na,b,".to_vec();
+    value.extend(std::iter::repeat_n(b'1', 10 << 20));
+    assert_eq!(
+        load_err("big.csv", Format::Auto, &value),
+        format!("big.csv:2: line is longer than {MAX_LINE_BYTES} bytes (not an interaction line)")
+    );
+    let flat = vec![b'x'; 10 << 20];
+    assert_eq!(load_err("big.csv", Format::Triplets, &flat), expected);
+    assert_eq!(
+        load_err("big.mtx", Format::MatrixMarket, &flat),
+        format!("big.mtx:1: line is longer than {MAX_LINE_BYTES} bytes (not an interaction line)")
+    );
+    // Skipped when bad lines are skipped; the next line still counts.
+    let (d, r) = load_ok("big.csv", &id, true);
+    assert_eq!((d.nnz(), r.skipped, r.lines), (1, 1, 2));
+    assert_eq!(d.user_ids.names(), ["c"]);
+}
