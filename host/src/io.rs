@@ -5,7 +5,9 @@
 //!   The delimiter is taken from the first data line: `,` if it has one, else
 //!   `::` (MovieLens 1M `ratings.dat`), else a tab, else runs of whitespace.
 //!   Fields are trimmed; one pair of surrounding double quotes is removed from
-//!   ids (quoted fields containing the delimiter are not supported). User and
+//!   ids. Quoted fields containing the delimiter are not supported: the split
+//!   halves have unbalanced quotes, and an id that starts or ends with a
+//!   double quote without the other is a bad line. User and
 //!   item ids are arbitrary text, mapped to dense indices in first-seen order.
 //!   The value defaults to 1. A timestamp is an integer (or a finite decimal,
 //!   rounded down). Blank lines and lines starting with `#` or `%` are skipped.
@@ -285,6 +287,21 @@ fn unquote(s: &str) -> &str {
         .unwrap_or(s)
 }
 
+/// True when a field starts or ends with a double quote without the other:
+/// the sign of a quoted id that contained the delimiter and was split.
+fn unbalanced_quote(s: &str) -> bool {
+    let (a, b) = (s.starts_with('"'), s.ends_with('"'));
+    (a != b) || (a && s.len() == 1)
+}
+
+/// A field as quoted in messages: at most 40 characters, then `...`.
+fn show(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &s[..i]).into(),
+        None => s.into(),
+    }
+}
+
 /// Parses an interaction value: finite and `>= 0`.
 fn parse_value(s: &str) -> std::result::Result<f32, String> {
     let v: f32 = s
@@ -535,6 +552,14 @@ impl Parser {
         }
         if exact4 && nf != 4 {
             return Err(format!("{nf} fields, expected 4 ({expected})"));
+        }
+        for (what, field) in [("user", f[0]), ("item", f[1])] {
+            if unbalanced_quote(field) {
+                return Err(format!(
+                    "{what} id '{}' has an unbalanced double quote (quoted ids containing the delimiter are not supported)",
+                    show(field)
+                ));
+            }
         }
         let (user, item) = (unquote(f[0]), unquote(f[1]));
         if user.is_empty() {

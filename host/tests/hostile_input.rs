@@ -55,3 +55,31 @@ fn a_10_mb_single_line_is_rejected_without_buffering_it() {
     assert_eq!((d.nnz(), r.skipped, r.lines), (1, 1, 2));
     assert_eq!(d.user_ids.names(), ["c"]);
 }
+
+#[test]
+fn ids_with_embedded_delimiters_or_quotes() {
+    // A quoted id containing the delimiter is split; the halves are refused.
+    assert_eq!(
+        load_err("q.csv", Format::Auto, b"a,b,1\n\"a,b\",c,1\n"),
+        "q.csv:2: user id '\"a' has an unbalanced double quote (quoted ids containing the delimiter are not supported)"
+    );
+    assert_eq!(
+        load_err("q.csv", Format::Auto, b"a,b,1\nx,\"a,b\",1\n"),
+        "q.csv:2: item id '\"a' has an unbalanced double quote (quoted ids containing the delimiter are not supported)"
+    );
+    assert_eq!(
+        load_err("q.csv", Format::Auto, b"a,b,1\n\",c,1\n"),
+        "q.csv:2: user id '\"' has an unbalanced double quote (quoted ids containing the delimiter are not supported)"
+    );
+    assert_eq!(
+        load_err("q.csv", Format::Auto, b"a,b,1\n\"\",c,1\n"),
+        "q.csv:2: empty user id"
+    );
+    // Quotes inside an id, and another delimiter inside an id, are plain text.
+    let (d, _) = load_ok("q.csv", b"\"a\"b\",c,1\na\"b,\"d\",2\n", false);
+    assert_eq!(d.user_ids.names(), ["a\"b"]);
+    assert_eq!(d.item_ids.names(), ["c", "d"]);
+    let (d, _) = load_ok("q.tsv", b"u1\ti1\t1\na,b\tc::d\t1\n", false);
+    assert_eq!(d.user_ids.names(), ["u1", "a,b"]);
+    assert_eq!(d.item_ids.names(), ["i1", "c::d"]);
+}
