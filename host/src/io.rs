@@ -306,13 +306,19 @@ fn show(s: &str) -> std::borrow::Cow<'_, str> {
 fn parse_value(s: &str) -> std::result::Result<f32, String> {
     let v: f32 = s
         .parse()
-        .map_err(|_| format!("unparsable value '{s}' (expected a number)"))?;
+        .map_err(|_| format!("unparsable value '{}' (expected a number)", show(s)))?;
     if v.is_nan() {
-        Err(format!("value '{s}' is NaN"))
+        Err(format!("value '{}' is NaN", show(s)))
     } else if v.is_infinite() {
-        Err(format!("value '{s}' is infinite (or overflows f32)"))
+        Err(format!(
+            "value '{}' is infinite (or overflows f32)",
+            show(s)
+        ))
     } else if v < 0.0 {
-        Err(format!("value '{s}' is negative (values must be >= 0)"))
+        Err(format!(
+            "value '{}' is negative (values must be >= 0)",
+            show(s)
+        ))
     } else {
         Ok(v)
     }
@@ -324,7 +330,10 @@ fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
     }
     match s.parse::<f64>() {
         Ok(t) if t.is_finite() && t.abs() < 9.2e18 => Ok(t.floor() as i64),
-        _ => Err(format!("unparsable timestamp '{s}' (expected an integer)")),
+        _ => Err(format!(
+            "unparsable timestamp '{}' (expected an integer)",
+            show(s)
+        )),
     }
 }
 
@@ -637,7 +646,7 @@ impl Parser {
                 [Some(m), Some(n), Some(z)] => break (*m, *n, *z),
                 _ => {
                     return Err(self.parse_err(format!(
-                        "bad size line '{t}' (expected three non-negative integers: rows columns entries)"
+                        "bad size line '{}' (expected three non-negative integers: rows columns entries)", show(&t)
                     )));
                 }
             }
@@ -688,7 +697,7 @@ impl Parser {
                         let s = s.ok_or_else(|| format!("missing {what} index"))?;
                         let v: u64 = s
                             .parse()
-                            .map_err(|_| format!("unparsable {what} index '{s}'"))?;
+                            .map_err(|_| format!("unparsable {what} index '{}'", show(s)))?;
                         if v == 0 || v > d {
                             return Err(format!("{what} index {v} outside 1..={d}"));
                         }

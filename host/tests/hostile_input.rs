@@ -83,3 +83,68 @@ fn ids_with_embedded_delimiters_or_quotes() {
     assert_eq!(d.user_ids.names(), ["u1", "a,b"]);
     assert_eq!(d.item_ids.names(), ["i1", "c::d"]);
 }
+
+#[test]
+fn negative_nan_inf_and_1e39_values() {
+    let cases: [(&[u8], &str); 7] = [
+        (
+            b"a,b,1\nc,d,-1\n",
+            "v.csv:2: value '-1' is negative (values must be >= 0)",
+        ),
+        (
+            b"a,b,1\nc,d,-0.5e-3\n",
+            "v.csv:2: value '-0.5e-3' is negative (values must be >= 0)",
+        ),
+        (b"a,b,1\nc,d,NaN\n", "v.csv:2: value 'NaN' is NaN"),
+        (
+            b"a,b,1\nc,d,inf\n",
+            "v.csv:2: value 'inf' is infinite (or overflows f32)",
+        ),
+        (
+            b"a,b,1\nc,d,-inf\n",
+            "v.csv:2: value '-inf' is infinite (or overflows f32)",
+        ),
+        (
+            b"a,b,1\nc,d,1e39\n",
+            "v.csv:2: value '1e39' is infinite (or overflows f32)",
+        ),
+        (
+            b"a,b,1\nc,d,0x10\n",
+            "v.csv:2: unparsable value '0x10' (expected a number)",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(load_err("v.csv", Format::Auto, text), expected);
+    }
+    // Long fields are quoted up to 40 characters.
+    let mut long = b"a,b,1\nc,d,".to_vec();
+    long.extend(std::iter::repeat_n(b'9', 100));
+    assert_eq!(
+        load_err("v.csv", Format::Auto, &long),
+        format!(
+            "v.csv:2: value '{}...' is infinite (or overflows f32)",
+            "9".repeat(40)
+        )
+    );
+    // The same rules in the other formats.
+    assert_eq!(
+        load_err("u.data", Format::MovieLensData, b"1\t2\tnan\t5\n"),
+        "u.data:1: value 'nan' is NaN"
+    );
+    assert_eq!(
+        load_err(
+            "r.csv",
+            Format::MovieLensCsv,
+            b"userId,movieId,rating,timestamp\n1,2,-3,4\n"
+        ),
+        "r.csv:2: value '-3' is negative (values must be >= 0)"
+    );
+    assert_eq!(
+        load_err(
+            "m.mtx",
+            Format::MatrixMarket,
+            b"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1e39\n"
+        ),
+        "m.mtx:3: value '1e39' is infinite (or overflows f32)"
+    );
+}
