@@ -38,8 +38,10 @@
 //! Market index, invalid UTF-8, a line longer than [`MAX_LINE_BYTES`] (never
 //! buffered whole). With [`LoadOptions::skip_bad_lines`] such lines are
 //! skipped and counted instead ([`LoadReport::skipped`]). A broken Matrix
-//! Market banner or size line, a wrong entry count, more than `u32::MAX - 1`
-//! distinct ids and input without any interaction are always errors.
+//! Market banner or size line, a wrong entry count, more distinct user or item
+//! ids than the limit ([`crate::ids::MAX_IDS`] = `u32::MAX`, or the lower
+//! `max_ids` of [`load_from_limited`]) and input without any interaction are
+//! always errors.
 //!
 //! # Memory
 //! Lines are streamed through a `BufReader` (the file is never read whole).
@@ -201,10 +203,26 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Dataset, LoadReport)> {
 /// assert_eq!(bad.unwrap_err().to_string(), "x.csv:1: value '-1' is negative (values must be >= 0)");
 /// ```
 pub fn load_from<R: BufRead>(
+    reader: R,
+    path: &Path,
+    size_hint: Option<u64>,
+    opts: &LoadOptions,
+) -> Result<(Dataset, LoadReport)> {
+    load_from_limited(reader, path, size_hint, opts, crate::ids::MAX_IDS)
+}
+
+/// [`load_from`] refusing more than `max_ids` distinct user ids or item ids
+/// (see [`crate::ids::MAX_IDS`]): the error comes before the id maps can
+/// exhaust memory.
+///
+/// # Errors
+/// As [`load`]; [`Error::Parse`] naming the line of the first id over the limit.
+pub fn load_from_limited<R: BufRead>(
     mut reader: R,
     path: &Path,
     size_hint: Option<u64>,
     opts: &LoadOptions,
+    max_ids: usize,
 ) -> Result<(Dataset, LoadReport)> {
     let format = match opts.format {
         Format::Auto => {
@@ -223,8 +241,8 @@ pub fn load_from<R: BufRead>(
             format,
             ..LoadReport::default()
         },
-        users: IdMap::new(),
-        items: IdMap::new(),
+        users: IdMap::with_limit(max_ids),
+        items: IdMap::with_limit(max_ids),
         recs: Vec::new(),
         timed: Vec::new(),
         size_hint,
@@ -468,12 +486,14 @@ impl Parser {
         } else {
             &mut self.items
         };
+        let limit = map.limit();
         match map.get_or_insert(name) {
             Some(i) => Ok(i),
             None => Err(self.parse_err(format!(
-                "more than {} distinct {} ids (indices are u32)",
-                u32::MAX - 1,
-                if user { "user" } else { "item" }
+                "more than {} distinct {} ids (the limit; at most {} as indices are u32)",
+                limit,
+                if user { "user" } else { "item" },
+                crate::ids::MAX_IDS
             ))),
         }
     }
@@ -646,7 +666,7 @@ impl Parser {
                 [Some(m), Some(n), Some(z)] => break (*m, *n, *z),
                 _ => {
                     return Err(self.parse_err(format!(
-                        "bad size line '{}' (expected three non-negative integers: rows columns entries)", show(&t)
+                        "bad size line '{}' (expected three non-negative integers: rows columns entries)", show(t)
                     )));
                 }
             }

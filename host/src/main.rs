@@ -64,6 +64,10 @@ struct InputArgs {
     /// Skip malformed lines (and report how many) instead of stopping at the first.
     #[arg(long)]
     skip_bad_lines: bool,
+    /// Refuse more than N distinct user (or item) ids, before their memory is
+    /// spent (default: 4294967295, the u32 index limit).
+    #[arg(long, value_name = "N")]
+    max_ids: Option<usize>,
 }
 
 impl InputArgs {
@@ -501,8 +505,20 @@ fn run() -> Result<()> {
 
 fn load(input: &InputArgs, quiet: bool) -> Result<Dataset> {
     let opts = input.options()?;
-    let (data, report) = wmf_host::io::load(&input.input, &opts)
-        .with_context(|| format!("loading {}", input.input.display()))?;
+    let (data, report) = match input.max_ids {
+        None => wmf_host::io::load(&input.input, &opts),
+        Some(max) => std::fs::File::open(&input.input)
+            .map_err(|source| wmf_host::Error::Io {
+                path: input.input.clone(),
+                source,
+            })
+            .and_then(|f| {
+                let size = f.metadata().map(|m| m.len()).ok();
+                let r = std::io::BufReader::with_capacity(1 << 20, f);
+                wmf_host::io::load_from_limited(r, &input.input, size, &opts, max)
+            }),
+    }
+    .with_context(|| format!("loading {}", input.input.display()))?;
     if !quiet {
         report_load(&input.input, &data, &report);
     }

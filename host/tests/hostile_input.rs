@@ -148,3 +148,59 @@ fn negative_nan_inf_and_1e39_values() {
         "m.mtx:3: value '1e39' is infinite (or overflows f32)"
     );
 }
+
+/// 2^32 distinct ids cannot be built in a test (about 350 GB of id maps);
+/// the same check runs at a lower limit: through the reader with `max_ids`,
+/// on `IdMap` directly, and through `wmf --max-ids`. The default limit is
+/// `MAX_IDS = u32::MAX` (indices are `u32`).
+#[test]
+fn too_many_distinct_ids_stop_at_the_limit() {
+    use wmf_host::ids::{IdMap, MAX_IDS};
+    assert_eq!(MAX_IDS, u32::MAX as usize);
+    let text = b"a,x,1\nb,x,1\nc,y,1\na,y,1\nd,x,1\n";
+    let err = wmf_host::io::load_from_limited(
+        &text[..],
+        Path::new("ids.csv"),
+        None,
+        &LoadOptions::default(),
+        3,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "ids.csv:5: more than 3 distinct user ids (the limit; at most 4294967295 as indices are u32)"
+    );
+    let err = wmf_host::io::load_from_limited(
+        &text[..],
+        Path::new("ids.csv"),
+        None,
+        &LoadOptions::default(),
+        1,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "ids.csv:2: more than 1 distinct user ids (the limit; at most 4294967295 as indices are u32)"
+    );
+    let mut m = IdMap::with_limit(2);
+    assert_eq!(m.get_or_insert("a"), Some(0));
+    assert_eq!(m.get_or_insert("b"), Some(1));
+    assert_eq!(m.get_or_insert("c"), None);
+    assert_eq!(m.get_or_insert("a"), Some(0), "known ids still resolve");
+    assert_eq!(IdMap::with_limit(usize::MAX).limit(), MAX_IDS);
+    assert_eq!(IdMap::new().limit(), MAX_IDS);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ids.csv"), text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wmf"))
+        .args(["train", "ids.csv", "--max-ids", "3", "-k", "2", "-q"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "wmf: error: loading ids.csv: ids.csv:5: more than 3 distinct user ids (the limit; at most 4294967295 as indices are u32)\n"
+    );
+}
