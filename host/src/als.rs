@@ -107,6 +107,30 @@ pub fn validate_config(config: &TrainConfig) -> Result<()> {
     Ok(())
 }
 
+/// `k` larger than the number of users or items makes every row's normal
+/// equations rank-deficient (`G0 = Hᵀ diag(c0) H` and the observed terms span
+/// at most `n` directions): allowed with `lambda > 0`, which makes them
+/// positive definite (the extra directions only fit the regularisation and
+/// shrink towards zero; the CLI warns), refused with `lambda = 0`.
+///
+/// # Errors
+/// [`Error::Invalid`] (`-k`) when `k > min(m, n)` and `lambda == 0`.
+pub fn check_rank(config: &TrainConfig, m: usize, n: usize) -> Result<()> {
+    if config.k > m.min(n) && config.lambda == 0.0 {
+        return Err(Error::invalid(
+            "-k",
+            format!(
+                "{} is larger than the number of {} ({}); with --lambda 0 the normal equations are singular (use -k <= {} or --lambda > 0)",
+                config.k,
+                if n <= m { "items" } else { "users" },
+                m.min(n),
+                m.min(n)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One side's observed cells in CSR form with confidences in `T`: user rows
 /// over items, or item rows over users.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +213,7 @@ impl<T: Float> Problem<T> {
         if values.nnz() == 0 || values.nrows == 0 || values.ncols == 0 {
             return Err(Error::invalid("input", "there are no interactions"));
         }
+        check_rank(config, values.nrows, values.ncols)?;
         let conf = confidence_matrix(values, config.confidence)?;
         let c0_f32 = item_baseline(config.baseline, &column_counts(values))?;
         let users = Side::from_csr(&conf);

@@ -716,6 +716,18 @@ fn fit_resumable(
             config.iterations
         );
     }
+    let rank = values.nrows.min(values.ncols);
+    if info && config.k > rank {
+        eprintln!(
+            "warning: -k {} is larger than the number of {} ({rank}): the problem is rank-deficient; the extra factors only fit the regularisation",
+            config.k,
+            if values.ncols <= values.nrows {
+                "items"
+            } else {
+                "users"
+            }
+        );
+    }
     let fault = Fault::from_env();
     let delay = std::env::var("WMF_TEST_ITERATION_DELAY_MS")
         .ok()

@@ -204,3 +204,346 @@ fn too_many_distinct_ids_stop_at_the_limit() {
         "wmf: error: loading ids.csv: ids.csv:5: more than 3 distinct user ids (the limit; at most 4294967295 as indices are u32)\n"
     );
 }
+
+#[test]
+fn empty_file() {
+    assert_eq!(
+        load_err("e.csv", Format::Auto, b""),
+        "e.csv: no interactions: the file is empty"
+    );
+    assert_eq!(
+        load_err("u.data", Format::MovieLensData, b""),
+        "u.data: no interactions: the file is empty"
+    );
+    assert_eq!(
+        load_err("e.mtx", Format::MatrixMarket, b""),
+        "e.mtx: no interactions: the file is empty"
+    );
+    // Only blank lines and comments.
+    assert_eq!(
+        load_err("e.csv", Format::Auto, b"\n\n# nothing\n"),
+        "e.csv: no interactions: none of its 3 lines is an interaction"
+    );
+}
+
+#[test]
+fn header_only() {
+    assert_eq!(
+        load_err("h.csv", Format::Auto, b"user,item,value\n"),
+        "h.csv: no interactions: none of its 1 lines is an interaction"
+    );
+    assert_eq!(
+        load_err(
+            "r.csv",
+            Format::MovieLensCsv,
+            b"userId,movieId,rating,timestamp\n"
+        ),
+        "r.csv: no interactions: none of its 1 lines is an interaction"
+    );
+    assert_eq!(
+        load_err(
+            "h.mtx",
+            Format::MatrixMarket,
+            b"%%MatrixMarket matrix coordinate real general\n"
+        ),
+        "h.mtx:1: missing the size line 'rows columns entries'"
+    );
+}
+
+#[test]
+fn non_utf8_bytes() {
+    assert_eq!(
+        load_err("n.csv", Format::Auto, b"a,b,1\n\xff\xfe,c,1\n"),
+        "n.csv:2: line is not valid UTF-8"
+    );
+    assert_eq!(
+        load_err("n.csv", Format::Auto, b"\xc3(,b,1\n"),
+        "n.csv:1: line is not valid UTF-8"
+    );
+    assert_eq!(
+        load_err(
+            "n.mtx",
+            Format::MatrixMarket,
+            b"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 \xff 1\n"
+        ),
+        "n.mtx:3: line is not valid UTF-8"
+    );
+    // Skipped and counted with skip_bad_lines.
+    let (d, r) = load_ok("n.csv", b"a,b,1\n\xff,c,1\nd,b,1\n", true);
+    assert_eq!((d.nnz(), r.skipped), (2, 1));
+}
+
+mod training {
+    use wmf_host::als::train_model;
+    use wmf_host::ids::IdMap;
+    use wmf_host::{Csr, TrainConfig};
+
+    fn x() -> Csr {
+        Csr::from_triplets(3, 2, &[(0, 0, 1.0), (1, 1, 2.0), (2, 0, 1.0)]).unwrap()
+    }
+
+    fn train(config: &TrainConfig) -> Result<wmf_host::Model, String> {
+        train_model(
+            &x(),
+            IdMap::sequential(3),
+            IdMap::sequential(2),
+            config,
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn cfg() -> TrainConfig {
+        TrainConfig {
+            k: 2,
+            iterations: 2,
+            lambda: 0.1,
+            ..TrainConfig::default()
+        }
+    }
+
+    fn cli(args: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("d.csv"), "a,x,1\nb,y,2\nc,x,1\n").unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wmf"))
+            .arg("train")
+            .arg("d.csv")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    #[test]
+    fn k_zero() {
+        let e = train(&TrainConfig { k: 0, ..cfg() }).unwrap_err();
+        assert_eq!(e, "invalid -k: 0 is outside 1..=256");
+        assert_eq!(
+            cli(&["-k", "0", "-q"]),
+            "wmf: error: invalid -k: 0 is outside 1..=256\n"
+        );
+        assert_eq!(
+            train(&TrainConfig { k: 257, ..cfg() }).unwrap_err(),
+            "invalid -k: 257 is outside 1..=256"
+        );
+    }
+
+    /// Decision: k > min(users, items) is rank-deficient. With lambda > 0 the
+    /// normal equations stay positive definite, so it is allowed (the CLI
+    /// warns; the factors are finite); with lambda = 0 it is an error.
+    #[test]
+    fn k_larger_than_the_number_of_items() {
+        let e = train(&TrainConfig {
+            k: 5,
+            lambda: 0.0,
+            ..cfg()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "invalid -k: 5 is larger than the number of items (2); with --lambda 0 the normal equations are singular (use -k <= 2 or --lambda > 0)"
+        );
+        let model = train(&TrainConfig { k: 5, ..cfg() }).unwrap();
+        assert!(
+            model
+                .user_factors
+                .iter()
+                .chain(model.item_factors.iter())
+                .all(|v| v.is_finite())
+        );
+        for solver in [
+            wmf_host::Solver::Cholesky,
+            wmf_host::Solver::Eals { sweeps: 2 },
+        ] {
+            let model = train(&TrainConfig {
+                k: 5,
+                solver,
+                ..cfg()
+            })
+            .unwrap();
+            assert!(
+                model.item_factors.iter().all(|v| v.is_finite()),
+                "{solver:?}"
+            );
+        }
+        let err = cli(&["-k", "5", "--iterations", "2", "--threads", "1"]);
+        assert_eq!(
+            err.lines().find(|l| l.starts_with("warning")),
+            Some(
+                "warning: -k 5 is larger than the number of items (2): the problem is rank-deficient; the extra factors only fit the regularisation"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            cli(&["-k", "5", "--lambda", "0", "-q"]),
+            "wmf: error: training: invalid -k: 5 is larger than the number of items (2); with --lambda 0 the normal equations are singular (use -k <= 2 or --lambda > 0)\n"
+        );
+    }
+
+    #[test]
+    fn lambda_negative() {
+        assert_eq!(
+            train(&TrainConfig {
+                lambda: -0.5,
+                ..cfg()
+            })
+            .unwrap_err(),
+            "invalid --lambda: -0.5 must be finite and >= 0"
+        );
+        assert_eq!(
+            train(&TrainConfig {
+                lambda: f32::NAN,
+                ..cfg()
+            })
+            .unwrap_err(),
+            "invalid --lambda: NaN must be finite and >= 0"
+        );
+        assert_eq!(
+            cli(&["--lambda", "-1", "-q"]),
+            "wmf: error: invalid --lambda: -1 must be finite and >= 0\n"
+        );
+    }
+
+    #[test]
+    fn iterations_zero() {
+        assert_eq!(
+            train(&TrainConfig {
+                iterations: 0,
+                ..cfg()
+            })
+            .unwrap_err(),
+            "invalid --iterations: must be at least 1"
+        );
+        assert_eq!(
+            cli(&["--iterations", "0", "-q"]),
+            "wmf: error: invalid --iterations: must be at least 1\n"
+        );
+        assert_eq!(
+            cli(&[
+                "--checkpoint",
+                "ck",
+                "--checkpoint-every",
+                "0",
+                "-q",
+                "-k",
+                "2"
+            ]),
+            "wmf: error: invalid --checkpoint-every: must be at least 1\n"
+        );
+    }
+}
+
+mod files {
+    use std::path::Path;
+
+    use wmf_host::checkpoint::Checkpoint;
+    use wmf_host::export::ItemBlob;
+    use wmf_host::ids::IdMap;
+    use wmf_host::{Model, TrainConfig, model_io};
+
+    fn model(k: usize) -> Model {
+        Model {
+            config: TrainConfig {
+                k,
+                ..TrainConfig::default()
+            },
+            user_factors: ndarray::Array2::from_shape_fn((2, k), |(i, j)| (i + j) as f32 / 4.0),
+            item_factors: ndarray::Array2::from_shape_fn((3, k), |(i, j)| {
+                0.5 - (i * j) as f32 / 8.0
+            }),
+            item_c0: vec![1.0; 3],
+            user_ids: IdMap::sequential(2),
+            item_ids: IdMap::sequential(3),
+        }
+    }
+
+    /// Sets the version field at `at` and recomputes the trailing CRC.
+    fn bump_version(bytes: &mut [u8], at: usize, version: u32) {
+        bytes[at..at + 4].copy_from_slice(&version.to_le_bytes());
+        let n = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    #[test]
+    fn model_file_from_a_newer_format_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = model_io::to_bytes(&model(2)).unwrap();
+        bump_version(&mut bytes, 8, 2);
+        let path = dir.path().join("newer.wmf");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            model_io::load(&path).unwrap_err().to_string(),
+            format!(
+                "{}: model format version 2 is newer than this build supports (1); use a newer wmf",
+                path.display()
+            )
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wmf"))
+            .args(["export", "-m", "newer.wmf", "--to", "blob", "-o", "x.wmfb"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "wmf: error: loading the model newer.wmf: newer.wmf: model format version 2 is newer than this build supports (1); use a newer wmf\n"
+        );
+        assert!(!dir.path().join("x.wmfb").exists());
+        // The same for the WMFB blob and checkpoints.
+        let mut blob = ItemBlob::from_model(&model(2)).unwrap().to_bytes();
+        bump_version(&mut blob, 4, 2);
+        let e = ItemBlob::from_bytes(&blob, Path::new("m.wmfb"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "m.wmfb: blob version 2 is not supported (this build reads 1)"
+        );
+        let ck = Checkpoint {
+            config: model(2).config,
+            iteration: 1,
+            data_fingerprint: 0,
+            w: model(2).user_factors,
+            h: model(2).item_factors,
+        };
+        let mut b = ck.to_bytes().unwrap();
+        bump_version(&mut b, 8, 7);
+        assert_eq!(
+            Checkpoint::<f32>::from_bytes(&b, Path::new("c"))
+                .unwrap_err()
+                .to_string(),
+            "c: checkpoint format version 7 is newer than this build supports (1); use a newer wmf"
+        );
+    }
+
+    /// Fold-in with a Gramian of another model (k = 2) against items with k = 3.
+    /// In C, `wmf_items` carries one `k` for `h` and `g0`, so the disagreement
+    /// shows up as buffers sized for the other k (tested in ffi/tests/hostile.rs).
+    #[test]
+    fn model_k_disagrees_with_the_gramian_at_fold_in() {
+        let m3 = model(3);
+        let g2 = wmf_host::foldin::model_gramian(&model(2)).unwrap();
+        let e = wmf_host::foldin::recalculate_user(&m3, &[(0, 1.0)], None, Some(&g2))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "checking the item side: `g0` has 4 elements, expected 9");
+        // The kernel's check, directly.
+        let h: Vec<f32> = m3.item_factors.iter().copied().collect();
+        let fac = wmf_kernel::Factors::new(&h, 3, 3).unwrap();
+        let g: Vec<f32> = g2.iter().copied().collect();
+        let err = wmf_kernel::Items::new(fac, &g, wmf_kernel::Baseline::Uniform(1.0)).unwrap_err();
+        assert_eq!(
+            err,
+            wmf_kernel::Error::LengthMismatch {
+                what: "g0",
+                expected: 9,
+                actual: 4
+            }
+        );
+        // A right-sized Gramian folds in to a finite vector.
+        let g3 = wmf_host::foldin::model_gramian(&m3).unwrap();
+        let x = wmf_host::foldin::recalculate_user(&m3, &[(0, 1.0)], None, Some(&g3)).unwrap();
+        assert!(x.iter().all(|v| v.is_finite()) && x.len() == 3);
+    }
+}
