@@ -245,6 +245,7 @@ impl<T: Float> Checkpoint<T> {
             path: dir.to_path_buf(),
             source,
         })?;
+        remove_stale_temporaries(dir);
         atomic_write_with(&path_in(dir), |w| w.write_all(&bytes))
     }
 
@@ -328,6 +329,19 @@ impl<T: Float> Checkpoint<T> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Removes temporary files a killed run left in a checkpoint directory
+/// (`.checkpoint.wmfc.tmp.*`); best effort.
+fn remove_stale_temporaries(dir: &Path) {
+    let prefix = format!(".{FILE_NAME}.tmp.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 

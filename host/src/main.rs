@@ -611,7 +611,8 @@ fn install_interrupt_handler() {
 /// environment variable `WMF_TEST_FAULT`:
 /// - `kill-in-checkpoint:N`: the checkpoint after iteration N is interrupted by
 ///   `SIGKILL` once part of its temporary file is written;
-/// - `kill-mid-iteration:N`: `SIGKILL` in iteration N, after its user half.
+/// - `kill-mid-iteration:N`: `SIGKILL` in iteration N, after its user half;
+/// - `kill-in-model-write`: `SIGKILL` once half the model file is written.
 ///
 /// `WMF_TEST_ITERATION_DELAY_MS` sleeps after every iteration (to deliver a
 /// signal while training runs); neither changes the computed factors.
@@ -620,6 +621,7 @@ enum Fault {
     None,
     KillInCheckpoint(usize),
     KillMidIteration(usize),
+    KillInModelWrite,
 }
 
 impl Fault {
@@ -631,6 +633,7 @@ impl Fault {
         match (what, n.parse::<usize>()) {
             ("kill-in-checkpoint", Ok(n)) => Fault::KillInCheckpoint(n),
             ("kill-mid-iteration", Ok(n)) => Fault::KillMidIteration(n),
+            ("kill-in-model-write", _) => Fault::KillInModelWrite,
             _ => Fault::None,
         }
     }
@@ -820,6 +823,16 @@ fn train(c: TrainCmd) -> Result<()> {
         &c.out,
         Some(&c.ckpt),
     )?;
+    if Fault::from_env() == Fault::KillInModelWrite {
+        // Test hook: die with half the model in the temporary file.
+        let bytes = wmf_host::model_io::to_bytes(&model)?;
+        wmf_host::model_io::atomic_write_with(&c.output, |w| {
+            w.write_all(&bytes[..bytes.len() / 2])?;
+            w.flush()?;
+            kill_self();
+            Ok(())
+        })?;
+    }
     wmf_host::model_io::save(&model, &c.output)
         .with_context(|| format!("saving the model to {}", c.output.display()))?;
     if c.out.json {

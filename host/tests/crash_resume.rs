@@ -166,6 +166,8 @@ fn sigkill_mid_checkpoint_write_keeps_previous_checkpoint() {
         2
     );
     resume_and_compare(&s, "ck", 2);
+    // The resumed run's saves removed the stale temporary file.
+    assert_eq!(std::fs::read_dir(s.dir.join("ck")).unwrap().count(), 1);
 }
 
 #[test]
@@ -280,4 +282,75 @@ fn sigint_without_checkpoint_says_none_was_written() {
             && l.ends_with("of 6; no checkpoint was written (run with --checkpoint DIR to be able to resume with --resume DIR)")),
         "{err}"
     );
+}
+
+#[test]
+fn sigkill_mid_model_write_keeps_the_previous_model() {
+    let s = setup();
+    std::fs::copy(s.dir.join("ref.wmf"), s.dir.join("out.wmf")).unwrap();
+    let mut args = train_args("data.csv", "out.wmf", &[]);
+    let at = args.iter().position(|a| *a == "0.1").unwrap();
+    args[at] = "0.3"; // a different model would be written
+    let out = wmf_env(&s.dir, &args, &[("WMF_TEST_FAULT", "kill-in-model-write")]);
+    assert!(
+        killed_by_sigkill(&out),
+        "expected SIGKILL, got {:?}",
+        out.status
+    );
+    assert_eq!(std::fs::read(s.dir.join("out.wmf")).unwrap(), s.reference);
+    wmf_host::model_io::load(&s.dir.join("out.wmf")).expect("the old model loads");
+    let temps = std::fs::read_dir(&s.dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp.")
+        })
+        .count();
+    assert_eq!(
+        temps, 1,
+        "the half-written temporary file is left beside it"
+    );
+}
+
+#[test]
+fn truncated_or_bit_flipped_checkpoint_is_refused_on_resume() {
+    let s = setup();
+    ok(&wmf_env(
+        &s.dir,
+        &train_args("data.csv", "a.wmf", &["--checkpoint", "ck"]),
+        &[],
+    ));
+    let path = path_in(&s.dir.join("ck"));
+    let good = std::fs::read(&path).unwrap();
+    let expected = "wmf: error: loading the checkpoint in ck: ck/checkpoint.wmfc: checksum mismatch: the checkpoint is truncated or corrupted\n";
+    std::fs::write(&path, &good[..good.len() - 100]).unwrap();
+    let out = wmf_env(
+        &s.dir,
+        &train_args("data.csv", "b.wmf", &["--resume", "ck"]),
+        &[],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0x04;
+    std::fs::write(&path, &flipped).unwrap();
+    let out = wmf_env(
+        &s.dir,
+        &train_args("data.csv", "b.wmf", &["--resume", "ck"]),
+        &[],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
+    std::fs::write(&path, &good[..5]).unwrap();
+    let out = wmf_env(
+        &s.dir,
+        &train_args("data.csv", "b.wmf", &["--resume", "ck"]),
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "wmf: error: loading the checkpoint in ck: ck/checkpoint.wmfc: not a wmf checkpoint file (wrong magic bytes)\n"
+    );
+    assert!(!s.dir.join("b.wmf").exists());
 }
