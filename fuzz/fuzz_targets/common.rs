@@ -37,3 +37,17 @@ pub fn check_load(format: Format, name: &str, data: &[u8]) {
         assert_eq!(ts.len(), x.nnz());
     }
 }
+
+/// The input after its first byte; when that byte is odd, with the last four
+/// bytes replaced by the CRC32 (IEEE, little-endian) of the bytes before them,
+/// as the model, checkpoint and WMFB formats end. `None` for an empty input.
+pub fn maybe_reseal(data: &[u8]) -> Option<Vec<u8>> {
+    let (&mode, rest) = data.split_first()?;
+    let mut bytes = rest.to_vec();
+    if mode & 1 == 1 && bytes.len() >= 4 {
+        let n = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..n]);
+        bytes[n..].copy_from_slice(&crc.to_le_bytes());
+    }
+    Some(bytes)
+}
