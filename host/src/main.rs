@@ -652,7 +652,10 @@ fn kill_self() {
 /// `--resume`, plus `--resume DIR`.
 fn resume_command(dir: &Path) -> String {
     let mut out = vec!["wmf".to_string()];
-    let mut args = std::env::args().skip(1);
+    // args_os: a non-UTF-8 argument must not panic here.
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     while let Some(a) = args.next() {
         if a == "--resume" {
             args.next();
