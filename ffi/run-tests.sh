@@ -83,9 +83,9 @@ step "header drift (cbindgen 0.29.4)"
 
 step "Rust-side ABI tests"
 cargo test -q -p wmf-ffi
-cargo test -q -p wmf-ffi --features panic-test --test api
+cargo test -q -p wmf-ffi --features panic-test --test api --test hostile
 if cargo +nightly miri --version >/dev/null 2>&1; then
-    cargo +nightly miri test -q -p wmf-ffi --features soft-float,panic-test --test api
+    cargo +nightly miri test -q -p wmf-ffi --features soft-float,panic-test --test api --test hostile
 else
     echo "Miri: skipped (no nightly toolchain with miri here; none can be fetched)"
 fi

@@ -23,6 +23,7 @@
 //! row solve names the row (and its external id when known) and, for a
 //! singular system, suggests more regularisation.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2};
@@ -102,6 +103,30 @@ pub fn validate_config(config: &TrainConfig) -> Result<()> {
     }
     if config.threads == 0 {
         return Err(Error::invalid("--threads", "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// `k` larger than the number of users or items makes every row's normal
+/// equations rank-deficient (`G0 = Hᵀ diag(c0) H` and the observed terms span
+/// at most `n` directions): allowed with `lambda > 0`, which makes them
+/// positive definite (the extra directions only fit the regularisation and
+/// shrink towards zero; the CLI warns), refused with `lambda = 0`.
+///
+/// # Errors
+/// [`Error::Invalid`] (`-k`) when `k > min(m, n)` and `lambda == 0`.
+pub fn check_rank(config: &TrainConfig, m: usize, n: usize) -> Result<()> {
+    if config.k > m.min(n) && config.lambda == 0.0 {
+        return Err(Error::invalid(
+            "-k",
+            format!(
+                "{} is larger than the number of {} ({}); with --lambda 0 the normal equations are singular (use -k <= {} or --lambda > 0)",
+                config.k,
+                if n <= m { "items" } else { "users" },
+                m.min(n),
+                m.min(n)
+            ),
+        ));
     }
     Ok(())
 }
@@ -188,6 +213,7 @@ impl<T: Float> Problem<T> {
         if values.nnz() == 0 || values.nrows == 0 || values.ncols == 0 {
             return Err(Error::invalid("input", "there are no interactions"));
         }
+        check_rank(config, values.nrows, values.ncols)?;
         let conf = confidence_matrix(values, config.confidence)?;
         let c0_f32 = item_baseline(config.baseline, &column_counts(values))?;
         let users = Side::from_csr(&conf);
@@ -658,19 +684,62 @@ impl<T: Float> Als<T> {
     /// # Errors
     /// As [`solve_side`] and [`crate::loss::training_loss`].
     pub fn run(&mut self, observer: &mut dyn FnMut(&IterationReport)) -> Result<()> {
+        self.run_from(0, &mut |_, r| {
+            observer(r);
+            Ok(ControlFlow::Continue(()))
+        })
+        .map(|_| ())
+    }
+
+    /// Runs iterations `done + 1 ..= config.iterations` (`done` = iterations
+    /// already completed, e.g. by the run a checkpoint was taken from), calling
+    /// `after` after each with the run itself (to checkpoint the factors) and
+    /// the report; `after` may stop the run early with `ControlFlow::Break`.
+    /// The factors after iteration `t` depend only on the factors after
+    /// iteration `t - 1`, so resuming from a checkpoint's factors with its
+    /// `done` reproduces an uninterrupted run exactly.
+    ///
+    /// Returns the number of completed iterations.
+    ///
+    /// # Errors
+    /// As [`solve_side`] and [`crate::loss::training_loss`], and `after`'s errors.
+    pub fn run_from(
+        &mut self,
+        done: usize,
+        after: &mut dyn FnMut(&mut Self, &IterationReport) -> Result<ControlFlow<()>>,
+    ) -> Result<usize> {
         let start = Instant::now();
         let iterations = self.config.iterations;
-        for it in 1..=iterations {
+        for it in done + 1..=iterations {
             self.iterate()?;
             let loss = self.loss()?;
-            observer(&IterationReport {
+            let report = IterationReport {
                 iteration: it,
                 iterations,
                 loss,
                 elapsed_s: start.elapsed().as_secs_f64(),
-            });
+            };
+            if after(self, &report)?.is_break() {
+                return Ok(it);
+            }
         }
-        Ok(())
+        Ok(iterations.max(done))
+    }
+}
+
+impl Als<f32> {
+    /// The trained model: the factors, the problem's `c0` and the id maps
+    /// (empty when none were given with [`Als::with_ids`]).
+    pub fn into_model(self) -> Model {
+        let item_c0 = self.problem.c0.clone();
+        Model {
+            config: self.config,
+            user_factors: self.w,
+            item_factors: self.h,
+            item_c0,
+            user_ids: self.user_ids.unwrap_or_default(),
+            item_ids: self.item_ids.unwrap_or_default(),
+        }
     }
 }
 
@@ -710,20 +779,5 @@ pub fn train_model(
     }
     let mut als = Als::<f32>::new(values, config)?.with_ids(user_ids, item_ids);
     als.run(observer)?;
-    let item_c0 = als.problem.c0.clone();
-    let Als {
-        w,
-        h,
-        user_ids,
-        item_ids,
-        ..
-    } = als;
-    Ok(Model {
-        config: config.clone(),
-        user_factors: w,
-        item_factors: h,
-        item_c0,
-        user_ids: user_ids.unwrap_or_default(),
-        item_ids: item_ids.unwrap_or_default(),
-    })
+    Ok(als.into_model())
 }

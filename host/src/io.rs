@@ -5,7 +5,9 @@
 //!   The delimiter is taken from the first data line: `,` if it has one, else
 //!   `::` (MovieLens 1M `ratings.dat`), else a tab, else runs of whitespace.
 //!   Fields are trimmed; one pair of surrounding double quotes is removed from
-//!   ids (quoted fields containing the delimiter are not supported). User and
+//!   ids. Quoted fields containing the delimiter are not supported: the split
+//!   halves have unbalanced quotes, and an id that starts or ends with a
+//!   double quote without the other is a bad line. User and
 //!   item ids are arbitrary text, mapped to dense indices in first-seen order.
 //!   The value defaults to 1. A timestamp is an integer (or a finite decimal,
 //!   rounded down). Blank lines and lines starting with `#` or `%` are skipped.
@@ -33,10 +35,13 @@
 //! A malformed line stops the load with [`Error::Parse`] naming `file:line` and
 //! what was wrong: a missing field, too many fields, an empty id, an unparsable
 //! number, a value that is NaN, infinite or negative, a 0 or out-of-range Matrix
-//! Market index, invalid UTF-8. With [`LoadOptions::skip_bad_lines`] such lines
-//! are skipped and counted instead ([`LoadReport::skipped`]). A broken Matrix
-//! Market banner or size line, a wrong entry count, more than `u32::MAX - 1`
-//! distinct ids and input without any interaction are always errors.
+//! Market index, invalid UTF-8, a line longer than [`MAX_LINE_BYTES`] (never
+//! buffered whole). With [`LoadOptions::skip_bad_lines`] such lines are
+//! skipped and counted instead ([`LoadReport::skipped`]). A broken Matrix
+//! Market banner or size line, a wrong entry count, more distinct user or item
+//! ids than the limit ([`crate::ids::MAX_IDS`] = `u32::MAX`, or the lower
+//! `max_ids` of [`load_from_limited`]) and input without any interaction are
+//! always errors.
 //!
 //! # Memory
 //! Lines are streamed through a `BufReader` (the file is never read whole).
@@ -56,13 +61,18 @@
 //!
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
+
+/// The longest line a reader accepts, in bytes (without the line ending).
+/// Interaction lines are short; a longer line is reported as bad instead of
+/// being buffered whole (so a file without line breaks cannot exhaust memory).
+pub const MAX_LINE_BYTES: usize = 1 << 16;
 
 /// Input file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -193,10 +203,26 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Dataset, LoadReport)> {
 /// assert_eq!(bad.unwrap_err().to_string(), "x.csv:1: value '-1' is negative (values must be >= 0)");
 /// ```
 pub fn load_from<R: BufRead>(
+    reader: R,
+    path: &Path,
+    size_hint: Option<u64>,
+    opts: &LoadOptions,
+) -> Result<(Dataset, LoadReport)> {
+    load_from_limited(reader, path, size_hint, opts, crate::ids::MAX_IDS)
+}
+
+/// [`load_from`] refusing more than `max_ids` distinct user ids or item ids
+/// (see [`crate::ids::MAX_IDS`]): the error comes before the id maps can
+/// exhaust memory.
+///
+/// # Errors
+/// As [`load`]; [`Error::Parse`] naming the line of the first id over the limit.
+pub fn load_from_limited<R: BufRead>(
     mut reader: R,
     path: &Path,
     size_hint: Option<u64>,
     opts: &LoadOptions,
+    max_ids: usize,
 ) -> Result<(Dataset, LoadReport)> {
     let format = match opts.format {
         Format::Auto => {
@@ -215,8 +241,8 @@ pub fn load_from<R: BufRead>(
             format,
             ..LoadReport::default()
         },
-        users: IdMap::new(),
-        items: IdMap::new(),
+        users: IdMap::with_limit(max_ids),
+        items: IdMap::with_limit(max_ids),
         recs: Vec::new(),
         timed: Vec::new(),
         size_hint,
@@ -279,17 +305,38 @@ fn unquote(s: &str) -> &str {
         .unwrap_or(s)
 }
 
+/// True when a field starts or ends with a double quote without the other:
+/// the sign of a quoted id that contained the delimiter and was split.
+fn unbalanced_quote(s: &str) -> bool {
+    let (a, b) = (s.starts_with('"'), s.ends_with('"'));
+    (a != b) || (a && s.len() == 1)
+}
+
+/// A field as quoted in messages: at most 40 characters, then `...`.
+fn show(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("{}...", &s[..i]).into(),
+        None => s.into(),
+    }
+}
+
 /// Parses an interaction value: finite and `>= 0`.
 fn parse_value(s: &str) -> std::result::Result<f32, String> {
     let v: f32 = s
         .parse()
-        .map_err(|_| format!("unparsable value '{s}' (expected a number)"))?;
+        .map_err(|_| format!("unparsable value '{}' (expected a number)", show(s)))?;
     if v.is_nan() {
-        Err(format!("value '{s}' is NaN"))
+        Err(format!("value '{}' is NaN", show(s)))
     } else if v.is_infinite() {
-        Err(format!("value '{s}' is infinite (or overflows f32)"))
+        Err(format!(
+            "value '{}' is infinite (or overflows f32)",
+            show(s)
+        ))
     } else if v < 0.0 {
-        Err(format!("value '{s}' is negative (values must be >= 0)"))
+        Err(format!(
+            "value '{}' is negative (values must be >= 0)",
+            show(s)
+        ))
     } else {
         Ok(v)
     }
@@ -301,7 +348,10 @@ fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
     }
     match s.parse::<f64>() {
         Ok(t) if t.is_finite() && t.abs() < 9.2e18 => Ok(t.floor() as i64),
-        _ => Err(format!("unparsable timestamp '{s}' (expected an integer)")),
+        _ => Err(format!(
+            "unparsable timestamp '{}' (expected an integer)",
+            show(s)
+        )),
     }
 }
 
@@ -358,17 +408,51 @@ impl Parser {
     }
 
     /// Reads the next line into `buf` (without the line ending); false at EOF.
+    /// At most [`MAX_LINE_BYTES`] are buffered: a longer line is a bad line
+    /// (its rest is read and dropped in bounded chunks) and, when bad lines are
+    /// skipped, comes back empty.
     fn next_line<R: BufRead>(&mut self, r: &mut R, buf: &mut Vec<u8>) -> Result<bool> {
         buf.clear();
-        let got = r.read_until(b'\n', buf).map_err(|source| Error::Io {
+        let io_err = |source| Error::Io {
             path: self.path.clone(),
             source,
-        })?;
+        };
+        let got = r
+            .by_ref()
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', buf)
+            .map_err(io_err)?;
         if got == 0 {
             return Ok(false);
         }
         self.bytes += got as u64;
         self.report.lines += 1;
+        if got > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            // Drop the rest of the line without buffering it.
+            loop {
+                let chunk = r.fill_buf().map_err(|source| Error::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                r.consume(used);
+                self.bytes += used as u64;
+                if done {
+                    break;
+                }
+            }
+            buf.clear();
+            self.bad(format!(
+                "line is longer than {MAX_LINE_BYTES} bytes (not an interaction line)"
+            ))?;
+            return Ok(true);
+        }
         if buf.last() == Some(&b'\n') {
             buf.pop();
         }
@@ -402,12 +486,14 @@ impl Parser {
         } else {
             &mut self.items
         };
+        let limit = map.limit();
         match map.get_or_insert(name) {
             Some(i) => Ok(i),
             None => Err(self.parse_err(format!(
-                "more than {} distinct {} ids (indices are u32)",
-                u32::MAX - 1,
-                if user { "user" } else { "item" }
+                "more than {} distinct {} ids (the limit; at most {} as indices are u32)",
+                limit,
+                if user { "user" } else { "item" },
+                crate::ids::MAX_IDS
             ))),
         }
     }
@@ -496,6 +582,14 @@ impl Parser {
         if exact4 && nf != 4 {
             return Err(format!("{nf} fields, expected 4 ({expected})"));
         }
+        for (what, field) in [("user", f[0]), ("item", f[1])] {
+            if unbalanced_quote(field) {
+                return Err(format!(
+                    "{what} id '{}' has an unbalanced double quote (quoted ids containing the delimiter are not supported)",
+                    show(field)
+                ));
+            }
+        }
         let (user, item) = (unquote(f[0]), unquote(f[1]));
         if user.is_empty() {
             return Err("empty user id".into());
@@ -572,7 +666,7 @@ impl Parser {
                 [Some(m), Some(n), Some(z)] => break (*m, *n, *z),
                 _ => {
                     return Err(self.parse_err(format!(
-                        "bad size line '{t}' (expected three non-negative integers: rows columns entries)"
+                        "bad size line '{}' (expected three non-negative integers: rows columns entries)", show(t)
                     )));
                 }
             }
@@ -623,7 +717,7 @@ impl Parser {
                         let s = s.ok_or_else(|| format!("missing {what} index"))?;
                         let v: u64 = s
                             .parse()
-                            .map_err(|_| format!("unparsable {what} index '{s}'"))?;
+                            .map_err(|_| format!("unparsable {what} index '{}'", show(s)))?;
                         if v == 0 || v > d {
                             return Err(format!("{what} index {v} outside 1..={d}"));
                         }

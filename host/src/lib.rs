@@ -10,6 +10,7 @@
 extern crate openblas_src as _;
 
 pub mod als;
+pub mod checkpoint;
 pub mod confidence;
 pub mod data;
 pub mod dense;

@@ -6,14 +6,17 @@
 //! configuration before any work starts.
 
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ndarray::Array2;
-use wmf_host::als::{IterationReport, train_model, validate_config};
+use wmf_host::als::{Als, Problem, validate_config};
+use wmf_host::checkpoint::Checkpoint;
 use wmf_host::data::Dataset;
 use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
@@ -61,6 +64,10 @@ struct InputArgs {
     /// Skip malformed lines (and report how many) instead of stopping at the first.
     #[arg(long)]
     skip_bad_lines: bool,
+    /// Refuse more than N distinct user (or item) ids, before their memory is
+    /// spent (default: 4294967295, the u32 index limit).
+    #[arg(long, value_name = "N")]
+    max_ids: Option<usize>,
 }
 
 impl InputArgs {
@@ -210,7 +217,27 @@ struct TrainCmd {
     #[arg(long, short = 'o', default_value = "model.wmf")]
     output: PathBuf,
     #[command(flatten)]
+    ckpt: CheckpointOpts,
+    #[command(flatten)]
     out: OutputOpts,
+}
+
+/// Crash-safe training: checkpoints and resuming.
+#[derive(Debug, Args)]
+struct CheckpointOpts {
+    /// Write a checkpoint to DIR (atomically) every --checkpoint-every
+    /// iterations and when interrupted with Ctrl-C.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<PathBuf>,
+    /// Iterations between checkpoints.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    checkpoint_every: usize,
+    /// Continue the run checkpointed in DIR: same input and options
+    /// (--iterations may grow, --threads may change); the result is the model
+    /// an uninterrupted run produces. Checkpoints keep going to DIR unless
+    /// --checkpoint names another directory.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -439,7 +466,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wmf: error: {}", error_chain(&e));
-            ExitCode::FAILURE
+            if e.downcast_ref::<Interrupted>().is_some() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -474,8 +505,20 @@ fn run() -> Result<()> {
 
 fn load(input: &InputArgs, quiet: bool) -> Result<Dataset> {
     let opts = input.options()?;
-    let (data, report) = wmf_host::io::load(&input.input, &opts)
-        .with_context(|| format!("loading {}", input.input.display()))?;
+    let (data, report) = match input.max_ids {
+        None => wmf_host::io::load(&input.input, &opts),
+        Some(max) => std::fs::File::open(&input.input)
+            .map_err(|source| wmf_host::Error::Io {
+                path: input.input.clone(),
+                source,
+            })
+            .and_then(|f| {
+                let size = f.metadata().map(|m| m.len()).ok();
+                let r = std::io::BufReader::with_capacity(1 << 20, f);
+                wmf_host::io::load_from_limited(r, &input.input, size, &opts, max)
+            }),
+    }
+    .with_context(|| format!("loading {}", input.input.display()))?;
     if !quiet {
         report_load(&input.input, &data, &report);
     }
@@ -519,33 +562,247 @@ fn fit(
     config: &TrainConfig,
     out: &OutputOpts,
 ) -> Result<Model> {
-    let bar = if out.quiet || out.json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let bar = indicatif::ProgressBar::new(config.iterations as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "iteration {pos}/{len} [{bar:30}] {msg} {elapsed_precise}",
+    fit_resumable(values, user_ids, item_ids, config, out, None)
+}
+
+fn progress_bar(config: &TrainConfig, out: &OutputOpts) -> indicatif::ProgressBar {
+    if out.quiet || out.json {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(config.iterations as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "iteration {pos}/{len} [{bar:30}] {msg} {elapsed_precise}",
+        )
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Training was stopped by Ctrl-C; the message says how to resume.
+#[derive(Debug)]
+struct Interrupted(String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Set by the Ctrl-C handler; training stops after the current iteration.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C (SIGINT) handler: the first press asks training to
+/// stop after the current iteration, a second one exits at once.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            eprintln!("\nwmf: interrupted again, exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\nwmf: interrupt: stopping after the current iteration");
+    });
+}
+
+/// Test hooks of the crash tests (`host/tests/crash_*.rs`), read from the
+/// environment variable `WMF_TEST_FAULT`:
+/// - `kill-in-checkpoint:N`: the checkpoint after iteration N is interrupted by
+///   `SIGKILL` once part of its temporary file is written;
+/// - `kill-mid-iteration:N`: `SIGKILL` in iteration N, after its user half;
+/// - `kill-in-model-write`: `SIGKILL` once half the model file is written.
+///
+/// `WMF_TEST_ITERATION_DELAY_MS` sleeps after every iteration (to deliver a
+/// signal while training runs); neither changes the computed factors.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    KillInCheckpoint(usize),
+    KillMidIteration(usize),
+    KillInModelWrite,
+}
+
+impl Fault {
+    fn from_env() -> Self {
+        let Ok(v) = std::env::var("WMF_TEST_FAULT") else {
+            return Fault::None;
+        };
+        let (what, n) = v.split_once(':').unwrap_or((&v, ""));
+        match (what, n.parse::<usize>()) {
+            ("kill-in-checkpoint", Ok(n)) => Fault::KillInCheckpoint(n),
+            ("kill-mid-iteration", Ok(n)) => Fault::KillMidIteration(n),
+            ("kill-in-model-write", _) => Fault::KillInModelWrite,
+            _ => Fault::None,
+        }
+    }
+}
+
+fn kill_self() {
+    #[cfg(unix)]
+    // SAFETY: getpid and kill take plain integers; SIGKILL ends the process here.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort();
+}
+
+/// The command line that resumes this run: the current arguments without any
+/// `--resume`, plus `--resume DIR`.
+fn resume_command(dir: &Path) -> String {
+    let mut out = vec!["wmf".to_string()];
+    // args_os: a non-UTF-8 argument must not panic here.
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
+    while let Some(a) = args.next() {
+        if a == "--resume" {
+            args.next();
+            continue;
+        }
+        if a.starts_with("--resume=") {
+            continue;
+        }
+        out.push(a);
+    }
+    out.push("--resume".into());
+    out.push(dir.display().to_string());
+    out.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_=./:,+@%".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Trains, optionally writing checkpoints and resuming from one (`wmf train`).
+fn fit_resumable(
+    values: &Csr,
+    user_ids: wmf_host::ids::IdMap,
+    item_ids: wmf_host::ids::IdMap,
+    config: &TrainConfig,
+    out: &OutputOpts,
+    ckpt: Option<&CheckpointOpts>,
+) -> Result<Model> {
+    let resume = ckpt.and_then(|c| c.resume.as_deref());
+    let ck_dir = ckpt.and_then(|c| c.checkpoint.as_deref().or(c.resume.as_deref()));
+    let every = ckpt.map_or(1, |c| c.checkpoint_every);
+    if every == 0 {
+        bail!("invalid --checkpoint-every: must be at least 1");
+    }
+    let fingerprint = wmf_host::checkpoint::fingerprint(values);
+    let (mut als, done) = match resume {
+        None => (Als::<f32>::new(values, config).context("training")?, 0),
+        Some(dir) => {
+            let ck = Checkpoint::<f32>::load(dir)
+                .with_context(|| format!("loading the checkpoint in {}", dir.display()))?;
+            ck.check_resumable(values, config)?;
+            let problem = Problem::new(values, config).context("training")?;
+            let done = usize::try_from(ck.iteration).unwrap_or(usize::MAX);
+            (
+                Als::with_factors(problem, config, ck.w, ck.h).context("training")?,
+                done,
             )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
+        }
     };
+    als = als.with_ids(user_ids, item_ids);
+    let info = !out.quiet && !out.json;
+    if info && let Some(dir) = resume {
+        eprintln!(
+            "resuming from {} after iteration {done} of {}",
+            wmf_host::checkpoint::path_in(dir).display(),
+            config.iterations
+        );
+    }
+    let rank = values.nrows.min(values.ncols);
+    if info && config.k > rank {
+        eprintln!(
+            "warning: -k {} is larger than the number of {} ({rank}): the problem is rank-deficient; the extra factors only fit the regularisation",
+            config.k,
+            if values.ncols <= values.nrows {
+                "items"
+            } else {
+                "users"
+            }
+        );
+    }
+    let fault = Fault::from_env();
+    let delay = std::env::var("WMF_TEST_ITERATION_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    let mid_iteration = |als: &mut Als<f32>, next: usize| -> wmf_host::Result<()> {
+        if fault == Fault::KillMidIteration(next) {
+            als.user_half(None)?;
+            kill_self();
+        }
+        Ok(())
+    };
+    let save = |als: &Als<f32>, it: usize| -> wmf_host::Result<()> {
+        let Some(dir) = ck_dir else { return Ok(()) };
+        let ck = Checkpoint {
+            config: config.clone(),
+            iteration: it as u64,
+            data_fingerprint: fingerprint,
+            w: als.w.clone(),
+            h: als.h.clone(),
+        };
+        if fault == Fault::KillInCheckpoint(it) {
+            let len = ck.to_bytes()?.len();
+            ck.save_interrupted(dir, len / 2, kill_self)?;
+        }
+        ck.save(dir)
+    };
+    let bar = progress_bar(config, out);
+    bar.set_position(done as u64);
     let stdout = std::io::stdout();
     let json = out.json;
-    let mut observer = |r: &IterationReport| {
+    let iterations = config.iterations;
+    let start = Instant::now();
+    mid_iteration(&mut als, done + 1).context("training")?;
+    let mut interrupted_at = None;
+    als.run_from(done, &mut |als, r| {
         bar.set_position(r.iteration as u64);
         bar.set_message(format!("loss {:.6e}", r.loss));
         if json && let Ok(line) = serde_json::to_string(r) {
             let _ = writeln!(stdout.lock(), "{line}");
         }
-    };
-    let start = Instant::now();
-    let model =
-        train_model(values, user_ids, item_ids, config, &mut observer).context("training")?;
+        if let Some(ms) = delay {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        let stop = INTERRUPTED.load(Ordering::SeqCst) && r.iteration < iterations;
+        if r.iteration < iterations && (stop || r.iteration % every == 0) {
+            save(als, r.iteration)?;
+        }
+        if stop {
+            interrupted_at = Some(r.iteration);
+            return Ok(ControlFlow::Break(()));
+        }
+        mid_iteration(als, r.iteration + 1).map(|()| ControlFlow::Continue(()))
+    })
+    .context("training")?;
     bar.finish_and_clear();
-    if !out.quiet && !out.json {
+    if let Some(it) = interrupted_at {
+        let message = match ck_dir {
+            Some(dir) => format!(
+                "interrupted after iteration {it} of {iterations}; checkpoint written to {}; resume with: {}",
+                wmf_host::checkpoint::path_in(dir).display(),
+                resume_command(dir)
+            ),
+            None => format!(
+                "interrupted after iteration {it} of {iterations}; no checkpoint was written (run with --checkpoint DIR to be able to resume with --resume DIR)"
+            ),
+        };
+        return Err(Interrupted(message).into());
+    }
+    if info {
         eprintln!(
             "trained k = {} with {:?} in {:.2} s ({} threads)",
             config.k,
@@ -554,13 +811,31 @@ fn fit(
             config.threads
         );
     }
-    Ok(model)
+    Ok(als.into_model())
 }
 
 fn train(c: TrainCmd) -> Result<()> {
     let config = c.train.config()?;
     let data = load(&c.input, c.out.quiet || c.out.json)?;
-    let model = fit(&data.users, data.user_ids, data.item_ids, &config, &c.out)?;
+    install_interrupt_handler();
+    let model = fit_resumable(
+        &data.users,
+        data.user_ids,
+        data.item_ids,
+        &config,
+        &c.out,
+        Some(&c.ckpt),
+    )?;
+    if Fault::from_env() == Fault::KillInModelWrite {
+        // Test hook: die with half the model in the temporary file.
+        let bytes = wmf_host::model_io::to_bytes(&model)?;
+        wmf_host::model_io::atomic_write_with(&c.output, |w| {
+            w.write_all(&bytes[..bytes.len() / 2])?;
+            w.flush()?;
+            kill_self();
+            Ok(())
+        })?;
+    }
     wmf_host::model_io::save(&model, &c.output)
         .with_context(|| format!("saving the model to {}", c.output.display()))?;
     if c.out.json {

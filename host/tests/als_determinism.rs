@@ -107,22 +107,37 @@ fn bad_configs_are_rejected_before_work() {
 
 #[test]
 fn singular_system_names_the_row() {
-    // lambda = 0, k larger than the data can span: Cholesky must fail with the row named
-    let values = random_values(6, 3, 0.6, 2);
+    // lambda = 0 and c0 = 0: a user with one interaction has a rank-1 system
+    // for k = 2, so Cholesky must fail with the row named. (k larger than the
+    // items with lambda = 0 is refused before training: als::check_rank.)
+    let values = wmf_host::Csr::from_triplets(
+        3,
+        3,
+        &[
+            (0, 0, 1.0),
+            (0, 1, 2.0),
+            (1, 2, 1.0),
+            (2, 0, 1.0),
+            (2, 2, 3.0),
+        ],
+    )
+    .unwrap();
     let cfg = TrainConfig {
-        k: 5,
+        k: 2,
         lambda: 0.0,
+        baseline: wmf_host::BaselineWeight::Uniform { c0: 0.0 },
         solver: Solver::Cholesky,
         iterations: 1,
+        threads: 1,
         ..TrainConfig::default()
     };
-    let ids = wmf_host::ids::IdMap::sequential(6);
+    let ids = wmf_host::ids::IdMap::sequential(3);
     let items = wmf_host::ids::IdMap::sequential(3);
     let err = wmf_host::als::train_model(&values, ids, items, &cfg, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("solving user") && err.contains("(id \"") && err.contains("--lambda"),
+        err.contains("solving user 1 (id \"1\")") && err.contains("--lambda"),
         "{err}"
     );
 }
