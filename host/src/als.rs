@@ -164,7 +164,9 @@ pub struct Problem<T> {
     pub item_lambda: Vec<T>,
 }
 
-fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -> Vec<T> {
+/// `lambda_i` of every row of `side`: `lambda`, or `lambda (1 + n_i)^nu` with
+/// frequency scaling (`n_i` the row's stored cells).
+pub fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -> Vec<T> {
     (0..side.nrows())
         .map(|i| match scaling {
             RegScaling::None => T::of_f32(lambda),
