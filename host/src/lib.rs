@@ -13,6 +13,8 @@ pub mod als;
 pub mod confidence;
 pub mod data;
 pub mod dense;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod export;
 pub mod foldin;
