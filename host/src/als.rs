@@ -34,7 +34,7 @@ use wmf_kernel::{Baseline, CgParams, Factors, Items, Row};
 
 use crate::confidence::{column_counts, confidence_matrix, item_baseline, uniform_value};
 use crate::error::{Error, Result};
-use crate::gramian::{Float, gramian_uniform, gramian_weighted};
+use crate::gramian::{Float, GramWeights, gramian_blocked};
 use crate::ids::IdMap;
 use crate::model::{Model, RegScaling, Solver, TrainConfig};
 use crate::sparse::Csr;
@@ -226,14 +226,15 @@ impl<T: Float> Problem<T> {
         }
     }
 
-    /// `G0 = Hᵀ diag(c0) H` on BLAS.
+    /// `G0 = Hᵀ diag(c0) H` on BLAS, summed over fixed row blocks
+    /// ([`gramian_blocked`]).
     ///
     /// # Errors
-    /// As [`gramian_weighted`].
+    /// As [`crate::gramian::gramian_weighted`].
     pub fn item_gramian(&self, h: ArrayView2<'_, T>) -> Result<Array2<T>> {
         match self.c0_uniform {
-            Some(c) => gramian_uniform(h, c),
-            None => gramian_weighted(h, &self.c0),
+            Some(c) => gramian_blocked(h, GramWeights::Uniform(c)),
+            None => gramian_blocked(h, GramWeights::PerRow(&self.c0)),
         }
     }
 }
@@ -600,7 +601,7 @@ impl<T: Float> Als<T> {
             };
             match problem.c0_uniform {
                 Some(c) => {
-                    let g = gramian_uniform(w.view(), c)?;
+                    let g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),
                         c0: Baseline::Uniform(c),
@@ -617,7 +618,7 @@ impl<T: Float> Als<T> {
                     )
                 }
                 None => {
-                    let g = gramian_uniform(w.view(), T::ONE)?;
+                    let g = gramian_blocked(w.view(), GramWeights::Uniform(T::ONE))?;
                     let fixed = FixedSide::PerRow {
                         gram: g.as_slice().unwrap_or(&[]),
                         c0: &problem.c0,
