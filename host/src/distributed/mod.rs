@@ -12,10 +12,9 @@
 //! - **Determinism**: the mapping, the initial factors
 //!   ([`crate::als::init_factors`] on the global `m x n`, drawn identically on
 //!   every rank), the per-row solves and the block Gramian sums do not depend on
-//!   `P`, so `P = 1, 2, 4` give the same factors (bit-identical in practice; the
-//!   tests allow 1e-5 relative). Against single-process `wmf train` the only
-//!   difference is the Gramian's summation order (one BLAS call there, fixed
-//!   blocks here): agreement to about 1e-6 relative.
+//!   `P` and are those of single-process `wmf train`, so `P = 1, 2, 4` and
+//!   `wmf train` give the same factors (bit-identical in the tests, which
+//!   allow 1e-5 relative).
 //! - **Failure**: every phase ends with [`Comm::agree`]: when one rank fails
 //!   (bad line, I/O, singular row), every rank stops with the lowest failing
 //!   rank's message. A rank that dies makes `mpirun` end the job.

@@ -4,11 +4,13 @@
 //! solves its own rows. Per half-iteration (users shown; items swap roles):
 //!
 //! 1. **Gramian.** `G0 = Hᵀ diag(c0) H` as the sum of partial Gramians over
-//!    `B = min(64, ⌈n / 1024⌉)` fixed row blocks of `H` (boundaries depend on
-//!    `n` only, never on `P`); block `b` is computed (BLAS, as in
-//!    [`crate::gramian`]) by rank `b mod P`, the `k x k` partials are
-//!    all-gathered and every rank sums them in block order, in `f64`. The sum
-//!    is therefore bit-identical for every `P`.
+//!    `B = min(64, ⌈n / 1024⌉)` fixed row blocks of `H`
+//!    ([`crate::gramian::gram_blocks`]: boundaries depend on `n` only, never on
+//!    `P`); block `b` is computed (BLAS) by rank `b mod P`, the `k x k`
+//!    partials are all-gathered and every rank sums them in block order, in
+//!    `f64`, exactly as single-process training does
+//!    ([`crate::gramian::gramian_blocked`]). The sum is therefore bit-identical
+//!    for every `P` and to `wmf train`.
 //! 2. **Solve.** The rank's users through [`crate::als::solve_side`] (the
 //!    kernel's row solvers, the same code path as single-process `wmf train`).
 //! 3. **Exchange.** An all-gather-v of the updated row blocks: every rank gets
@@ -32,38 +34,21 @@ use wmf_kernel::Baseline;
 use super::comm::Comm;
 use crate::als::{FixedSide, RowNames, Side, solve_side};
 use crate::error::{Error, Result};
-use crate::gramian::{gramian_uniform, gramian_weighted};
+use crate::gramian::{GramWeights, gram_blocks, gramian_block, sum_gramians};
 use crate::ids::IdMap;
 use crate::model::TrainConfig;
 
-/// Upper bound on the number of Gramian blocks.
-pub const MAX_GRAM_BLOCKS: usize = 64;
-/// Rows per Gramian block at least (fewer blocks for small sides).
-pub const MIN_GRAM_BLOCK_ROWS: usize = 1024;
-
-/// The fixed block boundaries of an `n`-row factor matrix.
-pub fn gram_blocks(n: usize) -> Vec<std::ops::Range<usize>> {
-    let b = n.div_ceil(MIN_GRAM_BLOCK_ROWS).clamp(1, MAX_GRAM_BLOCKS);
-    (0..b).map(|t| (n * t / b)..(n * (t + 1) / b)).collect()
-}
-
-/// How the Gramian weights rows.
-#[derive(Debug, Clone, Copy)]
-pub enum GramWeights<'a> {
-    /// `c · Fᵀ F`.
-    Uniform(f32),
-    /// `Fᵀ diag(c0) F` (`c0` per row of `F`).
-    PerRow(&'a [f32]),
-}
-
-/// `Fᵀ diag(c) F` summed over [`gram_blocks`] across ranks (see the module docs).
+/// `Fᵀ diag(c) F` as [`crate::gramian::gramian_blocked`] computes it, with block `b` of
+/// [`gram_blocks`] computed by rank `b mod P` and the partials all-gathered and
+/// summed in block order ([`sum_gramians`]): the same bits for every `P` and
+/// as single-process training.
 ///
 /// # Errors
-/// As [`gramian_weighted`] (agreed across ranks).
+/// As [`gramian_block`] (agreed across ranks).
 pub fn gramian(
     comm: &Comm,
     f: ArrayView2<'_, f32>,
-    weights: GramWeights<'_>,
+    weights: GramWeights<'_, f32>,
 ) -> Result<Array2<f32>> {
     let (n, k) = f.dim();
     let blocks = gram_blocks(n);
@@ -71,15 +56,9 @@ pub fn gramian(
     let mut mine: Vec<f32> = Vec::new();
     let local = (|| -> Result<()> {
         for (b, rows) in blocks.iter().enumerate() {
-            if b % p != me {
-                continue;
+            if b % p == me {
+                mine.extend(gramian_block(f, rows.clone(), weights)?.iter());
             }
-            let view = f.slice(s![rows.clone(), ..]);
-            let g = match weights {
-                GramWeights::Uniform(c) => gramian_uniform(view, c)?,
-                GramWeights::PerRow(c0) => gramian_weighted(view, &c0[rows.clone()])?,
-            };
-            mine.extend(g.iter());
         }
         Ok(())
     })();
@@ -93,16 +72,11 @@ pub fn gramian(
             Some(s)
         })
         .collect();
-    let mut sum = vec![0f64; k * k];
-    for b in 0..blocks.len() {
-        let (r, t) = (b % p, b / p);
-        let off = starts[r] + t * k * k;
-        for (acc, &v) in sum.iter_mut().zip(&all[off..off + k * k]) {
-            *acc += f64::from(v);
-        }
-    }
-    Array2::from_shape_vec((k, k), sum.into_iter().map(|v| v as f32).collect())
-        .map_err(|e| Error::invalid("gramian", e.to_string()))
+    let parts = (0..blocks.len()).map(|b| {
+        let off = starts[b % p] + (b / p) * k * k;
+        &all[off..off + k * k]
+    });
+    Ok(sum_gramians(parts, k))
 }
 
 /// One side of the distributed problem as a rank holds it.
@@ -181,7 +155,7 @@ impl<'c> DistAls<'c> {
         })
     }
 
-    fn item_weights(&self) -> GramWeights<'_> {
+    fn item_weights(&self) -> GramWeights<'_, f32> {
         match self.c0_uniform {
             Some(c) => GramWeights::Uniform(c),
             None => GramWeights::PerRow(&self.c0),
