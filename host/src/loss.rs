@@ -80,7 +80,8 @@ pub fn loss_terms<T: Float>(
         .as_slice()
         .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
     let fac = Factors::new(hs, n, k).map_err(|e| Error::kernel("checking the item factors", e))?;
-    let items = Items::new(fac, g0, c0).map_err(|e| Error::kernel("checking the item Gramian", e))?;
+    let items =
+        Items::new(fac, g0, c0).map_err(|e| Error::kernel("checking the item Gramian", e))?;
     let per_user: Vec<f64> = (0..users.nrows())
         .into_par_iter()
         .map(|u| {

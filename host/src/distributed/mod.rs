@@ -6,7 +6,7 @@
 //!   order) and users and items are partitioned into contiguous index ranges
 //!   balanced by interaction count; each interaction is sent to the owner of
 //!   its user and of its item. No rank holds the whole dataset.
-//! - **Training** ([`train`]): the same ALS as [`crate::als`], each rank solving
+//! - **Training** ([`train()`], [`mod@train`]): the same ALS as [`crate::als`], each rank solving
 //!   its own rows with [`crate::als::solve_side`], Gramians summed over fixed
 //!   blocks (bit-identical for every `P`), factor blocks all-gathered.
 //! - **Determinism**: the mapping, the initial factors
@@ -118,7 +118,7 @@ fn own_names(ids: &IdMap, range: &std::ops::Range<usize>) -> IdMap {
 /// iteration.
 ///
 /// # Errors
-/// [`Error::Distributed`] (the same on every rank) for bad input, a bad
+/// [`crate::Error::Distributed`] (the same on every rank) for bad input, a bad
 /// configuration, a failed row solve or a checkpoint that cannot be written
 /// or does not match the run.
 pub fn train(
@@ -219,7 +219,7 @@ pub fn train(
 /// Saves the model on rank 0 and agrees on the outcome.
 ///
 /// # Errors
-/// [`Error::Distributed`] when rank 0 cannot write the file.
+/// [`crate::Error::Distributed`] when rank 0 cannot write the file.
 pub fn save(comm: &Comm, model: Option<&Model>, path: &Path) -> Result<()> {
     let r = match model {
         Some(m) if comm.rank() == 0 => crate::model_io::save(m, path),

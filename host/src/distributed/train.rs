@@ -173,6 +173,7 @@ impl<'c> DistAls<'c> {
     }
 
     /// Solves the own rows of one side, then all-gathers the blocks into `full`.
+    #[allow(clippy::too_many_arguments)]
     fn solve_and_share(
         comm: &Comm,
         pool: &rayon::ThreadPool,
