@@ -81,7 +81,7 @@ pub struct RunStats {
     pub resumed_at: usize,
 }
 
-/// The result of [`train`]: the model on rank 0 (`None` elsewhere), the
+/// The result of [`train()`]: the model on rank 0 (`None` elsewhere), the
 /// summed load report and the run's statistics.
 #[derive(Debug)]
 pub struct Trained {
