@@ -330,6 +330,8 @@ struct Parser {
     timed: Vec<(u32, u32, f32, i64)>,
     size_hint: Option<u64>,
     bytes: u64,
+    /// Lines before this reader's first line (a piece of a file).
+    lines_before: u64,
 }
 
 impl Parser {
@@ -347,6 +349,7 @@ impl Parser {
             timed: Vec::new(),
             size_hint,
             bytes: 0,
+            lines_before: 0,
         }
     }
 
@@ -394,10 +397,11 @@ impl Parser {
     /// Reserves the record vectors once, from the mean length of the lines so far.
     fn reserve_estimate(&mut self, timed: bool) {
         let Some(size) = self.size_hint else { return };
-        if self.report.lines == 0 || self.bytes == 0 {
+        let lines = self.report.lines - self.lines_before;
+        if lines == 0 || self.bytes == 0 {
             return;
         }
-        let mean = self.bytes as f64 / self.report.lines as f64;
+        let mean = self.bytes as f64 / lines as f64;
         let left = size.saturating_sub(self.bytes) as f64 / mean;
         let want = ((left * 1.02) as usize)
             .min(usize::MAX / 64)
@@ -835,6 +839,7 @@ pub fn load_piece<R: BufRead>(
     let mut p = Parser::new(path, *opts, dialect.format, size_hint);
     let before = first_line.saturating_sub(1);
     p.report.lines = before;
+    p.lines_before = before;
     let mut state = match dialect.state.first_data_line {
         Some(l) if first_line > l => TripletState {
             data_lines: 1,
