@@ -35,7 +35,7 @@ use wmf_kernel::{Baseline, CgParams, Factors, Items, Row};
 
 use crate::confidence::{column_counts, confidence_matrix, item_baseline, uniform_value};
 use crate::error::{Error, Result};
-use crate::gramian::{Float, gramian_uniform, gramian_weighted};
+use crate::gramian::{Float, GramWeights, gramian_blocked};
 use crate::ids::IdMap;
 use crate::model::{Model, RegScaling, Solver, TrainConfig};
 use crate::sparse::Csr;
@@ -189,7 +189,9 @@ pub struct Problem<T> {
     pub item_lambda: Vec<T>,
 }
 
-fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -> Vec<T> {
+/// `lambda_i` of every row of `side`: `lambda`, or `lambda (1 + n_i)^nu` with
+/// frequency scaling (`n_i` the row's stored cells).
+pub fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -> Vec<T> {
     (0..side.nrows())
         .map(|i| match scaling {
             RegScaling::None => T::of_f32(lambda),
@@ -250,14 +252,15 @@ impl<T: Float> Problem<T> {
         }
     }
 
-    /// `G0 = Hᵀ diag(c0) H` on BLAS.
+    /// `G0 = Hᵀ diag(c0) H` on BLAS, summed over fixed row blocks
+    /// ([`gramian_blocked`]).
     ///
     /// # Errors
-    /// As [`gramian_weighted`].
+    /// As [`crate::gramian::gramian_weighted`].
     pub fn item_gramian(&self, h: ArrayView2<'_, T>) -> Result<Array2<T>> {
         match self.c0_uniform {
-            Some(c) => gramian_uniform(h, c),
-            None => gramian_weighted(h, &self.c0),
+            Some(c) => gramian_blocked(h, GramWeights::Uniform(c)),
+            None => gramian_blocked(h, GramWeights::PerRow(&self.c0)),
         }
     }
 }
@@ -624,7 +627,7 @@ impl<T: Float> Als<T> {
             };
             match problem.c0_uniform {
                 Some(c) => {
-                    let g = gramian_uniform(w.view(), c)?;
+                    let g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),
                         c0: Baseline::Uniform(c),
@@ -641,7 +644,7 @@ impl<T: Float> Als<T> {
                     )
                 }
                 None => {
-                    let g = gramian_uniform(w.view(), T::ONE)?;
+                    let g = gramian_blocked(w.view(), GramWeights::Uniform(T::ONE))?;
                     let fixed = FixedSide::PerRow {
                         gram: g.as_slice().unwrap_or(&[]),
                         c0: &problem.c0,

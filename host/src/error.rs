@@ -49,6 +49,15 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A distributed run stopped on every rank because one rank failed; the
+    /// message is that rank's error (the lowest failing rank's, when several).
+    #[error("{message} (rank {rank})")]
+    Distributed {
+        /// The lowest rank that failed.
+        rank: usize,
+        /// Its error.
+        message: String,
+    },
 }
 
 /// Result type of the host library.

@@ -12,7 +12,7 @@ use wmf_kernel::{Baseline, Factors, Items, Row};
 use crate::als::{Als, Problem, Scratch, solve_one};
 use crate::confidence::{confidence_of, uniform_value};
 use crate::error::{Error, Result};
-use crate::gramian::{gramian_uniform, gramian_weighted};
+use crate::gramian::{GramWeights, gramian_blocked};
 use crate::model::{Model, RegScaling, Solver};
 use crate::sparse::Csr;
 
@@ -58,11 +58,14 @@ pub fn normalise_interactions(
 /// The item Gramian `G0 = Hᵀ diag(c0) H` of a model, on BLAS.
 ///
 /// # Errors
-/// As [`gramian_weighted`].
+/// As [`crate::gramian::gramian_weighted`].
 pub fn model_gramian(model: &Model) -> Result<Array2<f32>> {
     match uniform_value(&model.item_c0) {
-        Some(c) => gramian_uniform(model.item_factors.view(), c),
-        None => gramian_weighted(model.item_factors.view(), &model.item_c0),
+        Some(c) => gramian_blocked(model.item_factors.view(), GramWeights::Uniform(c)),
+        None => gramian_blocked(
+            model.item_factors.view(),
+            GramWeights::PerRow(&model.item_c0),
+        ),
     }
 }
 

@@ -136,6 +136,101 @@ pub fn gramian_weighted<T: Float>(f: ArrayView2<'_, T>, c0: &[T]) -> Result<Arra
     Ok(g)
 }
 
+/// Upper bound on the number of row blocks of [`gramian_blocked`].
+pub const MAX_GRAM_BLOCKS: usize = 64;
+/// Rows per block of [`gramian_blocked`] at least (fewer blocks for small `n`).
+pub const MIN_GRAM_BLOCK_ROWS: usize = 1024;
+
+/// The fixed row blocks of an `n`-row factor matrix that [`gramian_blocked`]
+/// sums over: `B = min(64, ⌈n / 1024⌉)` (at least 1) near-equal ranges. They
+/// depend on `n` only, so a distributed run can compute blocks on different
+/// ranks and still sum exactly the same numbers in the same order.
+pub fn gram_blocks(n: usize) -> Vec<std::ops::Range<usize>> {
+    let b = n.div_ceil(MIN_GRAM_BLOCK_ROWS).clamp(1, MAX_GRAM_BLOCKS);
+    (0..b).map(|t| (n * t / b)..(n * (t + 1) / b)).collect()
+}
+
+/// How [`gramian_blocked`] weights the rows.
+#[derive(Debug, Clone, Copy)]
+pub enum GramWeights<'a, T> {
+    /// `c · Fᵀ F` ([`gramian_uniform`] per block).
+    Uniform(T),
+    /// `Fᵀ diag(c0) F`, `c0` per row of `F` ([`gramian_weighted`] per block).
+    PerRow(&'a [T]),
+}
+
+/// The partial Gramian of the rows `rows` of `f`.
+///
+/// # Errors
+/// As [`gramian_uniform`] / [`gramian_weighted`]; [`Error::Invalid`] when
+/// `rows` or the weights do not fit `f`.
+pub fn gramian_block<T: Float>(
+    f: ArrayView2<'_, T>,
+    rows: std::ops::Range<usize>,
+    weights: GramWeights<'_, T>,
+) -> Result<Array2<T>> {
+    if rows.end > f.nrows() || rows.start > rows.end {
+        return Err(Error::invalid(
+            "rows",
+            format!("{rows:?} outside {} rows", f.nrows()),
+        ));
+    }
+    let view = f.slice(s![rows.clone(), ..]);
+    match weights {
+        GramWeights::Uniform(c) => gramian_uniform(view, c),
+        GramWeights::PerRow(c0) => {
+            let c = c0.get(rows.clone()).ok_or_else(|| {
+                Error::invalid(
+                    "c0",
+                    format!("has {} entries for {} rows", c0.len(), f.nrows()),
+                )
+            })?;
+            gramian_weighted(view, c)
+        }
+    }
+}
+
+/// Sums `k x k` partial Gramians (row-major slices) in the given order, in
+/// `f64`, rounding once at the end.
+pub fn sum_gramians<'a, T: Float>(parts: impl IntoIterator<Item = &'a [T]>, k: usize) -> Array2<T> {
+    let mut acc = vec![0f64; k * k];
+    for p in parts {
+        for (a, &v) in acc.iter_mut().zip(p) {
+            *a += v.to_f64();
+        }
+    }
+    Array2::from_shape_fn((k, k), |(r, c)| T::from_f64(acc[r * k + c]))
+}
+
+/// The Gramian as the sum over [`gram_blocks`] of [`gramian_block`], in block
+/// order ([`sum_gramians`]). Single-process training uses this so that a
+/// distributed run (blocks on different ranks, same sum) gives the same bits.
+///
+/// # Errors
+/// As [`gramian_block`].
+///
+/// ```
+/// use ndarray::array;
+/// use wmf_host::gramian::{GramWeights, gramian_blocked};
+/// let f = array![[1.0f64, 2.0], [3.0, 4.0]];
+/// let g = gramian_blocked(f.view(), GramWeights::Uniform(1.0)).unwrap();
+/// assert_eq!(g, array![[10.0, 14.0], [14.0, 20.0]]);
+/// ```
+pub fn gramian_blocked<T: Float>(
+    f: ArrayView2<'_, T>,
+    weights: GramWeights<'_, T>,
+) -> Result<Array2<T>> {
+    let k = f.ncols();
+    let parts = gram_blocks(f.nrows())
+        .into_iter()
+        .map(|rows| gramian_block(f, rows, weights))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(sum_gramians(
+        parts.iter().map(|g| g.as_slice().unwrap_or(&[])),
+        k,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

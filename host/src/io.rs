@@ -234,20 +234,9 @@ pub fn load_from_limited<R: BufRead>(
         }
         f => f,
     };
-    let mut p = Parser {
-        path: path.to_path_buf(),
-        opts: *opts,
-        report: LoadReport {
-            format,
-            ..LoadReport::default()
-        },
-        users: IdMap::with_limit(max_ids),
-        items: IdMap::with_limit(max_ids),
-        recs: Vec::new(),
-        timed: Vec::new(),
-        size_hint,
-        bytes: 0,
-    };
+    let mut p = Parser::new(path, *opts, format, size_hint);
+    p.users = IdMap::with_limit(max_ids);
+    p.items = IdMap::with_limit(max_ids);
     let timed = match format {
         Format::MatrixMarket => p.read_mtx(&mut reader)?,
         _ => p.read_triplets(&mut reader, format)?,
@@ -374,6 +363,15 @@ fn looks_like_header(f: &[&str]) -> bool {
             || b == "iid")
 }
 
+/// The per-file choices of a triplet reader, made on the first data lines.
+#[derive(Debug, Clone, Copy, Default)]
+struct TripletState {
+    delim: Option<Delim>,
+    timed: Option<bool>,
+    data_lines: u64,
+    first_data_line: Option<u64>,
+}
+
 struct Parser {
     path: PathBuf,
     opts: LoadOptions,
@@ -384,9 +382,29 @@ struct Parser {
     timed: Vec<(u32, u32, f32, i64)>,
     size_hint: Option<u64>,
     bytes: u64,
+    /// Lines before this reader's first line (a piece of a file).
+    lines_before: u64,
 }
 
 impl Parser {
+    fn new(path: &Path, opts: LoadOptions, format: Format, size_hint: Option<u64>) -> Self {
+        Parser {
+            path: path.to_path_buf(),
+            opts,
+            report: LoadReport {
+                format,
+                ..LoadReport::default()
+            },
+            users: IdMap::new(),
+            items: IdMap::new(),
+            recs: Vec::new(),
+            timed: Vec::new(),
+            size_hint,
+            bytes: 0,
+            lines_before: 0,
+        }
+    }
+
     fn parse_err(&self, message: impl Into<String>) -> Error {
         Error::Parse {
             path: self.path.clone(),
@@ -465,10 +483,11 @@ impl Parser {
     /// Reserves the record vectors once, from the mean length of the lines so far.
     fn reserve_estimate(&mut self, timed: bool) {
         let Some(size) = self.size_hint else { return };
-        if self.report.lines == 0 || self.bytes == 0 {
+        let lines = self.report.lines - self.lines_before;
+        if lines == 0 || self.bytes == 0 {
             return;
         }
-        let mean = self.bytes as f64 / self.report.lines as f64;
+        let mean = self.bytes as f64 / lines as f64;
         let left = size.saturating_sub(self.bytes) as f64 / mean;
         let want = ((left * 1.02) as usize)
             .min(usize::MAX / 64)
@@ -500,12 +519,30 @@ impl Parser {
 
     /// Reads triplet-like lines; returns whether timestamps were read.
     fn read_triplets<R: BufRead>(&mut self, r: &mut R, format: Format) -> Result<bool> {
+        let mut state = TripletState::default();
+        self.read_triplets_from(r, format, &mut state, false)?;
+        Ok(state.timed == Some(true))
+    }
+
+    /// Reads triplet-like lines continuing from `state` (the per-file choices
+    /// made so far); with `probe`, stops once the delimiter, the header and the
+    /// timestamp question are all decided.
+    fn read_triplets_from<R: BufRead>(
+        &mut self,
+        r: &mut R,
+        format: Format,
+        state: &mut TripletState,
+        probe: bool,
+    ) -> Result<()> {
         let exact4 = matches!(format, Format::MovieLensData | Format::MovieLensCsv);
         let mut buf = Vec::with_capacity(256);
-        let mut delim: Option<Delim> = None;
-        let mut timed: Option<bool> = None;
-        let mut data_lines = 0u64;
-        while self.next_line(r, &mut buf)? {
+        let TripletState {
+            delim,
+            timed,
+            data_lines,
+            first_data_line,
+        } = state;
+        while !(probe && timed.is_some()) && self.next_line(r, &mut buf)? {
             let Ok(line) = std::str::from_utf8(&buf) else {
                 self.bad("line is not valid UTF-8".into())?;
                 continue;
@@ -521,8 +558,11 @@ impl Parser {
             });
             let mut f = [""; 4];
             let nf = d.split(trimmed, &mut f);
-            let first = data_lines == 0;
-            data_lines += 1;
+            let first = *data_lines == 0;
+            *data_lines += 1;
+            if first {
+                *first_data_line = Some(self.report.lines);
+            }
             if first && looks_like_header(&f[..nf.min(4)]) {
                 self.report.header = true;
                 continue;
@@ -533,11 +573,11 @@ impl Parser {
                     "expected the header 'userId,movieId,rating,timestamp' of a MovieLens ratings.csv",
                 ));
             }
-            if data_lines == 2 || data_lines == 4096 {
+            if *data_lines == 2 || *data_lines == 4096 {
                 // Reserve from the mean line length so far (refined once).
                 self.reserve_estimate(nf >= 4);
             }
-            let rec = match self.triplet_fields(&f, nf, exact4, &mut timed) {
+            let rec = match self.triplet_fields(&f, nf, exact4, timed) {
                 Ok(x) => x,
                 Err(msg) => {
                     self.bad(msg)?;
@@ -557,7 +597,7 @@ impl Parser {
                 None => self.recs.push((u, i, value)),
             }
         }
-        Ok(timed == Some(true))
+        Ok(())
     }
 
     /// Checks and converts the fields of one triplet line.
@@ -805,4 +845,112 @@ impl Parser {
         self.report.duplicates_merged = self.report.kept - data.nnz() as u64;
         Ok((data, self.report))
     }
+}
+
+/// What a reader of one piece of a triplet file must know about the lines
+/// before the piece: the format, the delimiter and whether lines carry
+/// timestamps (decided on the file's first data lines, as [`load`] decides
+/// them). Made by [`probe_triplets`], used by [`load_piece`].
+#[derive(Debug, Clone, Copy)]
+pub struct TripletDialect {
+    format: Format,
+    state: TripletState,
+}
+
+impl TripletDialect {
+    /// The format (never [`Format::Auto`] or [`Format::MatrixMarket`]).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The 1-based number of the file's first data line (the header when
+    /// there is one), if the file has any.
+    pub fn first_data_line(&self) -> Option<u64> {
+        self.state.first_data_line
+    }
+}
+
+/// Reads the head of a triplet file until the delimiter, the header and the
+/// timestamp question are decided (usually one or two lines).
+///
+/// # Errors
+/// [`Error::Io`]; [`Error::Invalid`] for a Matrix Market file (it cannot be
+/// split into pieces: convert it to triplets); [`Error::Parse`] for a bad line
+/// in the head (unless [`LoadOptions::skip_bad_lines`]).
+pub fn probe_triplets(path: &Path, opts: &LoadOptions) -> Result<TripletDialect> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io_err)?);
+    let format = match opts.format {
+        Format::Auto => detect_format(path, reader.fill_buf().map_err(io_err)?),
+        f => f,
+    };
+    if format == Format::MatrixMarket {
+        return Err(Error::invalid(
+            "format",
+            "Matrix Market files cannot be read in pieces (distributed training); convert to triplets",
+        ));
+    }
+    let mut p = Parser::new(path, *opts, format, None);
+    let mut state = TripletState::default();
+    p.read_triplets_from(&mut reader, format, &mut state, true)?;
+    Ok(TripletDialect { format, state })
+}
+
+/// The interactions of one piece of a triplet file ([`load_piece`]).
+#[derive(Debug, Clone, Default)]
+pub struct Piece {
+    /// `(user, item, value)` in line order, indices into [`Piece::users`] and
+    /// [`Piece::items`] (duplicates not merged; timestamps dropped).
+    pub records: Vec<(u32, u32, f32)>,
+    /// The piece's user ids in first-seen order.
+    pub users: IdMap,
+    /// The piece's item ids in first-seen order.
+    pub items: IdMap,
+    /// Counts for the piece (`lines` counts the piece's lines only).
+    pub report: LoadReport,
+}
+
+/// Reads the lines of one piece of a triplet file, as [`load`] would read
+/// them in the whole file: `reader` starts at a line start, `first_line` is
+/// the 1-based number of that line in the file (errors name file lines), and
+/// `dialect` comes from [`probe_triplets`]. A piece that starts at or before
+/// the file's first data line makes the header decision itself.
+///
+/// A piece without interactions is not an error here (the caller decides).
+///
+/// # Errors
+/// [`Error::Io`]; [`Error::Parse`] naming `file:line` for a malformed line
+/// (unless [`LoadOptions::skip_bad_lines`]).
+pub fn load_piece<R: BufRead>(
+    mut reader: R,
+    path: &Path,
+    size_hint: Option<u64>,
+    opts: &LoadOptions,
+    dialect: &TripletDialect,
+    first_line: u64,
+) -> Result<Piece> {
+    let mut p = Parser::new(path, *opts, dialect.format, size_hint);
+    let before = first_line.saturating_sub(1);
+    p.report.lines = before;
+    p.lines_before = before;
+    let mut state = match dialect.state.first_data_line {
+        Some(l) if first_line > l => TripletState {
+            data_lines: 1,
+            ..dialect.state
+        },
+        _ => TripletState::default(),
+    };
+    p.read_triplets_from(&mut reader, dialect.format, &mut state, false)?;
+    let mut records = std::mem::take(&mut p.recs);
+    records.extend(p.timed.iter().map(|&(u, i, v, _)| (u, i, v)));
+    p.report.lines -= before;
+    Ok(Piece {
+        records,
+        users: p.users,
+        items: p.items,
+        report: p.report,
+    })
 }

@@ -14,6 +14,8 @@ pub mod checkpoint;
 pub mod confidence;
 pub mod data;
 pub mod dense;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod export;
 pub mod foldin;

@@ -8,9 +8,9 @@
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
-use wmf_kernel::{Factors, Items};
+use wmf_kernel::{Baseline, Factors, Items};
 
-use crate::als::Problem;
+use crate::als::{Problem, Side};
 use crate::error::{Error, Result};
 use crate::gramian::Float;
 
@@ -27,31 +27,75 @@ pub fn training_loss<T: Float>(
     w: ArrayView2<'_, T>,
     h: ArrayView2<'_, T>,
 ) -> Result<f64> {
-    let (n, k) = h.dim();
     let g0 = problem.item_gramian(h)?;
     let g0 = g0
         .as_slice()
         .ok_or_else(|| Error::invalid("g0", "layout"))?;
+    loss_terms(
+        &problem.users,
+        &problem.user_lambda,
+        w,
+        h,
+        g0,
+        problem.item_baseline(),
+        &problem.item_lambda,
+        h,
+    )
+}
+
+/// The loss terms of some users and some items:
+/// `Σ_u f_u(w_u) + Σ_j lambda_j |h_j|²` over the rows of `users` (with factors
+/// `w`, row-aligned, and `user_lambda`) against the item side `(h, g0, c0)`,
+/// plus the regularisation of the items whose factors are `h_own` (row-aligned
+/// with `item_lambda`). [`training_loss`] is this with every row; a
+/// distributed run calls it with each rank's own rows and sums the parts.
+/// Rows are evaluated in parallel (current pool) and summed in `f64` in row
+/// order.
+///
+/// # Errors
+/// [`Error::Kernel`] naming the user (by row of `users`) whose loss could not
+/// be computed; [`Error::Invalid`] for mismatched shapes.
+#[allow(clippy::too_many_arguments)]
+pub fn loss_terms<T: Float>(
+    users: &Side<T>,
+    user_lambda: &[T],
+    w: ArrayView2<'_, T>,
+    h: ArrayView2<'_, T>,
+    g0: &[T],
+    c0: Baseline<'_, T>,
+    item_lambda: &[T],
+    h_own: ArrayView2<'_, T>,
+) -> Result<f64> {
+    let (n, k) = h.dim();
+    if w.nrows() != users.nrows()
+        || user_lambda.len() != users.nrows()
+        || h_own.nrows() != item_lambda.len()
+    {
+        return Err(Error::invalid(
+            "loss",
+            "factor rows do not match the rows and lambdas",
+        ));
+    }
     let hs = h
         .as_slice()
         .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
     let fac = Factors::new(hs, n, k).map_err(|e| Error::kernel("checking the item factors", e))?;
-    let items = Items::new(fac, g0, problem.item_baseline())
-        .map_err(|e| Error::kernel("checking the item Gramian", e))?;
-    let per_user: Vec<f64> = (0..problem.m())
+    let items =
+        Items::new(fac, g0, c0).map_err(|e| Error::kernel("checking the item Gramian", e))?;
+    let per_user: Vec<f64> = (0..users.nrows())
         .into_par_iter()
         .map(|u| {
             let wu = w.row(u);
             let wu = wu.as_slice().unwrap_or(&[]);
-            wmf_kernel::row_loss(&items, &problem.users.row(u), problem.user_lambda[u], wu)
+            wmf_kernel::row_loss(&items, &users.row(u), user_lambda[u], wu)
                 .map(|l| l.to_f64())
                 .map_err(|e| Error::kernel(format!("loss of user {u}"), e))
         })
         .collect::<Result<_>>()?;
     let mut total: f64 = per_user.iter().sum();
-    for (j, hj) in h.rows().into_iter().enumerate() {
+    for (j, hj) in h_own.rows().into_iter().enumerate() {
         let sq: f64 = hj.iter().map(|v| v.to_f64() * v.to_f64()).sum();
-        total += problem.item_lambda[j].to_f64() * sq;
+        total += item_lambda[j].to_f64() * sq;
     }
     Ok(total)
 }

@@ -22,6 +22,8 @@ use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
 use wmf_host::{BaselineWeight, Confidence, Csr, Model, RegScaling, Solver, TrainConfig};
 
+mod dist_cli;
+
 /// Weighted matrix factorisation of implicit feedback (ALS with Cholesky, CG or eALS row solvers).
 #[derive(Debug, Parser)]
 #[command(name = "wmf", version, about, propagate_version = true)]
@@ -48,6 +50,12 @@ enum Command {
     Gradcheck(GradcheckCmd),
     /// Generate a synthetic dataset, split, train, evaluate and report against popularity.
     Demo(DemoCmd),
+    /// Write a synthetic interaction file (for tests and benchmarks).
+    #[command(hide = true)]
+    Generate(dist_cli::GenerateCmd),
+    /// Compare the factors of two models, matching rows by id (for tests).
+    #[command(hide = true)]
+    DiffModels(dist_cli::DiffModelsCmd),
 }
 
 /// Where interactions come from.
@@ -220,6 +228,8 @@ struct TrainCmd {
     ckpt: CheckpointOpts,
     #[command(flatten)]
     out: OutputOpts,
+    #[command(flatten)]
+    dist: dist_cli::DistArgs,
 }
 
 /// Crash-safe training: checkpoints and resuming.
@@ -500,6 +510,8 @@ fn run() -> Result<()> {
         Command::Export(c) => export(c),
         Command::Gradcheck(c) => gradcheck(c),
         Command::Demo(c) => demo(c),
+        Command::Generate(c) => dist_cli::generate(c),
+        Command::DiffModels(c) => dist_cli::diff_models(c),
     }
 }
 
@@ -815,6 +827,9 @@ fn fit_resumable(
 }
 
 fn train(c: TrainCmd) -> Result<()> {
+    if c.dist.distributed {
+        return dist_cli::train_distributed(c);
+    }
     let config = c.train.config()?;
     let data = load(&c.input, c.out.quiet || c.out.json)?;
     install_interrupt_handler();

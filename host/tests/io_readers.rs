@@ -435,3 +435,47 @@ fn matrix_market_implausible_size_line() {
         "only",
     );
 }
+
+/// Reading a file in pieces (distributed loading) sees the same interactions
+/// and names the same file lines in errors as reading it whole.
+#[test]
+fn pieces_match_whole_file() {
+    use wmf_host::io::{LoadOptions, load_piece, probe_triplets};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.csv");
+    let mut text = String::from("user,item,value\n");
+    for t in 0..60 {
+        text.push_str(&format!("u{},i{},{}\n", t % 7, t % 11, 1 + t % 3));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let opts = LoadOptions::default();
+    let (whole, _) = wmf_host::io::load(&path, &opts).unwrap();
+    let dialect = probe_triplets(&path, &opts).unwrap();
+    assert_eq!(dialect.first_data_line(), Some(1));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut kept = 0;
+    let mut first = 1u64;
+    for chunk in lines.chunks(17) {
+        let bytes = chunk.concat();
+        let piece = load_piece(
+            bytes.as_bytes(),
+            &path,
+            Some(bytes.len() as u64),
+            &opts,
+            &dialect,
+            first,
+        )
+        .unwrap();
+        kept += piece.records.len();
+        assert_eq!(piece.report.lines, chunk.len() as u64);
+        first += chunk.len() as u64;
+    }
+    assert_eq!(kept, 60);
+    assert_eq!(whole.users.values.iter().sum::<f32>(), 120.0);
+    let err = load_piece("u1,i1,-2\n".as_bytes(), &path, Some(9), &opts, &dialect, 40).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("p.csv:40: value '-2' is negative (values must be >= 0)"),
+        "{err}"
+    );
+}

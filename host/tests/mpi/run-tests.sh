@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Tests of `wmf train --distributed` under mpirun (feature `mpi`).
+# Installs OpenMPI and libclang when missing, builds wmf with --features mpi,
+# runs P = 1, 2, 4 (oversubscribed) against single-process `wmf train`, bad
+# input on one rank, a killed rank, and checkpoint/resume. Prints
+# 'N passed, M failed' and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+
+if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null || ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
+    echo "installing openmpi-bin libopenmpi-dev libclang-dev"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev libclang-dev >/dev/null
+fi
+
+cargo build --release -q -p wmf-host --features mpi --bin wmf || { echo "0 passed, 1 failed"; exit 1; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cp target/release/wmf "$T/wmf"
+W="$T/wmf"
+MPI=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
+export OMPI_MCA_rmaps_base_oversubscribe=1
+pass=0
+fail=0
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; [ -f "$T/log" ] && tail -n 20 "$T/log"; fail=$((fail + 1)); }
+check() { local name=$1; shift; if "$@" >"$T/log" 2>&1; then ok "$name"; else bad "$name"; fi; }
+
+# 3000 users, 1500 items (two Gramian blocks), ~60k interactions, with a header.
+"$W" generate --users 3000 --items 1500 --interactions 60000 --seed 5 --header -o "$T/data.csv"
+FLAGS=(-k 16 --threads 1 -q)
+IT=(--iterations 4)
+
+train1() { "$W" train "$T/data.csv" "${FLAGS[@]}" "${IT[@]}" "$@"; }
+trainP() { local p=$1; shift; timeout 300 "${MPI[@]}" -np "$p" "$W" train "$T/data.csv" --distributed "${FLAGS[@]}" "$@"; }
+
+# 1. Same factors as single-process for P = 1, 2, 4 (CG and Cholesky).
+for solver in cg cholesky; do
+    train1 --solver $solver -o "$T/single-$solver.wmf" >"$T/log" 2>&1 || bad "single-process $solver"
+    for p in 1 2 4; do
+        if trainP $p "${IT[@]}" --solver $solver -o "$T/d$p-$solver.wmf" >"$T/log" 2>&1; then
+            check "P=$p $solver equals single-process (1e-5 relative)" "$W" diff-models "$T/d$p-$solver.wmf" "$T/single-$solver.wmf" --tol 1e-5
+            check "P=$p $solver equals P=1 (1e-5 relative)" "$W" diff-models "$T/d$p-$solver.wmf" "$T/d1-$solver.wmf" --tol 1e-5
+        else
+            bad "P=$p $solver runs"
+        fi
+    done
+done
+
+# 2. Per-item c0 (popularity), frequency-scaled lambda, eALS; P = 4 against single.
+X=(--popularity-beta 0.5 --c0 50 --reg-scaling 0.5 --solver eals)
+train1 "${X[@]}" -o "$T/single-pop.wmf" >"$T/log" 2>&1 || bad "single-process popularity"
+if trainP 4 "${IT[@]}" "${X[@]}" -o "$T/d4-pop.wmf" >"$T/log" 2>&1; then
+    check "P=4 popularity/eALS equals single-process" "$W" diff-models "$T/d4-pop.wmf" "$T/single-pop.wmf" --tol 1e-5
+else
+    bad "P=4 popularity runs"
+fi
+
+# 3. Messages split into many rounds give the same model.
+if WMF_MPI_MAX_MESSAGE=999 trainP 4 "${IT[@]}" -o "$T/d4-small.wmf" >"$T/log" 2>&1; then
+    check "P=4 with 999-element messages equals P=4" "$W" diff-models "$T/d4-small.wmf" "$T/d4-cg.wmf" --tol 0
+else
+    bad "P=4 with small messages runs"
+fi
+
+# 4. Bad input on one rank (the last quarter of the file): every rank stops,
+#    one clear message with the file line, no hang.
+cp "$T/data.csv" "$T/bad.csv"
+n=$(wc -l <"$T/bad.csv")
+line=$((n * 7 / 8))
+sed -i "${line}s/.*/u1,i1,-5/" "$T/bad.csv"
+"$W" train "$T/bad.csv" "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" 2>"$T/single.err"
+timeout 120 "${MPI[@]}" -np 4 "$W" train "$T/bad.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
+rc=$?
+want="bad.csv:$line: value '-5' is negative"
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && grep -q "$want" "$T/single.err"; then
+    ok "bad line on rank 3 of 4: one message '$want', exit $rc"
+else
+    bad "bad line on one rank (rc $rc)"
+fi
+# A missing file and a Matrix Market file: clear errors on every rank.
+timeout 60 "${MPI[@]}" -np 2 "$W" train "$T/missing.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "missing.csv: No such file" "$T/log"; then ok "missing input: clear error"; else bad "missing input (rc $rc)"; fi
+printf '%%%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1\n' >"$T/m.mtx"
+timeout 60 "${MPI[@]}" -np 2 "$W" train "$T/m.mtx" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "cannot be read in pieces" "$T/log"; then ok "Matrix Market input: clear error"; else bad "Matrix Market input (rc $rc)"; fi
+
+# 5. Checkpoint after 2 iterations, resume to 4: equals the uninterrupted run,
+#    also when resuming with another P.
+if trainP 2 --iterations 2 --checkpoint "$T/ck" -o "$T/x.wmf" >"$T/log" 2>&1 &&
+    trainP 4 "${IT[@]}" --resume "$T/ck" -o "$T/resumed.wmf" >"$T/log" 2>&1; then
+    check "checkpoint at 2 (P=2), resume to 4 (P=4) equals uninterrupted" "$W" diff-models "$T/resumed.wmf" "$T/d4-cg.wmf" --tol 0
+else
+    bad "checkpoint/resume runs"
+fi
+timeout 60 "${MPI[@]}" -np 2 "$W" train "$T/data.csv" --distributed "${FLAGS[@]}" "${IT[@]}" --lambda 3 --resume "$T/ck" -o "$T/x.wmf" >"$T/log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "other training parameters" "$T/log"; then ok "resume with other flags: clear error"; else bad "resume with other flags (rc $rc)"; fi
+
+# 6. A rank killed mid-run: the job fails (no hang); resuming from its last
+#    checkpoint gives the uninterrupted result.
+LONG=(-k 16 --iterations 60 --threads 1 -q)
+timeout 600 "${MPI[@]}" -np 2 "$W" train "$T/data.csv" --distributed "${LONG[@]}" -o "$T/long.wmf" >"$T/log" 2>&1 || bad "long uninterrupted run"
+"${MPI[@]}" -np 2 "$W" train "$T/data.csv" --distributed "${LONG[@]}" --checkpoint "$T/ck2" --checkpoint-every 1 -o "$T/x.wmf" >"$T/kill.log" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do [ -f "$T/ck2/checkpoint.wmf" ] && break; sleep 0.1; done
+victim=$(pgrep -P "$job" -f "wmf train" | tail -n 1)
+if [ -n "$victim" ]; then kill -9 "$victim"; fi
+start=$(date +%s)
+( sleep 60; kill -9 "$job" 2>/dev/null ) &
+watchdog=$!
+wait "$job"
+rc=$?
+kill "$watchdog" 2>/dev/null
+took=$(( $(date +%s) - start ))
+if [ -n "$victim" ] && [ $rc -ne 0 ] && [ $took -lt 60 ]; then
+    ok "killed rank $victim: job failed with exit $rc after ${took}s (no hang)"
+else
+    bad "killed rank (victim '$victim', rc $rc, ${took}s)"; cat "$T/kill.log" | tail -5
+fi
+if trainP 2 --iterations 60 --resume "$T/ck2" -o "$T/long-resumed.wmf" >"$T/log" 2>&1; then
+    check "resume after the kill equals the uninterrupted run" "$W" diff-models "$T/long-resumed.wmf" "$T/long.wmf" --tol 0
+else
+    bad "resume after the kill runs"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
