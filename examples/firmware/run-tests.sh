@@ -8,9 +8,12 @@
 # 1e-4 of that vector's max-norm, the top-10 item lists identical, and the
 # model shape and new interactions identical. f32 on both sides.
 #
-# Model: a deterministic WMFB blob from `wmf-fw-gen model` (n = 3000 items).
-# To test an exported model instead, put `wmf export --format blob` output at
-# $WMF_FW_BLOB_DIR/model-k16.wmfb and model-k32.wmfb (it needs n >= 2883).
+# Model: trained by the host and exported by it: `wmf generate` (6000 users,
+# 3000 items, 300k interactions), `wmf train -k K` (popularity-weighted c0, so
+# the blob carries per-item weights), `wmf export --to blob`. To test other
+# blobs, put them at $WMF_FW_BLOB_DIR/model-k16.wmfb and model-k32.wmfb (the
+# test user needs n >= 2883); WMF_FW_SYNTHETIC=1 uses `wmf-fw-gen model`
+# (random factors, no training) instead.
 #
 # Installs qemu-system-arm, gcc-arm-none-eabi, make and the rustup target
 # thumbv7em-none-eabihf when missing. Exit status 0 only if every check passed.
@@ -55,6 +58,21 @@ else
 fi
 cargo build -q --release --manifest-path gen/Cargo.toml
 GEN="$here/gen/target/release/wmf-fw-gen"
+
+if [ -z "${WMF_FW_BLOB_DIR:-}" ] && [ -z "${WMF_FW_SYNTHETIC:-}" ]; then
+    echo "== host: wmf generate, train (k = 16, 32), export --to blob"
+    (cd "$root" && cargo build -q --release -p wmf-host --bin wmf)
+    WMF="$root/target/release/wmf"
+    "$WMF" generate --users 6000 --items 3000 --interactions 300000 --seed 7 -o "$OUT/model/interactions.csv"
+    WMF_FW_BLOB_DIR="$OUT/model/exported"
+    mkdir -p "$WMF_FW_BLOB_DIR"
+    for k in 16 32; do
+        "$WMF" train "$OUT/model/interactions.csv" -k "$k" --iterations 8 --lambda 1 --alpha 1 \
+            --c0 3000 --popularity-beta 0.5 --threads 2 --quiet -o "$OUT/model/k$k.wmf"
+        "$WMF" export -m "$OUT/model/k$k.wmf" --to blob -o "$WMF_FW_BLOB_DIR/model-k$k.wmfb"
+    done
+    pass "host model trained and exported with wmf (k = 16, 32)"
+fi
 
 for k in 16 32; do
     dir="$OUT/model/k$k"
