@@ -102,30 +102,41 @@ impl Real for f64 {
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).
 ///
-/// Four independent accumulators let the compiler vectorise and shorten the
-/// dependency chain; the summation order is fixed, so results are deterministic.
-#[inline]
+/// Sixteen independent accumulators (summed pairwise at the end) let the
+/// compiler keep one 512-bit, two 256-bit or four 128-bit vector chains busy,
+/// whichever the target has; the summation order is fixed by the code, not by
+/// the vector width, so results are the same bits on every target.
+#[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [T::ZERO; 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        acc[0] += x[0] * y[0];
-        acc[1] += x[1] * y[1];
-        acc[2] += x[2] * y[2];
-        acc[3] += x[3] * y[3];
+    let mut acc = [T::ZERO; 16];
+    let (ca, ra) = a.as_chunks::<16>();
+    let (cb, rb) = b.as_chunks::<16>();
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..16 {
+            acc[l] += x[l] * y[l];
+        }
     }
     let mut tail = T::ZERO;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+    for (x, y) in ra.iter().zip(rb) {
         tail += *x * *y;
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    let mut half = [T::ZERO; 8];
+    for l in 0..8 {
+        half[l] = acc[l] + acc[l + 8];
+    }
+    let q = [
+        half[0] + half[4],
+        half[1] + half[5],
+        half[2] + half[6],
+        half[3] + half[7],
+    ];
+    ((q[0] + q[2]) + (q[1] + q[3])) + tail
 }
 
 /// `y += alpha * x` over equal-length slices.
-#[inline]
+#[inline(always)]
 pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * *xi;
@@ -133,7 +144,7 @@ pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
 }
 
 /// Symmetric rank-1 update of the lower triangle: `A[r][c] += alpha * x[r] * x[c]` for `c <= r`.
-#[inline]
+#[inline(always)]
 pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
     for (r, row) in a.chunks_exact_mut(k).enumerate() {
         let s = alpha * x[r];
@@ -154,7 +165,7 @@ pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {
 }
 
 /// `y = A x` for a k x k row-major `A`.
-#[inline]
+#[inline(always)]
 pub(crate) fn gemv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
     for (yi, row) in y.iter_mut().zip(a.chunks_exact(k)) {
         *yi = dot(row, x);
