@@ -4,7 +4,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Items, Row};
-use crate::real::{Real, axpy, dot, gemv, positive};
+use crate::real::{Real, axpy, dot, positive, symv};
 use crate::row::apply_a;
 
 /// Tuning knobs of [`solve_row_cg`].
@@ -97,7 +97,7 @@ pub fn solve_row_cg<T: Real>(
 
     // One pass over the observed cells gives both b = Σ c x h (into p, for
     // |b|) and r = b − A x = Σ (c x − (c − c0_j) h_j·x) h_j − (G0 + λ I) x.
-    gemv(items.g0, x, ap, k);
+    symv(items.g0, x, ap, k);
     axpy(lambda, x, ap);
     for (ri, ai) in r.iter_mut().zip(ap.iter()) {
         *ri = -*ai;

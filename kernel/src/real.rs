@@ -102,10 +102,11 @@ impl Real for f64 {
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).
 ///
-/// Sixteen independent accumulators (summed pairwise at the end) let the
-/// compiler keep one 512-bit, two 256-bit or four 128-bit vector chains busy,
-/// whichever the target has; the summation order is fixed by the code, not by
-/// the vector width, so results are the same bits on every target.
+/// Sixteen independent accumulators, summed by a fixed pairwise tree at the
+/// end: the compiler keeps them in one 512-bit, two 256-bit or four 128-bit
+/// vector registers, whichever the target has, and because the summation
+/// order is fixed by the code (not by the vector width) every target gives
+/// the same bits.
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
@@ -122,17 +123,22 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     for (x, y) in ra.iter().zip(rb) {
         tail += *x * *y;
     }
-    let mut half = [T::ZERO; 8];
-    for l in 0..8 {
-        half[l] = acc[l] + acc[l + 8];
+    reduce16(acc) + tail
+}
+
+/// `Σ acc` by a fixed pairwise tree. Kept out of line on purpose: inlined,
+/// the tree's lane pairing leads LLVM's SLP vectoriser to split the
+/// accumulator loop of [`dot`] into 128-bit pieces even on AVX-512.
+#[inline(never)]
+fn reduce16<T: Real>(mut acc: [T; 16]) -> T {
+    let mut w = 16;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] = acc[l] + acc[l + w];
+        }
     }
-    let q = [
-        half[0] + half[4],
-        half[1] + half[5],
-        half[2] + half[6],
-        half[3] + half[7],
-    ];
-    ((q[0] + q[2]) + (q[1] + q[3])) + tail
+    acc[0]
 }
 
 /// `y += alpha * x` over equal-length slices.
@@ -164,11 +170,13 @@ pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {
     }
 }
 
-/// `y = A x` for a k x k row-major `A`.
+/// `y = A x` for a symmetric k x k row-major `A`, as `Σ_r x_r A[r, :]`
+/// (row `r` equals column `r`): `k` contiguous axpys, no horizontal sums.
 #[inline(always)]
-pub(crate) fn gemv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
-    for (yi, row) in y.iter_mut().zip(a.chunks_exact(k)) {
-        *yi = dot(row, x);
+pub(crate) fn symv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
+    y.fill(T::ZERO);
+    for (row, &xr) in a.chunks_exact(k).zip(x) {
+        axpy(xr, row, y);
     }
 }
 

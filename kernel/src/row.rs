@@ -42,7 +42,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row};
-use crate::real::{Real, axpy, dot, gemv, mirror_lower, syr_lower};
+use crate::real::{Real, axpy, dot, mirror_lower, symv, syr_lower};
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
 /// symmetric), written to `g`.
@@ -163,7 +163,7 @@ pub(crate) fn apply_a<T: Real>(
     out: &mut [T],
 ) {
     let k = items.k();
-    gemv(items.g0, v, out, k);
+    symv(items.g0, v, out, k);
     axpy(lambda, v, out);
     for t in 0..row.len() {
         let (j, c, _) = row.cell(t);
