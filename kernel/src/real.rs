@@ -135,7 +135,8 @@ fn reduce16<T: Real>(mut acc: [T; 16]) -> T {
     while w > 1 {
         w /= 2;
         for l in 0..w {
-            acc[l] = acc[l] + acc[l + w];
+            let hi = acc[l + w];
+            acc[l] += hi;
         }
     }
     acc[0]
