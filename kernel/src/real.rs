@@ -102,11 +102,13 @@ impl Real for f64 {
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).
 ///
-/// Sixteen independent accumulators, summed by a fixed pairwise tree at the
-/// end: the compiler keeps them in one 512-bit, two 256-bit or four 128-bit
-/// vector registers, whichever the target has, and because the summation
-/// order is fixed by the code (not by the vector width) every target gives
-/// the same bits.
+/// Sixteen independent accumulators, then summed lane by lane in a fixed
+/// order: the compiler keeps the accumulators in one 512-bit, two 256-bit or
+/// four 128-bit vector registers, whichever the target has, and because the
+/// summation order is fixed by the code (not by the vector width) every
+/// target gives the same bits. (A pairwise tree for the final sum makes
+/// LLVM's SLP vectoriser split the accumulator loop into 128-bit pieces; the
+/// sequential sum's latency overlaps with the caller's next, independent dot.)
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
@@ -119,27 +121,14 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
             acc[l] += x[l] * y[l];
         }
     }
-    let mut tail = T::ZERO;
+    let mut sum = T::ZERO;
+    for v in acc {
+        sum += v;
+    }
     for (x, y) in ra.iter().zip(rb) {
-        tail += *x * *y;
+        sum += *x * *y;
     }
-    reduce16(acc) + tail
-}
-
-/// `Σ acc` by a fixed pairwise tree. Kept out of line on purpose: inlined,
-/// the tree's lane pairing leads LLVM's SLP vectoriser to split the
-/// accumulator loop of [`dot`] into 128-bit pieces even on AVX-512.
-#[inline(never)]
-fn reduce16<T: Real>(mut acc: [T; 16]) -> T {
-    let mut w = 16;
-    while w > 1 {
-        w /= 2;
-        for l in 0..w {
-            let hi = acc[l + w];
-            acc[l] += hi;
-        }
-    }
-    acc[0]
+    sum
 }
 
 /// `y += alpha * x` over equal-length slices.
