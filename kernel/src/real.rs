@@ -166,13 +166,15 @@ pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {
 #[inline(always)]
 pub(crate) fn symv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
     y.fill(T::ZERO);
-    let mut rows = a.chunks_exact(k).zip(x);
-    loop {
-        let (Some((r0, &x0)), Some((r1, &x1)), Some((r2, &x2)), Some((r3, &x3))) =
-            (rows.next(), rows.next(), rows.next(), rows.next())
-        else {
-            break;
-        };
+    if k == 0 {
+        return;
+    }
+    let quads = a.chunks_exact(4 * k).zip(x.chunks_exact(4));
+    for (rows, xs) in quads {
+        let (r0, rest) = rows.split_at(k);
+        let (r1, rest) = rest.split_at(k);
+        let (r2, r3) = rest.split_at(k);
+        let (x0, x1, x2, x3) = (xs[0], xs[1], xs[2], xs[3]);
         for ((((yc, a0), a1), a2), a3) in y.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
             *yc += (x0 * *a0 + x1 * *a1) + (x2 * *a2 + x3 * *a3);
         }
