@@ -303,6 +303,8 @@ pub struct Scratch<T> {
     g: Vec<T>,
     cg: Vec<T>,
     pred: Vec<T>,
+    block: Vec<T>,
+    b: Vec<T>,
 }
 
 impl<T: Float> Scratch<T> {
@@ -313,6 +315,8 @@ impl<T: Float> Scratch<T> {
             g: vec![T::ZERO; k * k],
             cg: vec![T::ZERO; wmf_kernel::cg_scratch_len(k)],
             pred: Vec::new(),
+            block: Vec::new(),
+            b: vec![T::ZERO; k],
         }
     }
 }
@@ -333,28 +337,222 @@ pub fn solve_one<T: Float>(
     x: &mut [T],
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
-    let Scratch { a, g, cg, pred } = scratch;
-    let items = match fixed {
-        FixedSide::Shared { g0, c0 } => Items::new(fac, g0, c0)?,
-        FixedSide::PerRow { gram, c0 } => {
+    let shared = match fixed {
+        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0)?),
+        FixedSide::PerRow { .. } => None,
+    };
+    solve_prepared(
+        isa(),
+        fac,
+        fixed,
+        shared.as_ref(),
+        row_index,
+        row,
+        lambda,
+        solver,
+        x,
+        scratch,
+    )
+}
+
+/// The instruction set the row loops run with, chosen once per process.
+///
+/// The kernel is plain portable Rust; the host compiles its per-row loop
+/// three times (x86-64 baseline, AVX2, AVX-512) by inlining the kernel into
+/// `#[target_feature]` wrappers, and picks the widest one the CPU has. The
+/// kernel fixes its summation order in code (not by vector width), and Rust
+/// never contracts `a * b + c` into an FMA, so every variant gives the same
+/// bits. `WMF_ISA=baseline|avx2|avx512` forces a level (for benchmarks);
+/// a level the CPU lacks falls back to the widest it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isa {
+    /// The build's target features only.
+    Baseline,
+    /// AVX2 (256-bit vectors).
+    Avx2,
+    /// AVX-512F/VL/BW/DQ (512-bit vectors).
+    Avx512,
+}
+
+/// The [`Isa`] of this process (see there).
+pub fn isa() -> Isa {
+    static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        let have = detect_isa();
+        match std::env::var("WMF_ISA").ok().as_deref() {
+            Some("baseline") => Isa::Baseline,
+            Some("avx2") => have.min(Isa::Avx2),
+            _ => have,
+        }
+    })
+}
+
+fn detect_isa() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            return Isa::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Baseline
+}
+
+/// [`solve_one`] with the shared [`Items`] already validated (`None` for
+/// [`FixedSide::PerRow`]), on the given instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn solve_prepared<T: Float>(
+    isa: Isa,
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    shared: Option<&Items<'_, T>>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    solver: Solver,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match isa {
+            // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU has
+            // those features (detected at run time); the functions are
+            // otherwise ordinary safe Rust.
+            Isa::Avx512 => {
+                return unsafe {
+                    solve_avx512(
+                        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+                    )
+                };
+            }
+            Isa::Avx2 => {
+                return unsafe {
+                    solve_avx2(
+                        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+                    )
+                };
+            }
+            Isa::Baseline => {}
+        }
+    }
+    let _ = isa;
+    solve_generic(
+        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn solve_avx512<T: Float>(
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    shared: Option<&Items<'_, T>>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    solver: Solver,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    solve_generic(
+        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn solve_avx2<T: Float>(
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    shared: Option<&Items<'_, T>>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    solver: Solver,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    solve_generic(
+        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn solve_generic<T: Float>(
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    shared: Option<&Items<'_, T>>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    solver: Solver,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    let Scratch {
+        a,
+        g,
+        cg,
+        pred,
+        block,
+        b,
+    } = scratch;
+    let per_row;
+    let items = match (shared, fixed) {
+        (Some(items), _) => items,
+        (None, FixedSide::Shared { g0, c0 }) => {
+            per_row = Items::new(fac, g0, c0)?;
+            &per_row
+        }
+        (None, FixedSide::PerRow { gram, c0 }) => {
             let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
             for (gv, wv) in g.iter_mut().zip(gram) {
                 *gv = c * *wv;
             }
-            Items::new(fac, g, Baseline::Uniform(c))?
+            per_row = Items::new(fac, g, Baseline::Uniform(c))?;
+            &per_row
         }
     };
     match solver {
-        Solver::Cholesky => wmf_kernel::solve_row_cholesky(&items, row, lambda, a, x),
+        Solver::Cholesky if !row.is_empty() => {
+            // BLAS-3 form: the kernel writes G0 + λI, b and the scaled rows
+            // sqrt(|c − c0|) h_j; one syrk per sign adds Σ (c − c0) h_j h_jᵀ;
+            // the kernel factors and solves.
+            let k = items.k();
+            let need = wmf_kernel::gathered_rows_len(row.len(), k);
+            if block.len() < need {
+                block.resize(need, T::ZERO);
+            }
+            let (pos, neg) =
+                wmf_kernel::row_normal_equations_gathered(items, row, lambda, a, block, b)?;
+            T::syrk_lower(T::ONE, &block[..pos * k], pos, k, a);
+            T::syrk_lower(-T::ONE, &block[pos * k..(pos + neg) * k], neg, k, a);
+            wmf_kernel::solve_spd_in_place(a, b, k)?;
+            x.copy_from_slice(b);
+            Ok(())
+        }
+        // an empty row: the kernel's rule (x = 0)
+        Solver::Cholesky => wmf_kernel::solve_row_cholesky(items, row, lambda, a, x),
         Solver::Cg { steps } => {
-            wmf_kernel::solve_row_cg(&items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
+            wmf_kernel::solve_row_cg(items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
                 .map(|_| ())
         }
         Solver::Eals { sweeps } => {
             if pred.len() < row.len() {
                 pred.resize(row.len(), T::ZERO);
             }
-            wmf_kernel::solve_row_eals(&items, row, lambda, x, sweeps, pred)
+            wmf_kernel::solve_row_eals(items, row, lambda, x, sweeps, pred)
         }
     }
 }
@@ -403,6 +601,14 @@ pub fn solve_side<T: Float>(
         .ok_or_else(|| Error::invalid("factors", "must be in standard (row-major) layout"))?;
     let fac = Factors::new(fixed_slice, nf, k)
         .map_err(|e| Error::kernel(format!("checking the {} factors", other(names.what)), e))?;
+    let shared = match fixed {
+        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0).map_err(|e| {
+            Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
+        })?),
+        FixedSide::PerRow { .. } => None,
+    };
+    let shared = shared.as_ref();
+    let isa = isa();
     let nrows = out.nrows();
     let lambda_of = |i: usize| lambdas.get(i).copied().unwrap_or(T::ZERO);
     let fail = |i: usize, e: wmf_kernel::Error| {
@@ -421,9 +627,11 @@ pub fn solve_side<T: Float>(
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
                 || Scratch::new(k),
                 |scratch, (i, x)| {
-                    solve_one(
+                    solve_prepared(
+                        isa,
                         fac,
                         fixed,
+                        shared,
                         i,
                         &side.row(i),
                         lambda_of(i),
@@ -450,9 +658,11 @@ pub fn solve_side<T: Float>(
                     |scratch, &r| {
                         let i = r as usize;
                         let mut x = current.row(i).to_vec();
-                        solve_one(
+                        solve_prepared(
+                            isa,
                             fac,
                             fixed,
+                            shared,
                             i,
                             &side.row(i),
                             lambda_of(i),
@@ -488,6 +698,9 @@ pub struct IterationReport {
     pub loss: f64,
     /// Seconds since training started.
     pub elapsed_s: f64,
+    /// Seconds this iteration spent solving rows (both halves, Gramians
+    /// included; the loss evaluation excluded).
+    pub solve_s: f64,
 }
 
 /// An ALS run in progress: the problem, the factors and the thread pool.
@@ -714,13 +927,16 @@ impl<T: Float> Als<T> {
         let start = Instant::now();
         let iterations = self.config.iterations;
         for it in done + 1..=iterations {
+            let solve_start = Instant::now();
             self.iterate()?;
+            let solve_s = solve_start.elapsed().as_secs_f64();
             let loss = self.loss()?;
             let report = IterationReport {
                 iteration: it,
                 iterations,
                 loss,
                 elapsed_s: start.elapsed().as_secs_f64(),
+                solve_s,
             };
             if after(self, &report)?.is_break() {
                 return Ok(it);

@@ -23,9 +23,46 @@ pub trait Float:
     fn of_f32(v: f32) -> Self;
     /// Converts to `f32` (rounding for `f64`).
     fn to_f32(self) -> f32;
+    /// `c_lower += alpha · blockᵀ block` on the lower triangle of the
+    /// row-major `k x k` matrix `c`, where `block` is `rows x k` row-major
+    /// (BLAS `syrk`). Does nothing for `rows = 0` or mismatched lengths.
+    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]);
+}
+
+/// BLAS integer arguments, or `None` when a size does not fit.
+fn blas_dims(rows: usize, k: usize) -> Option<(std::os::raw::c_int, std::os::raw::c_int)> {
+    Some((
+        std::os::raw::c_int::try_from(rows).ok()?,
+        std::os::raw::c_int::try_from(k).ok()?,
+    ))
 }
 
 impl Float for f32 {
+    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+        let Some((r, kk)) = blas_dims(rows, k) else {
+            return;
+        };
+        if rows == 0 || block.len() < rows * k || c.len() < k * k {
+            return;
+        }
+        // SAFETY: `block` holds `rows * k` and `c` holds `k * k` elements
+        // (checked above), matching the sizes and leading dimensions passed.
+        unsafe {
+            cblas_sys::cblas_ssyrk(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasTrans,
+                kk,
+                r,
+                alpha,
+                block.as_ptr(),
+                kk,
+                1.0,
+                c.as_mut_ptr(),
+                kk,
+            );
+        }
+    }
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v
@@ -37,6 +74,30 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+        let Some((r, kk)) = blas_dims(rows, k) else {
+            return;
+        };
+        if rows == 0 || block.len() < rows * k || c.len() < k * k {
+            return;
+        }
+        // SAFETY: as for f32.
+        unsafe {
+            cblas_sys::cblas_dsyrk(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasTrans,
+                kk,
+                r,
+                alpha,
+                block.as_ptr(),
+                kk,
+                1.0,
+                c.as_mut_ptr(),
+                kk,
+            );
+        }
+    }
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v as f64

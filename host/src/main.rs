@@ -50,9 +50,12 @@ enum Command {
     Gradcheck(GradcheckCmd),
     /// Generate a synthetic dataset, split, train, evaluate and report against popularity.
     Demo(DemoCmd),
-    /// Write a synthetic interaction file (for tests and benchmarks).
-    #[command(hide = true)]
+    /// Write a synthetic interaction file (power-law popularity, planted taste).
     Generate(dist_cli::GenerateCmd),
+    /// Generate a synthetic dataset, split it, and write train/test files (ids are indices).
+    GenerateSplit(GenerateSplitCmd),
+    /// Ranking metrics of given factors (.npy, e.g. from another library) on train/test files.
+    EvalFactors(EvalFactorsCmd),
     /// Compare the factors of two models, matching rows by id (for tests).
     #[command(hide = true)]
     DiffModels(dist_cli::DiffModelsCmd),
@@ -511,6 +514,8 @@ fn run() -> Result<()> {
         Command::Gradcheck(c) => gradcheck(c),
         Command::Demo(c) => demo(c),
         Command::Generate(c) => dist_cli::generate(c),
+        Command::GenerateSplit(c) => generate_split(c),
+        Command::EvalFactors(c) => eval_factors(c),
         Command::DiffModels(c) => dist_cli::diff_models(c),
     }
 }
@@ -1408,4 +1413,249 @@ fn print_eval(r: &EvalReport, json: bool) {
     ] {
         println!("{name:<14} {a:>10.4} {b:>10.4}");
     }
+}
+
+#[derive(Debug, Args)]
+struct GenerateSplitCmd {
+    /// Users of the synthetic dataset.
+    #[arg(long, default_value_t = 50_000)]
+    users: usize,
+    /// Items of the synthetic dataset.
+    #[arg(long, default_value_t = 20_000)]
+    items: usize,
+    /// Target number of interactions.
+    #[arg(long, default_value_t = 2_000_000)]
+    interactions: usize,
+    /// Strength of the planted taste (0: none).
+    #[arg(long, default_value_t = 4.0)]
+    taste_strength: f64,
+    /// Exponent of the item-popularity power law.
+    #[arg(long, default_value_t = 0.7)]
+    popularity_exponent: f64,
+    /// Seed of the data.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Per-user holdout fraction of the test file.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Seed of the split.
+    #[arg(long, default_value_t = 1)]
+    split_seed: u64,
+    /// Output directory: `train.csv`, `test.csv` (`user,item,value`, ids are the
+    /// dense indices) and `train.npy` (`nnz x 3` f32 rows `user, item, value`).
+    #[arg(long, short = 'o')]
+    out_dir: PathBuf,
+}
+
+fn generate_split(c: GenerateSplitCmd) -> Result<()> {
+    let f = c.test_fraction;
+    if !(f.is_finite() && f > 0.0 && f < 1.0) {
+        bail!("invalid --test-fraction: {f} (must be strictly between 0 and 1)");
+    }
+    if c.users.max(c.items) >= 1 << 24 {
+        bail!(
+            "invalid size: --users and --items must be below 2^24 (train.npy stores indices as f32)"
+        );
+    }
+    let cfg = wmf_host::synth::SynthConfig {
+        users: c.users,
+        items: c.items,
+        nnz: c.interactions,
+        seed: c.seed,
+        taste_strength: c.taste_strength,
+        item_exponent: c.popularity_exponent,
+        ..wmf_host::synth::SynthConfig::default()
+    };
+    let synth = wmf_host::synth::generate(&cfg).context("generating the synthetic dataset")?;
+    let (train, test) = wmf_host::split::split(
+        &synth.data,
+        wmf_host::split::Split::Holdout { fraction: f },
+        c.split_seed,
+    )
+    .context("splitting")?;
+    std::fs::create_dir_all(&c.out_dir)
+        .with_context(|| format!("creating {}", c.out_dir.display()))?;
+    let as_dataset = |users: Csr| wmf_host::data::Dataset {
+        users,
+        user_ids: synth.data.user_ids.clone(),
+        item_ids: synth.data.item_ids.clone(),
+        timestamps: None,
+    };
+    let trip = Array2::from_shape_fn((train.nnz(), 3), |(t, col)| match col {
+        0 => train
+            .indptr
+            .partition_point(|&p| p as usize <= t)
+            .saturating_sub(1) as f32,
+        1 => train.indices[t] as f32,
+        _ => train.values[t],
+    });
+    wmf_host::export::write_npy(&c.out_dir.join("train.npy"), trip.view())?;
+    let (n_train, n_test) = (train.nnz(), test.nnz());
+    wmf_host::synth::write_triplets(&c.out_dir.join("train.csv"), &as_dataset(train), false)?;
+    wmf_host::synth::write_triplets(&c.out_dir.join("test.csv"), &as_dataset(test), false)?;
+    println!(
+        "{}",
+        serde_json::json!({"users": c.users, "items": c.items, "train": n_train, "test": n_test,
+            "dir": c.out_dir.display().to_string()})
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+struct EvalFactorsCmd {
+    /// User factors (`.npy`, f32, rows x k).
+    #[arg(long)]
+    user_factors: PathBuf,
+    /// Item factors (`.npy`, f32, rows x k).
+    #[arg(long)]
+    item_factors: PathBuf,
+    /// Id of each user-factor row, one per line (as `wmf export` writes);
+    /// default: row `r` is the user with integer id `r`.
+    #[arg(long)]
+    user_ids: Option<PathBuf>,
+    /// Id of each item-factor row, one per line; default: row `r` is item `r`.
+    #[arg(long)]
+    item_ids: Option<PathBuf>,
+    /// Training interactions (excluded from the rankings); ids must be integers.
+    #[arg(long)]
+    train: PathBuf,
+    /// Test interactions; ids must be integers.
+    #[arg(long)]
+    test: PathBuf,
+    /// Cut-off k of the metrics (@k).
+    #[arg(long = "at", default_value_t = 10)]
+    at: usize,
+    /// One JSON line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Integer ids of `path`'s rows (`file`, one per line) or `0..rows`.
+fn row_ids(file: Option<&Path>, rows: usize) -> Result<Vec<usize>> {
+    let Some(path) = file else {
+        return Ok((0..rows).collect());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let ids: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            l.trim().parse::<usize>().with_context(|| {
+                format!("{}:{}: id {:?} is not an integer", path.display(), i + 1, l)
+            })
+        })
+        .collect::<Result<_>>()?;
+    if ids.len() != rows {
+        bail!(
+            "{}: {} ids for {rows} factor rows",
+            path.display(),
+            ids.len()
+        );
+    }
+    Ok(ids)
+}
+
+/// `data` re-indexed by the integer value of its ids, as an `m x n` matrix.
+fn integer_space(data: &Dataset, path: &Path, m: usize, n: usize) -> Result<Csr> {
+    let parse = |id: Option<&str>, what: &str| -> Result<u32> {
+        id.and_then(|s| s.parse::<u32>().ok())
+            .with_context(|| format!("{}: {what} id {id:?} is not an integer", path.display()))
+    };
+    let uids: Vec<u32> = (0..data.users.nrows)
+        .map(|u| parse(data.user_ids.name(u), "user"))
+        .collect::<Result<_>>()?;
+    let iids: Vec<u32> = (0..data.users.ncols)
+        .map(|j| parse(data.item_ids.name(j), "item"))
+        .collect::<Result<_>>()?;
+    let mut trip = Vec::with_capacity(data.users.nnz());
+    for (u, &mu) in uids.iter().enumerate() {
+        let (items, values) = data.users.row(u);
+        for (&j, &v) in items.iter().zip(values) {
+            trip.push((mu, iids[j as usize], v));
+        }
+    }
+    Ok(Csr::from_triplets(m, n, &trip)?)
+}
+
+fn eval_factors(c: EvalFactorsCmd) -> Result<()> {
+    if c.at == 0 {
+        bail!("invalid --at: must be at least 1");
+    }
+    let read = |p: &Path| -> Result<Array2<f32>> {
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        Ok(wmf_host::export::read_npy(&bytes, p)?)
+    };
+    let (wf, hf) = (read(&c.user_factors)?, read(&c.item_factors)?);
+    if wf.ncols() != hf.ncols() {
+        bail!(
+            "user factors have k = {} but item factors k = {}",
+            wf.ncols(),
+            hf.ncols()
+        );
+    }
+    let k = wf.ncols();
+    let uids = row_ids(c.user_ids.as_deref(), wf.nrows())?;
+    let iids = row_ids(c.item_ids.as_deref(), hf.nrows())?;
+    let opts = LoadOptions::default();
+    let (train, _) = wmf_host::io::load(&c.train, &opts)
+        .with_context(|| format!("loading {}", c.train.display()))?;
+    let (test, _) = wmf_host::io::load(&c.test, &opts)
+        .with_context(|| format!("loading {}", c.test.display()))?;
+    let max_id = |ids: &wmf_host::ids::IdMap| {
+        ids.names()
+            .iter()
+            .filter_map(|s| s.parse::<usize>().ok())
+            .max()
+            .map_or(0, |v| v + 1)
+    };
+    let m = [
+        max_id(&train.user_ids),
+        max_id(&test.user_ids),
+        uids.iter().max().map_or(0, |v| v + 1),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let n = [
+        max_id(&train.item_ids),
+        max_id(&test.item_ids),
+        iids.iter().max().map_or(0, |v| v + 1),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    let train_m = integer_space(&train, &c.train, m, n)?;
+    let test_m = integer_space(&test, &c.test, m, n)?;
+    let mut w = Array2::<f32>::zeros((m, k));
+    for (r, &u) in uids.iter().enumerate() {
+        w.row_mut(u).assign(&wf.row(r));
+    }
+    let mut h = Array2::<f32>::zeros((n, k));
+    for (r, &j) in iids.iter().enumerate() {
+        h.row_mut(j).assign(&hf.row(r));
+    }
+    let t = Instant::now();
+    let metrics = wmf_host::metrics::evaluate(w.view(), h.view(), &train_m, &test_m, c.at)
+        .context("evaluating the factors")?;
+    let eval_s = t.elapsed().as_secs_f64();
+    if c.json {
+        println!(
+            "{}",
+            serde_json::json!({"metrics": metrics, "eval_seconds": eval_s, "users": m, "items": n})
+        );
+    } else {
+        println!(
+            "{} test users: precision@{at} {:.4}  recall@{at} {:.4}  nDCG@{at} {:.4}  MAP@{at} {:.4}  AUC {:.4}  ({eval_s:.2} s)",
+            metrics.users,
+            metrics.precision,
+            metrics.recall,
+            metrics.ndcg,
+            metrics.map,
+            metrics.auc,
+            at = c.at
+        );
+    }
+    Ok(())
 }

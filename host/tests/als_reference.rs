@@ -172,7 +172,21 @@ fn host_row_solves_equal_direct_kernel_calls() {
                             .unwrap()
                     }
                 }
-                assert_eq!(als.w.row(u).to_vec(), x, "{solver:?} user {u}");
+                if solver == Solver::Cholesky {
+                    // the host adds Σ (c − c0) h hᵀ with BLAS syrk (a different
+                    // summation order), then the kernel factors and solves:
+                    // equal up to f32 rounding
+                    let got = als.w.row(u).to_vec();
+                    let scale = x.iter().fold(1f32, |m, v| m.max(v.abs()));
+                    for (g, w) in got.iter().zip(&x) {
+                        assert!(
+                            (g - w).abs() <= 1e-4 * scale,
+                            "{solver:?} user {u}: {got:?} vs {x:?}"
+                        );
+                    }
+                } else {
+                    assert_eq!(als.w.row(u).to_vec(), x, "{solver:?} user {u}");
+                }
             }
         }
     }

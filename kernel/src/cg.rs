@@ -4,7 +4,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Items, Row};
-use crate::real::{Real, axpy, dot, positive};
+use crate::real::{Real, axpy, dot, positive, symv};
 use crate::row::apply_a;
 
 /// Tuning knobs of [`solve_row_cg`].
@@ -74,6 +74,7 @@ pub const fn cg_scratch_len(k: usize) -> usize {
 /// solve_row_cg(&items, &Row::implicit(&[0], &[3.0]), 1.0, &mut x, params, &mut scratch).unwrap();
 /// assert!((x[0] - 0.75).abs() < 1e-12 && x[1].abs() < 1e-12);
 /// ```
+#[inline(always)]
 pub fn solve_row_cg<T: Real>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,
@@ -99,22 +100,23 @@ pub fn solve_row_cg<T: Real>(
     let (p, rest) = rest.split_at_mut(k);
     let ap = &mut rest[..k];
 
-    // r = b − A x,  b = Σ c x h
-    apply_a(items, row, lambda, x, ap);
-    r.fill(T::ZERO);
-    let mut b_sq = T::ZERO;
-    {
-        // b into p temporarily to get |b|
-        p.fill(T::ZERO);
-        for t in 0..row.len() {
-            let (j, c, pref) = row.cell(t);
-            axpy(c * pref, items.h.row(j), p);
-        }
-        b_sq += dot(p, p);
-        for ((ri, bi), ai) in r.iter_mut().zip(p.iter()).zip(ap.iter()) {
-            *ri = *bi - *ai;
-        }
+    // One pass over the observed cells gives both b = Σ c x h (into p, for
+    // |b|) and r = b − A x = Σ (c x − (c − c0_j) h_j·x) h_j − (G0 + λ I) x.
+    symv(items.g0, x, ap, k);
+    axpy(lambda, x, ap);
+    for (ri, ai) in r.iter_mut().zip(ap.iter()) {
+        *ri = -*ai;
     }
+    p.fill(T::ZERO);
+    for t in 0..row.len() {
+        let (j, c, pref) = row.cell(t);
+        let hj = items.h.row(j);
+        let cx = c * pref;
+        let coef = cx - (c - items.c0.at(j)) * dot(hj, x);
+        axpy(coef, hj, r);
+        axpy(cx, hj, p);
+    }
+    let b_sq = dot(p, p);
     p.copy_from_slice(r);
     let mut rr = dot(r, r);
     if !rr.is_finite() {

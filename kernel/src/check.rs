@@ -52,8 +52,28 @@ pub(crate) fn len<T>(s: &[T], expected: usize, what: &'static str) -> Result<()>
     Ok(())
 }
 
+/// True when every element is finite, branch-free: `v · 0` is `0` for a
+/// finite `v` and NaN for an infinite or NaN one, and sixteen lanes of sums
+/// vectorise, so checking a `k x k` matrix costs a few hundred cycles.
+#[inline(always)]
+pub(crate) fn all_finite<T: Real>(s: &[T]) -> bool {
+    let (chunks, rest) = s.as_chunks::<16>();
+    let mut acc = [T::ZERO; 16];
+    for c in chunks {
+        let c = *c;
+        for l in 0..16 {
+            acc[l] += c[l] * T::ZERO;
+        }
+    }
+    acc.iter().chain(rest).all(|v| v.is_finite())
+}
+
 /// Every element finite.
+#[inline(always)]
 pub(crate) fn finite<T: Real>(s: &[T], what: &'static str) -> Result<()> {
+    if all_finite(s) {
+        return Ok(());
+    }
     match s.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(Error::NonFinite { what, index }),
         None => Ok(()),
@@ -99,8 +119,9 @@ pub(crate) fn items(items: &[u32], n: usize, what: &'static str) -> Result<()> {
 }
 
 /// Every element of a computed output finite.
+#[inline(always)]
 pub(crate) fn result<T: Real>(s: &[T], what: &'static str) -> Result<()> {
-    if s.iter().all(|v| v.is_finite()) {
+    if all_finite(s) {
         Ok(())
     } else {
         Err(Error::NonFiniteResult { what })

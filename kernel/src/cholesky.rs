@@ -31,23 +31,61 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     factor_unchecked(a, k)
 }
 
+/// Right-looking (outer-product) Cholesky on the lower triangle: at step `p`
+/// the pivot is `d_p = a_pp − Σ_{q<p} L_pq²` (earlier steps have already
+/// subtracted the sum), column `p` below it is divided by `sqrt(d_p)`, and the
+/// trailing lower triangle gets `a_ij −= L_ip L_jp` (`p < j <= i`). Column
+/// `p` is scaled by the reciprocal `1 / sqrt(d_p)`.
+///
+/// Column `p` is copied into a contiguous stack vector `col` whose entries
+/// `0..=p` are zero, so each row's update can start further left, at a
+/// length that is a multiple of 16: the extra entries subtract `L_ip · 0`
+/// and keep their value, and the `k³/6` multiply-adds run as full-width
+/// vector `axpy`s without scalar tails. Only the lower triangle is read or
+/// written.
+#[inline(always)]
 fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
+    const W: usize = 16;
+    let mut col = [T::ZERO; crate::MAX_K];
+    let col = &mut col[..k];
     for p in 0..k {
-        // Row p of L up to the diagonal: L_pq = (a_pq − Σ_{r<q} L_pr L_qr) / L_qq.
-        for q in 0..p {
-            let (upper, lower) = a.split_at_mut(p * k);
-            let lq = &upper[q * k..q * k + q];
-            let lp = &lower[..q];
-            let s = dot(lp, lq);
-            let lqq = upper[q * k + q];
-            lower[q] = (lower[q] - s) / lqq;
-        }
-        let row = &a[p * k..p * k + p];
-        let d = a[p * k + p] - dot(row, row);
+        let d = a[p * k + p];
         if !positive(d) || !d.is_finite() {
             return Err(Error::NotPositiveDefinite { pivot: p });
         }
-        a[p * k + p] = d.sqrt();
+        let l = d.sqrt();
+        a[p * k + p] = l;
+        col[p] = T::ZERO;
+        // one division per pivot, not per entry (a divide costs ~10 multiplies)
+        let inv = T::ONE / l;
+        for i in (p + 1)..k {
+            let v = a[i * k + p] * inv;
+            a[i * k + p] = v;
+            col[i] = v;
+        }
+        for i in (p + 1)..k {
+            let s = col[i];
+            // columns lo..=i, a multiple of W long where the row allows it
+            let len = (i - p).div_ceil(W) * W;
+            let lo = (i + 1).saturating_sub(len);
+            let row = &mut a[i * k + lo..i * k + i + 1];
+            let lj = &col[lo..=i];
+            let (rc, rr) = row.as_chunks_mut::<W>();
+            let (lc, lr) = lj.as_chunks::<W>();
+            for (r, c) in rc.iter_mut().zip(lc) {
+                // whole-chunk copies: loads before stores, so the 16 lanes
+                // vectorise even where the optimiser cannot prove `a` and
+                // `col` apart
+                let (mut v, c) = (*r, *c);
+                for t in 0..W {
+                    v[t] -= s * c[t];
+                }
+                *r = v;
+            }
+            for (r, c) in rr.iter_mut().zip(lr) {
+                *r -= s * *c;
+            }
+        }
     }
     Ok(())
 }
@@ -81,19 +119,21 @@ pub fn cholesky_solve_in_place<T: Real>(l: &[T], b: &mut [T], k: usize) -> Resul
     check::result(b, "x")
 }
 
+#[inline(always)]
 fn substitute_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
-    // L y = b
+    // L y = b, by rows: y_p = (b_p − L_p,<p · y_<p) / L_pp
     for p in 0..k {
         let s = dot(&l[p * k..p * k + p], &b[..p]);
         b[p] = (b[p] - s) / l[p * k + p];
     }
-    // Lᵀ x = y
-    for p in (0..k).rev() {
-        let mut s = T::ZERO;
-        for q in (p + 1)..k {
-            s += l[q * k + p] * b[q];
+    // Lᵀ x = y, by columns of Lᵀ (rows of L): once x_q is known, subtract
+    // L_qp x_q from every earlier b_p, a contiguous axpy over row q of L.
+    for q in (0..k).rev() {
+        let xq = b[q] / l[q * k + q];
+        b[q] = xq;
+        for (bp, lqp) in b[..q].iter_mut().zip(&l[q * k..q * k + q]) {
+            *bp -= *lqp * xq;
         }
-        b[p] = (b[p] - s) / l[p * k + p];
     }
 }
 
@@ -109,6 +149,7 @@ fn substitute_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
 /// wmf_kernel::solve_spd_in_place(&mut a, &mut b, 2).unwrap();
 /// assert!((b[0] - 0.5).abs() < 1e-15 && b[1].abs() < 1e-15);
 /// ```
+#[inline(always)]
 pub fn solve_spd_in_place<T: Real>(a: &mut [T], b: &mut [T], k: usize) -> Result<()> {
     check::rank(k)?;
     check::len(a, k * k, "a")?;
@@ -143,6 +184,7 @@ pub fn solve_spd_in_place<T: Real>(a: &mut [T], b: &mut [T], k: usize) -> Result
 /// // (G0 + 2 e0 e0ᵀ + I) x = 3 e0  =>  x = (0.75, 0)
 /// assert_eq!(x, [0.75, 0.0]);
 /// ```
+#[inline(always)]
 pub fn solve_row_cholesky<T: Real>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,

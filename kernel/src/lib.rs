@@ -78,6 +78,9 @@ pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solv
 pub use error::{Error, Result};
 pub use factors::{Baseline, Factors, Items, Row};
 pub use real::Real;
-pub use row::{gramian, row_gradient, row_loss, row_normal_equations};
+pub use row::{
+    gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations,
+    row_normal_equations_gathered,
+};
 pub use sgd::gradient_step_row;
 pub use topn::{Scored, score_items, top_n, top_n_into};

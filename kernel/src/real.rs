@@ -124,30 +124,37 @@ fn sqrt_f64(v: f64) -> f64 {
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).
 ///
-/// Four independent accumulators let the compiler vectorise and shorten the
-/// dependency chain; the summation order is fixed, so results are deterministic.
-#[inline]
+/// Sixteen independent accumulators, then summed lane by lane in a fixed
+/// order: the compiler keeps the accumulators in one 512-bit, two 256-bit or
+/// four 128-bit vector registers, whichever the target has, and because the
+/// summation order is fixed by the code (not by the vector width) every
+/// target gives the same bits. (A pairwise tree for the final sum makes
+/// LLVM's SLP vectoriser split the accumulator loop into 128-bit pieces; the
+/// sequential sum's latency overlaps with the caller's next, independent dot.)
+#[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [T::ZERO; 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        acc[0] += x[0] * y[0];
-        acc[1] += x[1] * y[1];
-        acc[2] += x[2] * y[2];
-        acc[3] += x[3] * y[3];
+    let mut acc = [T::ZERO; 16];
+    let (ca, ra) = a.as_chunks::<16>();
+    let (cb, rb) = b.as_chunks::<16>();
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..16 {
+            acc[l] += x[l] * y[l];
+        }
     }
-    let mut tail = T::ZERO;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += *x * *y;
+    let mut sum = T::ZERO;
+    for v in acc {
+        sum += v;
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    for (x, y) in ra.iter().zip(rb) {
+        sum += *x * *y;
+    }
+    sum
 }
 
 /// `y += alpha * x` over equal-length slices.
-#[inline]
+#[inline(always)]
 pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * *xi;
@@ -155,7 +162,7 @@ pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
 }
 
 /// Symmetric rank-1 update of the lower triangle: `A[r][c] += alpha * x[r] * x[c]` for `c <= r`.
-#[inline]
+#[inline(always)]
 pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
     for (r, row) in a.chunks_exact_mut(k).enumerate() {
         let s = alpha * x[r];
@@ -175,11 +182,27 @@ pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {
     }
 }
 
-/// `y = A x` for a k x k row-major `A`.
-#[inline]
-pub(crate) fn gemv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
-    for (yi, row) in y.iter_mut().zip(a.chunks_exact(k)) {
-        *yi = dot(row, x);
+/// `y = A x` for a symmetric k x k row-major `A`, as `Σ_r x_r A[r, :]`
+/// (row `r` equals column `r`): contiguous row updates, no horizontal sums,
+/// four rows per pass over `y` so `y` is loaded and stored k/4 times, not k.
+#[inline(always)]
+pub(crate) fn symv<T: Real>(a: &[T], x: &[T], y: &mut [T], k: usize) {
+    y.fill(T::ZERO);
+    if k == 0 {
+        return;
+    }
+    let quads = a.chunks_exact(4 * k).zip(x.chunks_exact(4));
+    for (rows, xs) in quads {
+        let (r0, rest) = rows.split_at(k);
+        let (r1, rest) = rest.split_at(k);
+        let (r2, r3) = rest.split_at(k);
+        let (x0, x1, x2, x3) = (xs[0], xs[1], xs[2], xs[3]);
+        for ((((yc, a0), a1), a2), a3) in y.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+            *yc += (x0 * *a0 + x1 * *a1) + (x2 * *a2 + x3 * *a3);
+        }
+    }
+    for (row, &xr) in a.chunks_exact(k).zip(x).skip(k / 4 * 4) {
+        axpy(xr, row, y);
     }
 }
 

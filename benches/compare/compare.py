@@ -1,0 +1,251 @@
+"""wmf vs implicit 0.7.3 (CPU ALS), side by side, interleaved, on one machine.
+
+Every model's factors are scored by ONE code path, `wmf eval-factors`
+(precision@10, nDCG@10 on a shared per-user 20% holdout). See README.md.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZES = {  # name: (users, items, interactions before the split)
+    "tiny": (3000, 1500, 60_000),
+    "50k": (50_000, 20_000, 2_000_000),
+    "ml20m": (138_000, 27_000, 20_000_000),
+}
+NATIVE_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def env_for(blas, extra=None):
+    env = dict(os.environ)
+    if blas == "native":  # unset both, only for this benchmark command
+        for v in NATIVE_ENV:
+            env.pop(v, None)
+    env.update(extra or {})
+    return env
+
+
+def timed(cmd, env):
+    """Runs cmd under /usr/bin/time; returns (stdout, peak_rss_MiB, cpu_s, wall_s)."""
+    full = ["/usr/bin/time", "-f", "@@TIME %M %U %S %e"] + [str(c) for c in cmd]
+    r = subprocess.run(full, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(full)} failed:\n{r.stderr[-3000:]}")
+    line = [l for l in r.stderr.splitlines() if l.startswith("@@TIME")][-1].split()
+    return r.stdout, int(line[1]) / 1024, float(line[2]) + float(line[3]), float(line[4])
+
+
+def generate(args, name):
+    m, n, nnz = SIZES[name]
+    d = os.path.join(args.out, "data", name)
+    if not os.path.exists(os.path.join(d, "train.npy")):
+        log(f"generating {name}: {m} x {n}, {nnz} interactions")
+        subprocess.run([args.wmf, "generate-split", "--users", str(m), "--items", str(n),
+                        "--interactions", str(nnz), "-o", d], check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(d, "train.csv")) as f:
+        train_nnz = sum(1 for _ in f)
+    return d, train_nnz
+
+
+def evaluate(args, data_dir, fac_dir, ids):
+    cmd = [args.wmf, "eval-factors", "--user-factors", os.path.join(fac_dir, "user_factors.npy"),
+           "--item-factors", os.path.join(fac_dir, "item_factors.npy"),
+           "--train", os.path.join(data_dir, "train.csv"), "--test", os.path.join(data_dir, "test.csv"),
+           "--at", "10", "--json"]
+    if ids:
+        cmd += ["--user-ids", os.path.join(fac_dir, "user_ids.txt"), "--item-ids", os.path.join(fac_dir, "item_ids.txt")]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)
+
+
+def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False):
+    model = os.path.join(args.out, "models", f"{tag}.wmf")
+    os.makedirs(os.path.dirname(model), exist_ok=True)
+    cmd = [args.wmf, "train", os.path.join(data_dir, "train.csv"), "-k", k, "--iterations", iters,
+           "--lambda", args.lam, "--alpha", args.alpha, "--solver", solver, "--threads", threads,
+           "--json", "-o", model]
+    out, rss, cpu, wall = timed(cmd, env_for(blas))
+    its = [json.loads(l) for l in out.splitlines() if l.startswith("{") and '"iteration"' in l]
+    res = {"lib": "wmf", "iter_s": [r["solve_s"] for r in its], "fit_s": its[-1]["elapsed_s"],
+           "rss_mib": rss, "cpu_s": cpu, "wall_s": wall}
+    if do_eval:
+        fac = os.path.join(args.out, "factors", tag)
+        subprocess.run([args.wmf, "export", "-m", model, "--to", "npy", "-o", fac], check=True,
+                       capture_output=True)
+        res["eval"] = evaluate(args, data_dir, fac, ids=True)
+    if do_rec:
+        _, _, _, rwall = timed([args.wmf, "recommend", "-m", model, "--all", "-n", "10", "--seen",
+                                os.path.join(data_dir, "train.csv"), "--threads" if False else "--batch", "4096"],
+                               env_for(blas))
+        res["recommend_s"] = rwall
+    return res
+
+
+def run_implicit(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False):
+    fac = os.path.join(args.out, "factors", tag)
+    cmd = [sys.executable, os.path.join(HERE, "implicit_fit.py"), "--train-npy", os.path.join(data_dir, "train.npy"),
+           "-k", k, "--iterations", iters, "--lambda", args.lam, "--alpha", args.alpha, "--solver", solver,
+           "--threads", threads]
+    if do_eval:
+        cmd += ["--out-dir", fac]
+    if do_rec:
+        cmd += ["--recommend"]
+    out, rss, cpu, wall = timed(cmd, env_for(blas, {"OPENBLAS_NUM_THREADS": "1"}))
+    r = json.loads(out.strip().splitlines()[-1])
+    res = {"lib": "implicit", "iter_s": r["iter_s"], "fit_s": r["fit_s"], "rss_mib": rss, "cpu_s": cpu,
+           "wall_s": wall}
+    if r.get("recommend_s") is not None:
+        res["recommend_s"] = r["recommend_s"]
+    if do_eval:
+        res["eval"] = evaluate(args, data_dir, fac, ids=False)
+    return res
+
+
+def flops_per_iteration(solver, k, m, n, nnz, cg_steps=3):
+    """Useful flops of one ALS iteration (both halves), as in BENCHMARKS.md."""
+    gram = 2 * (m + n) * k * k  # Gramians, full gemm
+    if solver == "cholesky":
+        # rank updates n_u k^2 per row (syrk, both halves: 2 nnz k^2), factorisation k^3/3, two solves 2k^2
+        return 2 * nnz * k * k + (m + n) * (k ** 3 / 3 + 2 * k * k) + gram
+    # CG: (steps + 1) applications of A (gemv 2k^2 + 4 n_u k each), per row, both halves
+    return (cg_steps + 1) * ((m + n) * 2 * k * k + 2 * nnz * 4 * k) + gram
+
+
+def sgemm_rates(args):
+    rates = {}
+    for blas in args.blas:
+        for t in (1, 2):
+            r = subprocess.run([sys.executable, os.path.join(HERE, "sgemm.py"), str(t)], env=env_for(blas),
+                               capture_output=True, text=True, check=True)
+            rates[(blas, t)] = json.loads(r.stdout)
+            log(f"sgemm {blas} {t} thread(s): {rates[(blas, t)]['gflops']:.1f} GFLOP/s ({rates[(blas, t)]['core']})")
+    return rates
+
+
+def summary(runs):
+    its = [x for r in runs for x in r["iter_s"]]
+    return {
+        "med": statistics.median(its), "lo": min(its), "hi": max(its), "n": len(its),
+        "fit": statistics.median(r["fit_s"] for r in runs),
+        "rss": max(r["rss_mib"] for r in runs),
+        "cpu": statistics.median(r["cpu_s"] for r in runs),
+        "util": statistics.median(r["cpu_s"] / r["wall_s"] for r in runs),
+        "eval": next((r["eval"] for r in runs if "eval" in r), None),
+        "rec": next((r["recommend_s"] for r in runs if "recommend_s" in r), None),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--wmf", required=True)
+    ap.add_argument("--sizes", default="50k")
+    ap.add_argument("--k", default="64,128")
+    ap.add_argument("--solvers", default="cg,cholesky")
+    ap.add_argument("--iterations", type=int, default=15)
+    ap.add_argument("--big-iterations", type=int, default=3, help="iterations at the ml20m size")
+    ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions per configuration")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lambda", dest="lam", type=float, default=0.1)
+    ap.add_argument("--alpha", type=float, default=2.0)
+    ap.add_argument("--blas", default="haswell,native",
+                    help="haswell: the environment as it is; native: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
+    ap.add_argument("--native-iterations", type=int, default=5, help="iterations of the native-BLAS Cholesky runs")
+    ap.add_argument("--scaling", action="store_true", help="also time wmf with 1 thread (1 -> 2 thread speedup)")
+    ap.add_argument("--quick", action="store_true", help="tiny size, 3 iterations, 1 rep (a smoke test)")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.iterations, args.reps, args.native_iterations = "tiny", 3, 1, 2
+    args.blas = args.blas.split(",")
+    os.makedirs(args.out, exist_ok=True)
+    env0 = {v: os.environ.get(v) for v in NATIVE_ENV}
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "?")
+    log(f"machine: {model}, {os.cpu_count()} CPUs, {platform.platform()}; env {env0}")
+    rates = sgemm_rates(args)
+    rows, raw = [], []
+    for size in args.sizes.split(","):
+        data_dir, nnz = generate(args, size)
+        m, n, _ = SIZES[size]
+        big = size == "ml20m"
+        for k in [int(x) for x in args.k.split(",")]:
+            for solver in args.solvers.split(","):
+                for blas in args.blas:
+                    if blas != "haswell" and (solver != "cholesky" or big):
+                        continue  # the native-BLAS variant matters for the BLAS-heavy path only
+                    iters = args.big_iterations if big else (args.iterations if blas == "haswell" else args.native_iterations)
+                    reps = 1 if big or blas != "haswell" or (solver == "cholesky" and k >= 128) else args.reps
+                    runs = {"wmf": [], "implicit": []}
+                    for rep in range(reps):
+                        for lib, fn in (("wmf", run_wmf), ("implicit", run_implicit)):
+                            tag = f"{size}-k{k}-{solver}-{blas}-{lib}-{rep}"
+                            do_eval = rep == 0 and blas == "haswell"
+                            do_rec = rep == 0 and blas == "haswell" and solver == "cg" and k == 64 and not big
+                            t0 = time.time()
+                            r = fn(args, data_dir, k, solver, iters, args.threads, blas, tag, do_eval, do_rec)
+                            r.update(size=size, k=k, solver=solver, blas=blas, rep=rep, iterations=iters)
+                            raw.append(r)
+                            runs[lib].append(r)
+                            log(f"{tag}: median {statistics.median(r['iter_s']):.3f} s/iter, "
+                                f"{time.time() - t0:.0f} s wall" + (f", nDCG@10 {r['eval']['metrics']['ndcg']:.4f}" if 'eval' in r else ""))
+                    ws, is_ = summary(runs["wmf"]), summary(runs["implicit"])
+                    fl = flops_per_iteration(solver, k, m, n, nnz)
+                    rows.append(dict(size=size, k=k, solver=solver, blas=blas, iters=iters, reps=reps,
+                                     wmf=ws, implicit=is_, ratio=ws["med"] / is_["med"], flops=fl))
+                    with open(os.path.join(args.out, "results.json"), "w") as f:
+                        json.dump({"machine": model, "rows": rows, "raw": raw,
+                                   "sgemm": {f"{b}-{t}": v for (b, t), v in rates.items()}}, f, indent=1)
+        if args.scaling and not big:
+            for solver in args.solvers.split(","):
+                t = {}
+                for th in (1, 2, 1, 2, 1, 2):
+                    r = run_wmf(args, data_dir, 64, solver, 5, th, "haswell", f"scale-{size}-{solver}-{th}", False)
+                    t.setdefault(th, []).extend(r["iter_s"])
+                s = statistics.median(t[1]) / statistics.median(t[2])
+                rows.append(dict(size=size, k=64, solver=solver, scaling=s, t1=statistics.median(t[1]),
+                                 t2=statistics.median(t[2]), best=min(t[1]) / min(t[2]),
+                                 min1=min(t[1]), min2=min(t[2])))
+                log(f"scaling {size} {solver}: 1 thread {statistics.median(t[1]):.3f} s, 2 threads {statistics.median(t[2]):.3f} s, {s:.2f}x")
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": model, "rows": rows, "raw": raw,
+                   "sgemm": {f"{b}-{t}": v for (b, t), v in rates.items()}}, f, indent=1)
+    print_table(rows, rates, model)
+
+
+def print_table(rows, rates, model):
+    print(f"\nmachine: {model}; sgemm (system OpenBLAS, 2048^3): " + ", ".join(
+        f"{b} {t}T {v['gflops']:.0f} GFLOP/s ({v['core']})" for (b, t), v in rates.items()))
+    print("| size | k | solver | BLAS | lib | s/iter median [min-max] (n) | fit s | peak RSS MiB | CPU use | P@10 | nDCG@10 | GFLOP/s | wmf/implicit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "scaling" in r:
+            continue
+        for lib in ("wmf", "implicit"):
+            s = r[lib]
+            ev = s["eval"]["metrics"] if s["eval"] else None
+            print(f"| {r['size']} | {r['k']} | {r['solver']} | {r['blas']} | {lib} | {s['med']:.3f} [{s['lo']:.3f}-{s['hi']:.3f}] ({s['n']}) "
+                  f"| {s['fit']:.1f} | {s['rss']:.0f} | {100 * s['util']:.0f}% | {ev['precision'] if ev else float('nan'):.4f} "
+                  f"| {ev['ndcg'] if ev else float('nan'):.4f} | {r['flops'] / s['med'] / 1e9:.1f} | "
+                  + (f"{r['ratio']:.3f}" if lib == "wmf" else "1") + " |")
+    for r in rows:
+        if "scaling" in r:
+            print(f"threads 1 -> 2 ({r['size']}, k = 64, {r['solver']}): median {r['t1']:.3f} s -> {r['t2']:.3f} s per iteration ({r['scaling']:.2f}x); "
+                  f"fastest iteration {r['min1']:.3f} s -> {r['min2']:.3f} s ({r['best']:.2f}x)")
+    for r in rows:
+        if "scaling" not in r and (r["wmf"]["rec"] or r["implicit"]["rec"]):
+            print(f"recommend top-10 for all users ({r['size']}, k = {r['k']}): wmf `recommend --all` (whole process: load model + seen file, write text) "
+                  f"{r['wmf']['rec']:.2f} s; implicit recommend() batch (in process) {r['implicit']['rec']:.2f} s; "
+                  f"wmf eval-factors scoring+metrics {r['wmf']['eval']['eval_seconds']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

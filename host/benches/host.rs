@@ -1,0 +1,104 @@
+//! criterion benches of the host's hot paths on a generated dataset:
+//! the per-row solve loop (one user half-iteration, CG and Cholesky), the
+//! BLAS Gramian, batched scoring with top-N selection, and the training loss.
+//!
+//! `cargo bench -p wmf-host --bench host`. Sizes are small enough for a
+//! 2-core machine (a few seconds per bench); the side-by-side comparison
+//! with `implicit` at full size lives in `benches/compare/`.
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use wmf_host::als::Als;
+use wmf_host::synth::{SynthConfig, generate};
+use wmf_host::{Csr, Solver, TrainConfig};
+
+fn dataset() -> Csr {
+    let cfg = SynthConfig {
+        users: 6000,
+        items: 3000,
+        nnz: 200_000,
+        seed: 3,
+        ..SynthConfig::default()
+    };
+    generate(&cfg).expect("synthetic data").data.users
+}
+
+fn config(k: usize, solver: Solver) -> TrainConfig {
+    TrainConfig {
+        k,
+        iterations: 1,
+        lambda: 0.1,
+        solver,
+        threads: 1,
+        ..TrainConfig::default()
+    }
+}
+
+fn row_solves(c: &mut Criterion) {
+    let x = dataset();
+    let mut g = c.benchmark_group("user_half");
+    g.sample_size(10);
+    for k in [64usize, 128] {
+        for (name, solver) in [
+            ("cg3", Solver::Cg { steps: 3 }),
+            ("cholesky", Solver::Cholesky),
+        ] {
+            let mut als = Als::<f32>::new(&x, &config(k, solver)).expect("als");
+            als.iterate().expect("warm-up iteration");
+            g.bench_with_input(BenchmarkId::new(name, k), &k, |b, _| {
+                b.iter(|| als.user_half(None).expect("user half"))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn gramian(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gramian");
+    g.sample_size(20);
+    for k in [64usize, 128] {
+        let (_, h) = wmf_host::als::init_factors::<f32>(1, 20_000, k, 1);
+        g.bench_with_input(BenchmarkId::new("uniform_20k", k), &k, |b, _| {
+            b.iter(|| wmf_host::gramian::gramian_uniform(h.view(), 1.0).expect("gramian"))
+        });
+    }
+    g.finish();
+}
+
+fn scoring(c: &mut Criterion) {
+    let x = dataset();
+    let mut g = c.benchmark_group("recommend_batch");
+    g.sample_size(10);
+    let k = 64;
+    let mut als = Als::<f32>::new(&x, &config(k, Solver::Cg { steps: 3 })).expect("als");
+    als.iterate().expect("iteration");
+    let users: Vec<u32> = (0..x.nrows as u32).collect();
+    g.bench_function("top10_all_users_k64", |b| {
+        b.iter(|| {
+            wmf_host::recommend::recommend_batch(
+                als.w.view(),
+                als.h.view(),
+                &users,
+                10,
+                Some(&x),
+                1024,
+            )
+            .expect("recommend")
+        })
+    });
+    g.finish();
+}
+
+fn loss(c: &mut Criterion) {
+    let x = dataset();
+    let mut g = c.benchmark_group("training_loss");
+    g.sample_size(10);
+    let mut als = Als::<f32>::new(&x, &config(64, Solver::Cg { steps: 3 })).expect("als");
+    als.iterate().expect("iteration");
+    g.bench_function("k64", |b| b.iter(|| als.loss().expect("loss")));
+    g.finish();
+}
+
+criterion_group!(benches, row_solves, gramian, scoring, loss);
+criterion_main!(benches);
