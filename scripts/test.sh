@@ -15,6 +15,7 @@ cargo fmt --all -- --check
 
 stage "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p wmf-host --features mpi --all-targets --locked -- -D warnings
 
 stage "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -172,13 +172,16 @@ pub fn train(
     let bytes0 = comm.bytes_sent();
     let iterations = config.iterations;
     for it in done + 1..=iterations {
+        let solve_start = Instant::now();
         als.iterate()?;
+        let solve_s = solve_start.elapsed().as_secs_f64();
         let loss = als.loss()?;
         observer(&IterationReport {
             iteration: it,
             iterations,
             loss,
             elapsed_s: start.elapsed().as_secs_f64(),
+            solve_s,
         });
         let last = it == iterations;
         if let Some(dir) = &ckpt.dir
