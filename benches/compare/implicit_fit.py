@@ -52,17 +52,20 @@ def main():
         start = time.perf_counter()
         model.fit(cui, show_progress=False, callback=lambda it, el, loss: iters.append(el))
         fit_s = time.perf_counter() - start
-        rec_s = None
+        rec_s, rec_all = None, None
         if a.recommend:
             uid = np.arange(m)
-            start = time.perf_counter()
-            model.recommend(uid, cui, N=10, filter_already_liked_items=True)
-            rec_s = time.perf_counter() - start
+            rec_all = []
+            for _ in range(3):
+                start = time.perf_counter()
+                model.recommend(uid, cui, N=10, filter_already_liked_items=True)
+                rec_all.append(time.perf_counter() - start)
+            rec_s = sorted(rec_all)[1]
     if a.out_dir:
         os.makedirs(a.out_dir, exist_ok=True)
         np.save(os.path.join(a.out_dir, "user_factors.npy"), np.ascontiguousarray(model.user_factors, dtype=np.float32))
         np.save(os.path.join(a.out_dir, "item_factors.npy"), np.ascontiguousarray(model.item_factors, dtype=np.float32))
-    print(json.dumps({"iter_s": iters, "fit_s": fit_s, "recommend_s": rec_s}))
+    print(json.dumps({"iter_s": iters, "fit_s": fit_s, "recommend_s": rec_s, "recommend_all_s": rec_all}))
 
 
 if __name__ == "__main__":

@@ -342,12 +342,20 @@ struct RecommendCmd {
     /// Do not exclude seen items (then --seen is not needed).
     #[arg(long)]
     include_seen: bool,
-    /// Users scored per BLAS batch.
+    /// Users whose recommendations are computed before they are written
+    /// (memory O(batch · n) for the results; scoring itself runs in blocks
+    /// of about 1 MiB of scores per thread).
     #[arg(long, default_value_t = 1024)]
     batch: usize,
     /// Output JSON lines instead of `user<TAB>rank<TAB>item<TAB>score`.
     #[arg(long)]
     json: bool,
+    /// Print a JSON line of timings to stderr: `model_s` (loading the
+    /// model), `seen_s` (loading --seen), `recommend_s` (scoring, excluding
+    /// seen items and ranking, in process), `write_s` (formatting and
+    /// writing the output).
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Debug, Args)]
@@ -918,7 +926,9 @@ fn recommend(c: RecommendCmd) -> Result<()> {
         );
     }
     let format: Format = c.format.parse()?;
+    let clock = Instant::now();
     let model = load_model(&c.model)?;
+    let model_s = clock.elapsed().as_secs_f64();
     let names: Vec<String> = if c.all {
         model.user_ids.names().to_vec()
     } else if let Some(f) = &c.users_file {
@@ -942,6 +952,7 @@ fn recommend(c: RecommendCmd) -> Result<()> {
             ),
         }
     }
+    let clock = Instant::now();
     let seen = match (&c.seen, c.include_seen) {
         (Some(path), false) => {
             let opts = LoadOptions {
@@ -954,12 +965,15 @@ fn recommend(c: RecommendCmd) -> Result<()> {
         }
         _ => None,
     };
+    let seen_s = clock.elapsed().as_secs_f64();
+    let (mut recommend_s, mut write_s) = (0.0, 0.0);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for (chunk_users, chunk_names) in users
         .chunks(c.batch.max(1))
         .zip(names.chunks(c.batch.max(1)))
     {
+        let clock = Instant::now();
         let recs = wmf_host::recommend::recommend_batch(
             model.user_factors.view(),
             model.item_factors.view(),
@@ -968,11 +982,28 @@ fn recommend(c: RecommendCmd) -> Result<()> {
             seen.as_ref(),
             c.batch,
         )?;
+        recommend_s += clock.elapsed().as_secs_f64();
+        let clock = Instant::now();
         for (name, list) in chunk_names.iter().zip(recs) {
             write_recs(&mut out, &model, name, &list, c.json)?;
         }
+        write_s += clock.elapsed().as_secs_f64();
     }
+    let clock = Instant::now();
     out.flush()?;
+    write_s += clock.elapsed().as_secs_f64();
+    if c.timings {
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "users": users.len(),
+                "model_s": model_s,
+                "seen_s": seen_s,
+                "recommend_s": recommend_s,
+                "write_s": write_s,
+            })
+        );
+    }
     Ok(())
 }
 

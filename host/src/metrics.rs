@@ -22,10 +22,14 @@
 //! `min(k, |T_u|)`), so it can stay below 1 when `|T_u| > k`.
 //!
 //! # Cost
-//! Users are scored in blocks (up to 256 users, at most 2^24 scores) by one
-//! BLAS `gemm` per block (`W_block Hᵀ`); ranking and metrics of a block run in
-//! parallel with rayon, and per-user results are summed in user order, so the
-//! result is deterministic. AUC costs O(n log |T_u|) per user.
+//! Users are scored in blocks of [`crate::recommend::rows_per_block`] users
+//! (about 1 MiB of scores) by one single-threaded BLAS `gemm` per block
+//! (`W_block Hᵀ`); the blocks run in parallel with rayon, each ranked and
+//! measured right after its product while its scores are in cache, and
+//! per-user results are summed in user order, so the result is
+//! deterministic. Ranking is the kernel's selection
+//! ([`wmf_kernel::select_top_n_into`]), O(n) per user; AUC costs
+//! O(n log |T_u|) per user.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
@@ -72,10 +76,12 @@ pub struct UserMetrics {
 
 /// The best `k` items of `scores` (descending score, ties by ascending item),
 /// skipping `exclude` (strictly ascending item indices), as `(item, score)` into
-/// `out` (cleared first).
+/// `out` (cleared first): [`crate::recommend::select_top_n`], the kernel's
+/// ranking rule.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a non-finite score (naming the item).
+/// [`Error::Invalid`] for a non-finite score (naming the item);
+/// [`Error::Kernel`] for a bad `exclude` list.
 pub fn top_k_into(
     scores: &[f32],
     exclude: &[u32],
@@ -83,33 +89,8 @@ pub fn top_k_into(
     out: &mut Vec<(u32, f32)>,
 ) -> Result<()> {
     out.clear();
-    if k == 0 {
-        return Ok(());
-    }
-    let mut ex = exclude.iter().peekable();
-    for (j, &s) in scores.iter().enumerate() {
-        if !s.is_finite() {
-            return Err(Error::invalid(
-                "scores",
-                format!("score of item {j} is {s}"),
-            ));
-        }
-        while ex.peek().is_some_and(|&&e| (e as usize) < j) {
-            ex.next();
-        }
-        if ex.peek().is_some_and(|&&e| e as usize == j) {
-            continue;
-        }
-        if out.len() == k && out[k - 1].1 >= s {
-            continue;
-        }
-        // First position with a strictly lower score: equal scores stay ahead.
-        let pos = out.partition_point(|&(_, t)| t >= s);
-        if out.len() == k {
-            out.pop();
-        }
-        out.insert(pos, (j as u32, s));
-    }
+    let best = crate::recommend::select_top_n(scores, k, exclude)?;
+    out.extend(best.iter().map(|s| (s.item, s.score)));
     Ok(())
 }
 
@@ -162,6 +143,14 @@ pub fn rank_metrics(ranked: &[u32], relevant: &[u32], k: usize) -> (f64, f64, f6
 /// AUC of one user (see the [module docs](self)): positives `relevant`,
 /// negatives every item in neither `train` nor `relevant` (both ascending).
 /// `None` when there is no positive or no negative.
+///
+/// Pairs are counted, not sorted: with `E = train ∪ relevant`,
+/// `#{q ∈ N : s_q < p} = #{j : s_j < p} − #{j ∈ E : s_j < p}` (and the same
+/// for `=`), so each positive costs one vectorised counting pass over the
+/// scores plus O(|E|): O(|P| n) in all, for the few positives a held-out
+/// user has. Above [`AUC_COUNTING_MAX_POSITIVES`] positives it sorts them and
+/// binary-searches each negative instead, O(n log |P|). Both count the same
+/// integers, so the result is the same.
 pub fn auc(scores: &[f32], train: &[u32], relevant: &[u32]) -> Option<f64> {
     let mut pos: Vec<f32> = relevant
         .iter()
@@ -170,26 +159,101 @@ pub fn auc(scores: &[f32], train: &[u32], relevant: &[u32]) -> Option<f64> {
     if pos.is_empty() {
         return None;
     }
-    pos.sort_unstable_by(f32::total_cmp);
-    let (mut tr, mut rel) = (train.iter().peekable(), relevant.iter().peekable());
-    let (mut wins, mut negatives) = (0.0f64, 0u64);
-    for (j, &s) in scores.iter().enumerate() {
-        let j = j as u32;
-        while tr.peek().is_some_and(|&&x| x < j) {
-            tr.next();
-        }
-        while rel.peek().is_some_and(|&&x| x < j) {
-            rel.next();
-        }
-        if tr.peek() == Some(&&j) || rel.peek() == Some(&&j) {
-            continue;
-        }
-        negatives += 1;
-        let below_or_eq = pos.partition_point(|&p| p <= s);
-        let below = pos.partition_point(|&p| p < s);
-        wins += (pos.len() - below_or_eq) as f64 + 0.5 * (below_or_eq - below) as f64;
+    let excluded = union_in_range(train, relevant, scores.len());
+    let negatives = (scores.len() - excluded.len()) as u64;
+    if negatives == 0 {
+        return None;
     }
-    (negatives > 0).then(|| wins / (negatives as f64 * pos.len() as f64))
+    let mut wins = 0.0f64;
+    if pos.len() <= AUC_COUNTING_MAX_POSITIVES {
+        for &p in &pos {
+            let (mut below, mut equal) = count_below_equal(scores, p);
+            for &j in &excluded {
+                let s = scores[j as usize];
+                below -= u64::from(s < p);
+                equal -= u64::from(s == p);
+            }
+            wins += below as f64 + 0.5 * equal as f64;
+        }
+    } else {
+        pos.sort_unstable_by(f32::total_cmp);
+        let mut ex = excluded.iter().peekable();
+        for (j, &s) in scores.iter().enumerate() {
+            if ex.peek().is_some_and(|&&e| e as usize == j) {
+                ex.next();
+                continue;
+            }
+            let below_or_eq = pos.partition_point(|&p| p <= s);
+            let below = pos.partition_point(|&p| p < s);
+            wins += (pos.len() - below_or_eq) as f64 + 0.5 * (below_or_eq - below) as f64;
+        }
+    }
+    Some(wins / (negatives as f64 * pos.len() as f64))
+}
+
+/// Positives up to which [`auc`] counts pairs by one pass per positive.
+pub const AUC_COUNTING_MAX_POSITIVES: usize = 64;
+
+/// How many of `scores` are below `p`, and how many equal it (one pass the
+/// compiler vectorises: the comparisons become lane masks added to
+/// per-lane counters).
+fn count_below_equal(scores: &[f32], p: f32) -> (u64, u64) {
+    let (chunks, rest) = scores.as_chunks::<16>();
+    let mut acc = (0u64, 0u64);
+    // Per-lane u32 counters: at most 2^20 per lane before they are summed.
+    for block in chunks.chunks(1 << 20) {
+        let (mut below, mut equal) = ([0u32; 16], [0u32; 16]);
+        for c in block {
+            for l in 0..16 {
+                below[l] += u32::from(c[l] < p);
+                equal[l] += u32::from(c[l] == p);
+            }
+        }
+        acc.0 += below.iter().map(|&c| u64::from(c)).sum::<u64>();
+        acc.1 += equal.iter().map(|&c| u64::from(c)).sum::<u64>();
+    }
+    for &s in rest {
+        acc.0 += u64::from(s < p);
+        acc.1 += u64::from(s == p);
+    }
+    acc
+}
+
+/// The items of two ascending lists, ascending, duplicates merged, only
+/// those below `n`.
+fn union_in_range(a: &[u32], b: &[u32], n: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let x = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                i += 1;
+                j += 1;
+                x
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                i += 1;
+                x
+            }
+            (Some(_), Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (None, None) => break,
+        };
+        if (x as usize) < n && out.last() != Some(&x) {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn check_shapes(train: &Csr, test: &Csr, k: usize) -> Result<()> {
@@ -208,59 +272,75 @@ fn check_shapes(train: &Csr, test: &Csr, k: usize) -> Result<()> {
     Ok(())
 }
 
+/// One user's metrics from their scores `s` (every item); `None` when the
+/// user has no relevant test item.
+fn user_metrics(
+    train: &Csr,
+    test: &Csr,
+    k: usize,
+    u: usize,
+    s: &[f32],
+    top: &mut Vec<(u32, f32)>,
+) -> Result<Option<UserMetrics>> {
+    let tr = train.row(u).0;
+    let relevant = difference(test.row(u).0, tr);
+    if relevant.is_empty() {
+        return Ok(None);
+    }
+    top_k_into(s, tr, k, top).map_err(|e| match e {
+        Error::Invalid { message, .. } => Error::invalid("scores", format!("user {u}: {message}")),
+        e => e,
+    })?;
+    let ranked: Vec<u32> = top.iter().map(|t| t.0).collect();
+    let (precision, recall, ndcg, ap) = rank_metrics(&ranked, &relevant, k);
+    Ok(Some(UserMetrics {
+        precision,
+        recall,
+        ndcg,
+        ap,
+        auc: auc(s, tr, &relevant),
+    }))
+}
+
 /// Evaluates any scorer: `score(users, out)` must fill `out` (`users.len() x n`)
-/// with the scores of those users for every item.
+/// with the scores of those users for every item. It is called once per
+/// block of users, for several blocks at once on the current rayon pool.
 ///
 /// # Errors
 /// [`Error::Invalid`] for `k = 0`, mismatched shapes or a non-finite score;
 /// whatever `score` returns.
 pub fn evaluate_with<F>(train: &Csr, test: &Csr, k: usize, score: F) -> Result<Metrics>
 where
-    F: Fn(&[usize], ArrayViewMut2<'_, f32>) -> Result<()>,
+    F: Fn(&[usize], ArrayViewMut2<'_, f32>) -> Result<()> + Sync,
 {
     check_shapes(train, test, k)?;
     let n = train.ncols;
     let users: Vec<usize> = (0..test.nrows).filter(|&u| test.row_len(u) > 0).collect();
-    let block = ((1usize << 24) / n.max(1)).clamp(1, 256);
+    let rows = crate::recommend::rows_per_block(n);
     let mut total = Metrics {
         k,
         ..Metrics::default()
     };
-    let mut scores = Array2::<f32>::zeros((block.min(users.len()), n));
-    for chunk in users.chunks(block) {
-        let mut view = scores.slice_mut(ndarray::s![..chunk.len(), ..]);
-        score(chunk, view.view_mut())?;
-        let flat = view
-            .as_slice()
-            .ok_or_else(|| Error::invalid("scores", "not contiguous"))?;
-        let per_user: Vec<Result<Option<UserMetrics>>> = chunk
-            .par_iter()
-            .zip(flat.par_chunks(n.max(1)))
-            .map_init(Vec::new, |top, (&u, s)| {
-                let tr = train.row(u).0;
-                let relevant = difference(test.row(u).0, tr);
-                if relevant.is_empty() {
-                    return Ok(None);
-                }
-                top_k_into(s, tr, k, top).map_err(|e| match e {
-                    Error::Invalid { message, .. } => {
-                        Error::invalid("scores", format!("user {u}: {message}"))
-                    }
-                    e => e,
-                })?;
-                let ranked: Vec<u32> = top.iter().map(|t| t.0).collect();
-                let (precision, recall, ndcg, ap) = rank_metrics(&ranked, &relevant, k);
-                Ok(Some(UserMetrics {
-                    precision,
-                    recall,
-                    ndcg,
-                    ap,
-                    auc: auc(s, tr, &relevant),
-                }))
-            })
-            .collect();
-        for r in per_user {
-            let Some(m) = r? else { continue };
+    // Blocks of users in parallel: score the block, then rank and measure
+    // its users while the scores are in cache. Results come back in user
+    // order, so the sums below are deterministic.
+    let per_block: Vec<Result<Vec<Option<UserMetrics>>>> = users
+        .par_chunks(rows)
+        .map_init(Vec::new, |top, us| {
+            let mut scores = Array2::<f32>::zeros((us.len(), n));
+            score(us, scores.view_mut())?;
+            let flat = scores
+                .as_slice()
+                .ok_or_else(|| Error::invalid("scores", "not contiguous"))?;
+            us.iter()
+                .zip(flat.chunks(n.max(1)))
+                .map(|(&u, s)| user_metrics(train, test, k, u, s, top))
+                .collect()
+        })
+        .collect();
+    for block in per_block {
+        for m in block? {
+            let Some(m) = m else { continue };
             total.users += 1;
             total.precision += m.precision;
             total.recall += m.recall;
@@ -309,6 +389,7 @@ pub fn evaluate(
             ),
         ));
     }
+    crate::als::blas_single_threaded();
     let ht = item_factors.t();
     evaluate_with(train, test, k, |users, mut out| {
         let mut w = Array2::<f32>::zeros((users.len(), f));
@@ -395,6 +476,68 @@ mod tests {
         // pos 0.5 beats 0.2, 0.0 and ties 0.5 -> 2.5; pos 0.1 beats 0.0 -> 1.
         close(auc(&s, &[0], &[2, 4]).unwrap(), 3.5 / 6.0);
         assert_eq!(auc(&s, &[0, 1, 3, 5], &[2, 4]), None);
+    }
+
+    /// AUC straight from its definition, O(|P| |N|).
+    fn auc_by_pairs(scores: &[f32], train: &[u32], relevant: &[u32]) -> Option<f64> {
+        let n = scores.len() as u32;
+        let pos: Vec<f32> = relevant
+            .iter()
+            .filter(|&&j| j < n)
+            .map(|&j| scores[j as usize])
+            .collect();
+        let neg: Vec<f32> = (0..n)
+            .filter(|j| !train.contains(j) && !relevant.contains(j))
+            .map(|j| scores[j as usize])
+            .collect();
+        if pos.is_empty() || neg.is_empty() {
+            return None;
+        }
+        let mut wins = 0.0;
+        for &p in &pos {
+            for &q in &neg {
+                wins += if p > q {
+                    1.0
+                } else if p == q {
+                    0.5
+                } else {
+                    0.0
+                };
+            }
+        }
+        Some(wins / (pos.len() * neg.len()) as f64)
+    }
+
+    #[test]
+    fn auc_counting_and_sorting_paths_equal_the_definition() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(5);
+        for trial in 0..60 {
+            let n = rng.gen_range(1..400usize);
+            // few distinct values: many ties between positives and negatives
+            let scores: Vec<f32> = (0..n).map(|_| rng.gen_range(-4..5) as f32 * 0.25).collect();
+            let p_rel = if trial % 3 == 0 { 0.5 } else { 0.05 };
+            let relevant: Vec<u32> = (0..n as u32).filter(|_| rng.gen_bool(p_rel)).collect();
+            // train may overlap relevant and reach past n (ignored)
+            let train: Vec<u32> = (0..n as u32 + 3).filter(|_| rng.gen_bool(0.2)).collect();
+            let want = auc_by_pairs(&scores, &train, &relevant);
+            let got = auc(&scores, &train, &relevant);
+            match (got, want) {
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "trial {trial}: {g} vs {w}"),
+                (g, w) => assert_eq!(g, w, "trial {trial}"),
+            }
+        }
+        // one list above the counting threshold takes the sorting path
+        let n = 1000;
+        let scores: Vec<f32> = (0..n).map(|j| ((j * 7919) % 13) as f32).collect();
+        let relevant: Vec<u32> = (0..n as u32).step_by(5).collect();
+        assert!(relevant.len() > AUC_COUNTING_MAX_POSITIVES);
+        let train: Vec<u32> = (1..n as u32).step_by(7).collect();
+        let (g, w) = (
+            auc(&scores, &train, &relevant).unwrap(),
+            auc_by_pairs(&scores, &train, &relevant).unwrap(),
+        );
+        assert!((g - w).abs() < 1e-12, "{g} vs {w}");
     }
 
     #[test]

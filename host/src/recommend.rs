@@ -6,7 +6,7 @@
 //! with the kernel's tie rule: higher score first, equal scores in ascending
 //! item order. Seen items are excluded unless asked otherwise.
 
-use ndarray::{Array1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use wmf_kernel::Factors;
 pub use wmf_kernel::Scored;
@@ -15,49 +15,50 @@ use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
 /// The best `n` of `scores` (indexed by item), skipping `exclude` (strictly
-/// ascending), best first; equal scores in ascending item order (the kernel's
-/// rule). O(len + n log n).
+/// ascending), best first; equal scores in ascending item order. This is the
+/// kernel's [`wmf_kernel::select_top_n_into`] (the ranking rule of
+/// [`wmf_kernel::top_n_into`]): O(len) with one comparison per item that
+/// does not enter the running best list.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a non-finite score.
+/// [`Error::Invalid`] for a non-finite score (naming the item);
+/// [`Error::Kernel`] for an `exclude` list that is not strictly ascending or
+/// holds an item out of range.
 ///
 /// ```
 /// let best = wmf_host::recommend::select_top_n(&[1.0, 3.0, 3.0, 2.0], 2, &[1]).unwrap();
 /// assert_eq!(best.iter().map(|s| s.item).collect::<Vec<_>>(), [2, 3]);
 /// ```
 pub fn select_top_n(scores: &[f32], n: usize, exclude: &[u32]) -> Result<Vec<Scored<f32>>> {
-    if let Some(j) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(Error::invalid(
-            "scores",
-            format!("score of item {j} is not finite"),
-        ));
+    let cap = n.min(scores.len());
+    if cap == 0 {
+        return Ok(Vec::new());
     }
-    let mut ex = exclude.iter().peekable();
-    let mut cand: Vec<Scored<f32>> = Vec::with_capacity(scores.len());
-    for (j, &s) in scores.iter().enumerate() {
-        while ex.peek().is_some_and(|&&e| (e as usize) < j) {
-            ex.next();
-        }
-        if ex.peek().is_some_and(|&&e| e as usize == j) {
-            continue;
-        }
-        cand.push(Scored {
-            item: j as u32,
-            score: s,
-        });
-    }
-    let order = |a: &Scored<f32>, b: &Scored<f32>| {
-        b.score
-            .partial_cmp(&a.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.item.cmp(&b.item))
-    };
-    if n < cand.len() && n > 0 {
-        cand.select_nth_unstable_by(n - 1, order);
-    }
-    cand.truncate(n);
-    cand.sort_unstable_by(order);
-    Ok(cand)
+    let (mut items, mut best) = (vec![0u32; cap], vec![0f32; cap]);
+    let got = wmf_kernel::select_top_n_into(scores, exclude, &mut items, &mut best).map_err(
+        |e| match e {
+            wmf_kernel::Error::NonFinite { index, .. } => Error::invalid(
+                "scores",
+                format!("score of item {index} is {}", scores[index]),
+            ),
+            e => Error::kernel("selecting the top items", e),
+        },
+    )?;
+    Ok(items
+        .into_iter()
+        .zip(best)
+        .take(got)
+        .map(|(item, score)| Scored { item, score })
+        .collect())
+}
+
+/// Users per BLAS product when scoring against `n_items` items: about 4 MiB
+/// of scores per block (large enough that packing `Hᵀ` once per product is a
+/// small share of its work, small enough that a block's scores are still in
+/// cache when they are ranked), a multiple of 16 rows (the gemm micro-tile),
+/// between 16 and 256.
+pub fn rows_per_block(n_items: usize) -> usize {
+    ((1usize << 20) / n_items.max(1)).clamp(16, 256) / 16 * 16
 }
 
 fn std_slice<'a>(a: &'a ArrayView2<'_, f32>, what: &'static str) -> Result<&'a [f32]> {
@@ -96,10 +97,13 @@ pub fn recommend_one(
         .collect())
 }
 
-/// Top `n` items for each user in `users`, scoring `batch` users at a time
-/// with one BLAS product `W_block · Hᵀ` (memory O(batch · n_items)), then
-/// selecting per row in parallel (current rayon pool). Items stored in the
-/// user's row of `seen` are excluded when `seen` is given.
+/// Top `n` items for each user in `users`, `batch` users at a time (the
+/// results of a batch are collected before the next starts). Within a batch,
+/// blocks of [`rows_per_block`] users run in parallel on the current rayon
+/// pool: one single-threaded BLAS product `W_block · Hᵀ` each, then
+/// [`select_top_n`] per user while the block's scores are in cache (memory
+/// O(threads · rows · n_items) for scores). Items stored in the user's row of
+/// `seen` are excluded when `seen` is given.
 ///
 /// # Errors
 /// [`Error::Invalid`] for `n = 0`, a user index out of range, mismatched
@@ -129,24 +133,34 @@ pub fn recommend_batch(
         ));
     }
     let batch = batch.max(1);
+    let rows = rows_per_block(item_factors.nrows());
+    crate::als::blas_single_threaded();
+    let ht = item_factors.t();
     let mut out = Vec::with_capacity(users.len());
     for chunk in users.chunks(batch) {
-        let mut block = ndarray::Array2::<f32>::zeros((chunk.len(), k));
-        for (t, &u) in chunk.iter().enumerate() {
-            block.row_mut(t).assign(&user_factors.row(u as usize));
-        }
-        let scores = block.dot(&item_factors.t());
-        let recs: Vec<Vec<Scored<f32>>> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(t, &u)| {
-                let row = scores.row(t);
-                let row = row.as_slice().unwrap_or(&[]);
-                let exclude = seen.map(|s| s.row(u as usize).0).unwrap_or(&[]);
-                select_top_n(row, n, exclude)
+        // Each rayon task scores a block of users with one gemm and ranks
+        // them while the block's scores are still in cache.
+        let blocks: Vec<Result<Vec<Vec<Scored<f32>>>>> = chunk
+            .par_chunks(rows)
+            .map(|us| {
+                let mut w = Array2::<f32>::zeros((us.len(), k));
+                for (mut row, &u) in w.rows_mut().into_iter().zip(us) {
+                    row.assign(&user_factors.row(u as usize));
+                }
+                let scores = w.dot(&ht);
+                us.iter()
+                    .zip(scores.rows())
+                    .map(|(&u, row)| {
+                        let row = row.as_slice().unwrap_or(&[]);
+                        let exclude = seen.map(|s| s.row(u as usize).0).unwrap_or(&[]);
+                        select_top_n(row, n, exclude)
+                    })
+                    .collect()
             })
-            .collect::<Result<_>>()?;
-        out.extend(recs);
+            .collect();
+        for b in blocks {
+            out.extend(b?);
+        }
     }
     Ok(out)
 }

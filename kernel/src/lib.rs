@@ -22,7 +22,8 @@
 //!   [`solve_row_cg`] (conjugate gradient, warm start), [`solve_row_eals`]
 //!   (element-wise ALS) and [`eals_online_update`] (O(k²) per new
 //!   interaction), and [`gradient_step_row`] for the smallest devices.
-//! - Scoring: [`score_items`], [`top_n_into`], [`top_n`].
+//! - Scoring: [`score_items`], [`top_n_into`], [`top_n`], and [`select_top_n_into`]
+//!   over precomputed scores (one ranking rule for both).
 //!
 //! Every function validates its arguments (lengths, `1 <= k <=` [`MAX_K`],
 //! item indices, NaN/inf, negative confidences and `λ`) and returns an
@@ -83,4 +84,4 @@ pub use row::{
     row_normal_equations_gathered,
 };
 pub use sgd::gradient_step_row;
-pub use topn::{Scored, score_items, top_n, top_n_into};
+pub use topn::{Scored, score_items, select_top_n_into, top_n, top_n_into};

@@ -72,30 +72,156 @@ pub fn top_n_into<T: Real>(
             return Err(Error::NonFiniteResult { what: "scores" });
         }
     }
-    let cap = out_items.len();
-    let mut len = 0usize;
+    let mut best = Best::new(out_items, out_scores);
     let mut ex = exclude.iter().peekable();
     for j in 0..h.n() {
         if ex.peek().is_some_and(|&&e| e as usize == j) {
             ex.next();
             continue;
         }
-        let s = dot(w, h.row(j));
-        // First position whose score is strictly lower: equal scores stay ahead.
-        let pos = out_scores[..len].partition_point(|&t| t >= s);
-        if pos >= cap {
-            continue;
-        }
-        let end = if len < cap { len } else { cap - 1 };
-        out_items.copy_within(pos..end, pos + 1);
-        out_scores.copy_within(pos..end, pos + 1);
-        out_items[pos] = j as u32;
-        out_scores[pos] = s;
-        if len < cap {
-            len += 1;
+        best.offer(j as u32, dot(w, h.row(j)));
+    }
+    Ok(best.len)
+}
+
+/// The running best-`N` list behind [`top_n_into`] and [`select_top_n_into`]:
+/// the one copy of the ranking rule. Items must be offered in ascending item
+/// order with finite scores; the list stays sorted by descending score, and
+/// an item whose score equals one already kept goes after it, so equal
+/// scores keep ascending item order and a full list never lets a later item
+/// displace an equal earlier one.
+struct Best<'a, T> {
+    items: &'a mut [u32],
+    scores: &'a mut [T],
+    len: usize,
+}
+
+impl<'a, T: Real> Best<'a, T> {
+    /// An empty list over the caller's outputs (equal lengths, at least 1).
+    fn new(items: &'a mut [u32], scores: &'a mut [T]) -> Self {
+        Best {
+            items,
+            scores,
+            len: 0,
         }
     }
-    Ok(len)
+
+    /// Offers item `j` with score `s`. O(1) when the list is full and `s` is
+    /// not above its last score (the common case for `N` much smaller than
+    /// `n`), O(N) when it is inserted.
+    #[inline(always)]
+    fn offer(&mut self, j: u32, s: T) {
+        let cap = self.items.len();
+        if self.len == cap && s <= self.scores[cap - 1] {
+            return;
+        }
+        // First position whose score is strictly lower: equal scores stay ahead.
+        let pos = self.scores[..self.len].partition_point(|&t| t >= s);
+        if pos >= cap {
+            return;
+        }
+        let end = if self.len < cap { self.len } else { cap - 1 };
+        self.items.copy_within(pos..end, pos + 1);
+        self.scores.copy_within(pos..end, pos + 1);
+        self.items[pos] = j;
+        self.scores[pos] = s;
+        if self.len < cap {
+            self.len += 1;
+        }
+    }
+}
+
+/// Writes the best `out_items.len()` items of precomputed `scores`
+/// (`scores[j]` is item `j`'s score, e.g. one row of a batched `W Hᵀ`) into
+/// `out_items` and `out_scores`, skipping `exclude` (strictly ascending, each
+/// `< scores.len()`). Returns how many were written
+/// (`min(N, n − |exclude|)`), best first, with the same ranking rule as
+/// [`top_n_into`] (equal scores in ascending item order), so a host that
+/// scores a block of users with BLAS selects exactly what the kernel would.
+///
+/// O(n + N · inserted) time, no extra memory: one pass checks the scores,
+/// one merges the exclusions with the scan and keeps the running best list
+/// (an item not above the current `N`-th score costs one comparison).
+///
+/// # Errors
+/// [`Error::ZeroDimension`] for an empty output or empty `scores`,
+/// [`Error::DimensionTooLarge`] for more than `u32::MAX` scores,
+/// [`Error::LengthMismatch`] when the two outputs differ in length,
+/// [`Error::NonFinite`] for a NaN or infinite score (naming its item),
+/// [`Error::IndexOutOfRange`] / [`Error::NotAscending`] for `exclude`.
+/// Outputs are written only on success, and beyond the returned count are
+/// left untouched.
+///
+/// ```
+/// use wmf_kernel::select_top_n_into;
+/// let scores = [1.0f32, 3.0, 2.0, 3.0];
+/// let (mut items, mut s) = ([0u32; 2], [0.0f32; 2]);
+/// let got = select_top_n_into(&scores, &[1], &mut items, &mut s).unwrap();
+/// assert_eq!((got, items, s), (2, [3, 2], [3.0, 2.0]));
+/// ```
+pub fn select_top_n_into<T: Real>(
+    scores: &[T],
+    exclude: &[u32],
+    out_items: &mut [u32],
+    out_scores: &mut [T],
+) -> Result<usize> {
+    if out_items.is_empty() {
+        return Err(Error::ZeroDimension { what: "capacity" });
+    }
+    check::len(out_scores, out_items.len(), "out_scores")?;
+    check::dim(scores.len(), "scores")?;
+    check::finite(scores, "scores")?;
+    check::items(exclude, scores.len(), "exclude")?;
+    let mut best = Best::new(out_items, out_scores);
+    let mut ex = exclude.iter().peekable();
+    let (chunks, _) = scores.as_chunks::<16>();
+    let mut j = 0usize;
+    for chunk in chunks {
+        // A full list and no score of the chunk above its last entry: no item
+        // of the chunk can enter (ties stay with the earlier item), so skip
+        // the chunk after one vectorised maximum, passing its exclusions.
+        if best.len == best.items.len() && max16(chunk) <= best.scores[best.len - 1] {
+            j += 16;
+            while ex.peek().is_some_and(|&&e| (e as usize) < j) {
+                ex.next();
+            }
+            continue;
+        }
+        for &s in chunk {
+            if ex.peek().is_some_and(|&&e| e as usize == j) {
+                ex.next();
+            } else {
+                best.offer(j as u32, s);
+            }
+            j += 1;
+        }
+    }
+    for &s in &scores[j..] {
+        if ex.peek().is_some_and(|&&e| e as usize == j) {
+            ex.next();
+        } else {
+            best.offer(j as u32, s);
+        }
+        j += 1;
+    }
+    Ok(best.len)
+}
+
+/// The largest of 16 finite values, as a lane-wise tree the compiler turns
+/// into vector `max` instructions.
+#[inline(always)]
+fn max16<T: Real>(c: &[T; 16]) -> T {
+    let mut m = *c;
+    let mut width = 8;
+    while width > 0 {
+        for l in 0..width {
+            if m[l + width] > m[l] {
+                m[l] = m[l + width];
+            }
+        }
+        width /= 2;
+    }
+    m[0]
 }
 
 /// [`top_n_into`] with the capacity `N` fixed at compile time, returning a

@@ -10,8 +10,8 @@ use rand::Rng;
 use wmf_kernel::{
     Baseline, CellUpdate, CgParams, Dense, Error, Factors, Items, MAX_K, Real, Row, cd_sweeps,
     cholesky_in_place, cholesky_solve_in_place, eals_online_update, gradient_step_row, gramian,
-    row_gradient, row_loss, row_normal_equations, score_items, solve_row_cg, solve_row_cholesky,
-    solve_row_eals, solve_spd_in_place, top_n_into,
+    row_gradient, row_loss, row_normal_equations, score_items, select_top_n_into, solve_row_cg,
+    solve_row_cholesky, solve_row_eals, solve_spd_in_place, top_n_into,
 };
 
 use crate::common::{cast, rng};
@@ -476,6 +476,10 @@ proptest! {
             let mut out = vec![0u32; 3];
             let mut sc = vec![0.0f32; 3];
             if let Ok(got) = top_n_into(&f, &w, &ids, &mut out, &mut sc) {
+                prop_assert!(all_finite(&sc[..got]));
+            }
+            // Precomputed (possibly hostile) scores: the raw factor values.
+            if let Ok(got) = select_top_n_into(&h, &ids, &mut out, &mut sc) {
                 prop_assert!(all_finite(&sc[..got]));
             }
             let c0 = if uniform { Baseline::Uniform(lambda) } else { Baseline::PerItem(&conf[..]) };

@@ -2,7 +2,7 @@
 
 use crate::common::{reference, rng, trials};
 use rand::Rng;
-use wmf_kernel::{Error, Factors, score_items, top_n, top_n_into};
+use wmf_kernel::{Error, Factors, score_items, select_top_n_into, top_n, top_n_into};
 
 /// Item factors with small integer entries so that many scores tie exactly.
 fn tied_case(seed: u64) -> (Vec<f64>, Vec<f64>, usize, usize, Vec<u32>) {
@@ -127,4 +127,85 @@ fn top_n_edge_cases() {
         score_items(&f, &[1.0, 1.0], &mut [0.0; 2]),
         Err(Error::NonFiniteResult { what: "scores" })
     );
+}
+
+#[test]
+fn select_top_n_into_equals_top_n_into_and_the_reference() {
+    for seed in 0..trials(60, 4) as u64 {
+        let (h, w, n, k, exclude) = tied_case(seed);
+        let f = Factors::new(&h, n, k).unwrap();
+        let mut scores = vec![0.0; n];
+        score_items(&f, &w, &mut scores).unwrap();
+        for cap in [1, 2, 3, n, n + 4] {
+            let (mut a_items, mut a_sc) = (vec![u32::MAX; cap], vec![-7.0; cap]);
+            let (mut b_items, mut b_sc) = (vec![u32::MAX; cap], vec![-7.0; cap]);
+            let a = top_n_into(&f, &w, &exclude, &mut a_items, &mut a_sc).unwrap();
+            let b = select_top_n_into(&scores, &exclude, &mut b_items, &mut b_sc).unwrap();
+            assert_eq!(
+                (a, &a_items, &a_sc),
+                (b, &b_items, &b_sc),
+                "seed {seed} cap {cap}"
+            );
+            let want = reference::top_n(&scores, &exclude, cap);
+            let got: Vec<(u32, f64)> = b_items.iter().copied().zip(b_sc).take(b).collect();
+            assert_eq!(got, want, "seed {seed} cap {cap}");
+        }
+    }
+}
+
+#[test]
+fn select_top_n_into_rejects_bad_input_and_writes_nothing() {
+    let (mut items, mut sc) = ([9u32; 2], [9.0f32; 2]);
+    let nan = [1.0f32, 2.0, f32::NAN];
+    assert_eq!(
+        select_top_n_into(&nan, &[], &mut items, &mut sc),
+        Err(Error::NonFinite {
+            what: "scores",
+            index: 2
+        })
+    );
+    let inf = [f32::NEG_INFINITY, 0.0];
+    assert_eq!(
+        select_top_n_into(&inf, &[], &mut items, &mut sc),
+        Err(Error::NonFinite {
+            what: "scores",
+            index: 0
+        })
+    );
+    let ok = [1.0f32, 2.0, 3.0];
+    assert_eq!(
+        select_top_n_into(&ok, &[3], &mut items, &mut sc),
+        Err(Error::IndexOutOfRange {
+            what: "exclude",
+            position: 0,
+            index: 3,
+            bound: 3
+        })
+    );
+    assert_eq!(
+        select_top_n_into(&ok, &[1, 1], &mut items, &mut sc),
+        Err(Error::NotAscending {
+            what: "exclude",
+            position: 1
+        })
+    );
+    assert_eq!(
+        select_top_n_into::<f32>(&[], &[], &mut items, &mut sc),
+        Err(Error::ZeroDimension { what: "scores" })
+    );
+    assert_eq!(
+        select_top_n_into(&ok, &[], &mut [], &mut []),
+        Err(Error::ZeroDimension { what: "capacity" })
+    );
+    assert!(matches!(
+        select_top_n_into(&ok, &[], &mut items, &mut [0.0f32; 3]),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert_eq!((items, sc), ([9; 2], [9.0; 2]));
+    // everything excluded: nothing written, count 0
+    assert_eq!(
+        select_top_n_into(&ok, &[0, 1, 2], &mut items, &mut sc),
+        Ok(0)
+    );
+    assert_eq!((items, sc), ([9; 2], [9.0; 2]));
 }
