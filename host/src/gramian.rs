@@ -8,6 +8,7 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, s};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -266,6 +267,9 @@ pub fn sum_gramians<'a, T: Float>(parts: impl IntoIterator<Item = &'a [T]>, k: u
 /// The Gramian as the sum over [`gram_blocks`] of [`gramian_block`], in block
 /// order ([`sum_gramians`]). Single-process training uses this so that a
 /// distributed run (blocks on different ranks, same sum) gives the same bits.
+/// The blocks are computed in parallel on the current rayon pool (one
+/// single-threaded BLAS call each); the result does not depend on the
+/// number of threads.
 ///
 /// # Errors
 /// As [`gramian_block`].
@@ -282,8 +286,10 @@ pub fn gramian_blocked<T: Float>(
     weights: GramWeights<'_, T>,
 ) -> Result<Array2<T>> {
     let k = f.ncols();
+    // The blocks are fixed by `n` alone and summed in block order, so running
+    // them in parallel (current rayon pool) gives the same bits as in series.
     let parts = gram_blocks(f.nrows())
-        .into_iter()
+        .into_par_iter()
         .map(|rows| gramian_block(f, rows, weights))
         .collect::<Result<Vec<_>>>()?;
     Ok(sum_gramians(
