@@ -4,6 +4,7 @@
 //! slice versions; Cholesky names the failing pivot.
 
 use crate::common::{Model, RowData, Spec, cast, reference, rel_err, rng, tol, trials, wide};
+use rand::Rng;
 use wmf_kernel::{
     Baseline, CellUpdate, CgParams, Error, Factors, Items, Real, Row, cd_sweeps, cholesky_in_place,
     cholesky_solve_in_place, eals_online_update, fixed, gradient_step_row, row_gradient, row_loss,
@@ -482,4 +483,63 @@ fn cg_respects_steps_and_tolerance() {
     )
     .unwrap();
     assert_eq!((rep.steps, x), (0, x0));
+}
+
+/// The textbook unblocked right-looking Cholesky (one rank-1 update of the
+/// trailing lower triangle per pivot, `a_ij -= L_ip * L_jp`), as the
+/// reference for the kernel's blocked one.
+fn unblocked_cholesky(a: &mut [f32], k: usize) {
+    for p in 0..k {
+        let l = a[p * k + p].sqrt();
+        a[p * k + p] = l;
+        let inv = 1.0 / l;
+        for i in (p + 1)..k {
+            a[i * k + p] *= inv;
+        }
+        for i in (p + 1)..k {
+            for j in (p + 1)..=i {
+                a[i * k + j] -= a[i * k + p] * a[j * k + p];
+            }
+        }
+    }
+}
+
+#[test]
+fn blocked_cholesky_equals_unblocked_bit_for_bit() {
+    // Blocking changes only memory traffic: every element gets the same
+    // updates in the same order, so the factor is identical to the bit.
+    let mut r = rng(4242);
+    let sizes: &[usize] = if crate::common::MIRI {
+        &[1, 3, 5, 9]
+    } else {
+        &[1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 64, 67]
+    };
+    for &k in sizes {
+        let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
+        // A = M Mᵀ + k I: symmetric positive definite
+        let mut a = vec![0.0f32; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                let mut s = 0.0f32;
+                for t in 0..k {
+                    s += m[i * k + t] * m[j * k + t];
+                }
+                a[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
+            }
+        }
+        let mut want = a.clone();
+        unblocked_cholesky(&mut want, k);
+        wmf_kernel::cholesky_in_place(&mut a, k).unwrap();
+        for i in 0..k {
+            for j in 0..=i {
+                assert_eq!(
+                    a[i * k + j].to_bits(),
+                    want[i * k + j].to_bits(),
+                    "k {k}: L[{i}][{j}] = {} vs {}",
+                    a[i * k + j],
+                    want[i * k + j]
+                );
+            }
+        }
+    }
 }
