@@ -170,9 +170,9 @@ else
 fi
 
 step "no_std static library for thumbv7em-none-eabihf"
-cargo build -q -p wmf-ffi --release --target thumbv7em-none-eabihf --no-default-features 2>&1 |
+cargo build -q -p wmf-ffi --profile firmware --target thumbv7em-none-eabihf --no-default-features 2>&1 |
     grep -v "dropping unsupported crate type \`cdylib\`" || true
-thumb="$target_dir/thumbv7em-none-eabihf/release/libwmf_ffi.a"
+thumb="$target_dir/thumbv7em-none-eabihf/firmware/libwmf_ffi.a"
 [ -f "$thumb" ] || die "no $thumb"
 check_exports arm-none-eabi-nm "$thumb"
 if arm-none-eabi-nm "$thumb" 2>/dev/null | grep -q '__rust_alloc\b\|__rg_alloc\|\bmalloc\b'; then

@@ -95,9 +95,9 @@ for k in 16 32; do
 done
 
 echo "== build: ffi static library (no_std, thumbv7em-none-eabihf) and C firmware"
-(cd "$root" && cargo build -q -p wmf-ffi --release --no-default-features \
+(cd "$root" && cargo build -q -p wmf-ffi --profile firmware --no-default-features \
     --target thumbv7em-none-eabihf 2>&1 | grep -v "dropping unsupported crate type" || true)
-LIBWMF="$root/target/thumbv7em-none-eabihf/release/libwmf_ffi.a"
+LIBWMF="$root/target/thumbv7em-none-eabihf/firmware/libwmf_ffi.a"
 [ -f "$LIBWMF" ] || { echo "missing $LIBWMF"; exit 1; }
 for k in 16 32; do
     make -s -C c K="$k" BLOB="$OUT/model/k$k/model.wmfb" USER_H_DIR="$OUT/model/k$k" \

@@ -46,8 +46,9 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// result is the same bit for bit; the gain is memory traffic (k = 128:
 /// a fifth less time per Cholesky half-iteration on the host).
 ///
-/// The block's columns are copied into four contiguous stack vectors
-/// (`4 · MAX_K` values) whose entries left of the trailing triangle are
+/// The block's columns are copied into contiguous stack vectors
+/// (`4 · MAX_K` values; on bare metal, `target_os = "none"`, the block is
+/// one pivot wide and this is `MAX_K`) whose entries left of the trailing triangle are
 /// zero, so each row's update can start further left, at a length that is a
 /// multiple of 16: the extra entries subtract `L_ip · 0` and keep their
 /// value, and the `k³/6` multiply-adds run as full-width vector updates
@@ -55,7 +56,10 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 #[inline(always)]
 fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     const W: usize = 16;
-    const B: usize = 4;
+    // Block width: four on hosts (wide vectors, memory traffic is the cost);
+    // one on bare metal, where the three extra `MAX_K` column copies would
+    // cost stack and a scalar FPU gains nothing. Same bits either way.
+    const B: usize = if cfg!(target_os = "none") { 1 } else { 4 };
     let mut cols = [[T::ZERO; crate::MAX_K]; B];
     let mut p = 0;
     while p < k {
