@@ -922,7 +922,7 @@ fn recommend(c: RecommendCmd) -> Result<()> {
     let format: Format = c.format.parse()?;
     let model = load_model(&c.model)?;
     let names: Vec<String> = if c.all {
-        model.user_ids.names().to_vec()
+        model.user_ids.names().map(str::to_owned).collect()
     } else if let Some(f) = &c.users_file {
         std::fs::read_to_string(f)
             .with_context(|| format!("reading {}", f.display()))?
@@ -1106,11 +1106,11 @@ fn export(c: ExportCmd) -> Result<()> {
             )?;
             wmf_host::model_io::atomic_write(
                 &c.output.join("user_ids.txt"),
-                (model.user_ids.names().join("\n") + "\n").as_bytes(),
+                (model.user_ids.names().collect::<Vec<_>>().join("\n") + "\n").as_bytes(),
             )?;
             wmf_host::model_io::atomic_write(
                 &c.output.join("item_ids.txt"),
-                (model.item_ids.names().join("\n") + "\n").as_bytes(),
+                (model.item_ids.names().collect::<Vec<_>>().join("\n") + "\n").as_bytes(),
             )?;
         }
         ExportFormat::Blob => wmf_host::export::ItemBlob::from_model(&model)?.write(&c.output)?,
@@ -1607,7 +1607,6 @@ fn eval_factors(c: EvalFactorsCmd) -> Result<()> {
         .with_context(|| format!("loading {}", c.test.display()))?;
     let max_id = |ids: &wmf_host::ids::IdMap| {
         ids.names()
-            .iter()
             .filter_map(|s| s.parse::<usize>().ok())
             .max()
             .map_or(0, |v| v + 1)
