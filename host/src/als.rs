@@ -33,7 +33,7 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use wmf_kernel::{Baseline, CgParams, Factors, Items, Row};
 
-use crate::confidence::{column_counts, confidence_matrix, item_baseline, uniform_value};
+use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
 use crate::gramian::{Float, GramWeights, gramian_blocked};
 use crate::ids::IdMap;
@@ -146,13 +146,40 @@ pub struct Side<T> {
 }
 
 impl<T: Float> Side<T> {
-    /// Converts a confidence matrix.
+    /// Converts a confidence matrix (a copy; [`Side::from_confidences`] takes
+    /// the matrix instead).
     pub fn from_csr(c: &Csr) -> Self {
         Self {
             indptr: c.indptr.clone(),
             indices: c.indices.clone(),
             conf: c.values.iter().map(|&v| T::of_f32(v)).collect(),
             ncols: c.ncols,
+        }
+    }
+
+    /// Takes a confidence matrix without copying it: its offsets and column
+    /// indices become this side's, and so do its values for `T = f32` (for
+    /// `f64` they are converted into a new vector).
+    pub fn from_confidences(c: Csr) -> Self {
+        Self {
+            indptr: c.indptr,
+            indices: c.indices,
+            conf: T::vec_of_f32(c.values),
+            ncols: c.ncols,
+        }
+    }
+
+    /// The other orientation: item rows over users from user rows over items
+    /// (or back), by counting sort in O(nnz + rows + columns), allocating only
+    /// the result. Rows of the result are strictly ascending.
+    pub fn transpose(&self) -> Self {
+        let (indptr, indices, conf) =
+            crate::sparse::transpose_parts(&self.indptr, &self.indices, &self.conf, self.ncols);
+        Self {
+            indptr,
+            indices,
+            conf,
+            ncols: self.nrows(),
         }
     }
 
@@ -205,21 +232,39 @@ pub fn row_lambdas<T: Float>(lambda: f32, scaling: RegScaling, side: &Side<T>) -
 
 impl<T: Float> Problem<T> {
     /// Builds the problem from raw interaction values (`m x n`, users by items)
-    /// and a configuration (validated first).
+    /// and a configuration (validated first). Copies `values` once; see
+    /// [`Problem::from_values`] to hand them over instead.
+    ///
+    /// # Errors
+    /// As [`Problem::from_values`].
+    pub fn new(values: &Csr, config: &TrainConfig) -> Result<Self> {
+        validate_config(config)?;
+        Self::from_values(values.clone(), config)
+    }
+
+    /// Builds the problem from raw interaction values (`m x n`, users by
+    /// items) that it takes over, and a configuration (validated first).
+    ///
+    /// # Memory
+    /// The values become confidences in place ([`confidence_in_place`]) and
+    /// the user side keeps the matrix's own vectors; only the item side is new
+    /// (the transpose, [`Side::transpose`]). With `T = f32` the problem holds
+    /// 2 x 8 bytes per interaction (`u32` index + `f32` confidence per
+    /// orientation), and that is also the peak while building it.
     ///
     /// # Errors
     /// [`validate_config`]'s errors; [`Error::Invalid`] for an empty matrix or
-    /// a bad value ([`confidence_matrix`]).
-    pub fn new(values: &Csr, config: &TrainConfig) -> Result<Self> {
+    /// a bad value ([`confidence_in_place`]).
+    pub fn from_values(mut values: Csr, config: &TrainConfig) -> Result<Self> {
         validate_config(config)?;
         if values.nnz() == 0 || values.nrows == 0 || values.ncols == 0 {
             return Err(Error::invalid("input", "there are no interactions"));
         }
         check_rank(config, values.nrows, values.ncols)?;
-        let conf = confidence_matrix(values, config.confidence)?;
-        let c0_f32 = item_baseline(config.baseline, &column_counts(values))?;
-        let users = Side::from_csr(&conf);
-        let items = Side::from_csr(&conf.transpose());
+        confidence_in_place(&mut values, config.confidence)?;
+        let c0_f32 = item_baseline(config.baseline, &column_counts(&values))?;
+        let users = Side::from_confidences(values);
+        let items = users.transpose();
         let c0_uniform = uniform_value(&c0_f32).map(T::of_f32);
         let c0 = c0_f32.iter().map(|&c| T::of_f32(c)).collect();
         let user_lambda = row_lambdas(config.lambda, config.reg_scaling, &users);
@@ -274,6 +319,17 @@ pub fn init_factors<T: Float>(m: usize, n: usize, k: usize, seed: u64) -> (Array
     let w = Array2::from_shape_simple_fn((m, k), || T::from_f64(normal.sample(&mut rng)));
     let h = Array2::from_shape_simple_fn((n, k), || T::from_f64(normal.sample(&mut rng)));
     (w, h)
+}
+
+/// `a` in standard (row-major) layout: `a` itself when it already is (no
+/// copy: a copy of `W` would be a transient `m k` floats at the start of
+/// training), else a row-major copy.
+fn into_standard_layout<T: Clone>(a: Array2<T>) -> Array2<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
 }
 
 /// What the rows being solved see of the fixed side.
@@ -731,6 +787,17 @@ impl<T: Float> Als<T> {
         Self::with_factors(problem, config, w, h)
     }
 
+    /// As [`Als::new`], taking the raw values over instead of copying them
+    /// (see [`Problem::from_values`]): the lowest-memory way to train.
+    ///
+    /// # Errors
+    /// As [`Als::new`].
+    pub fn from_values(values: Csr, config: &TrainConfig) -> Result<Self> {
+        let problem = Problem::from_values(values, config)?;
+        let (w, h) = init_factors(problem.m(), problem.n(), config.k, config.seed);
+        Self::with_factors(problem, config, w, h)
+    }
+
     /// Starts from given factors (partial refit of a trained model).
     ///
     /// # Errors
@@ -762,8 +829,8 @@ impl<T: Float> Als<T> {
             .map_err(|e| Error::invalid("--threads", e.to_string()))?;
         Ok(Self {
             problem,
-            w: w.as_standard_layout().into_owned(),
-            h: h.as_standard_layout().into_owned(),
+            w: into_standard_layout(w),
+            h: into_standard_layout(h),
             config: config.clone(),
             user_ids: None,
             item_ids: None,

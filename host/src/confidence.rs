@@ -76,42 +76,61 @@ pub fn confidence_of(conf: Confidence, r: f32) -> f32 {
 }
 
 /// The confidence matrix: `values` with every stored value `r` mapped to
-/// [`confidence_of`]`(conf, r)`, same structure.
+/// [`confidence_of`]`(conf, r)`, same structure (a copy; see
+/// [`confidence_in_place`] to convert without one).
+///
+/// # Errors
+/// As [`confidence_in_place`].
+pub fn confidence_matrix(values: &Csr, conf: Confidence) -> Result<Csr> {
+    let mut out = values.clone();
+    confidence_in_place(&mut out, conf)?;
+    Ok(out)
+}
+
+/// Maps every stored value `r` of `values` to [`confidence_of`]`(conf, r)` in
+/// place (no second copy of the matrix).
 ///
 /// # Errors
 /// [`Error::Invalid`] for bad parameters ([`validate_confidence`]), for a
 /// stored value that is NaN, infinite or negative (naming row and column), or
-/// for a confidence that overflows.
-pub fn confidence_matrix(values: &Csr, conf: Confidence) -> Result<Csr> {
+/// for a confidence that overflows. On error the values before the failing
+/// cell (in row order) are already converted and the rest are not.
+///
+/// ```
+/// use wmf_host::{Confidence, Csr, confidence::confidence_in_place};
+/// let mut x = Csr::from_triplets(1, 2, &[(0, 0, 1.0), (0, 1, 3.0)]).unwrap();
+/// confidence_in_place(&mut x, Confidence::Linear { alpha: 2.0 }).unwrap();
+/// assert_eq!(x.values, vec![3.0, 7.0]);
+/// ```
+pub fn confidence_in_place(values: &mut Csr, conf: Confidence) -> Result<()> {
     validate_confidence(conf)?;
-    let mut out = values.clone();
-    for i in 0..values.nrows {
-        let (a, b) = (values.indptr[i] as usize, values.indptr[i + 1] as usize);
-        for p in a..b {
-            let r = values.values[p];
+    let Csr {
+        indptr,
+        indices,
+        values: vals,
+        ..
+    } = values;
+    for (i, w) in indptr.windows(2).enumerate() {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        for (&j, v) in indices[a..b].iter().zip(&mut vals[a..b]) {
+            let r = *v;
             if !r.is_finite() || r < 0.0 {
                 return Err(Error::invalid(
                     "value",
-                    format!(
-                        "row {i}, column {}: {r} (values must be finite and >= 0)",
-                        values.indices[p]
-                    ),
+                    format!("row {i}, column {j}: {r} (values must be finite and >= 0)"),
                 ));
             }
             let c = confidence_of(conf, r);
             if !c.is_finite() {
                 return Err(Error::invalid(
                     "--alpha",
-                    format!(
-                        "confidence of row {i}, column {} overflows ({r} -> {c})",
-                        values.indices[p]
-                    ),
+                    format!("confidence of row {i}, column {j} overflows ({r} -> {c})"),
                 ));
             }
-            out.values[p] = c;
+            *v = c;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Number of stored cells in every column of `values` (`ncols` counts).

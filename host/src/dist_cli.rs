@@ -84,7 +84,7 @@ fn rel_diff(
         );
     }
     let (mut diff, mut scale) = (0f64, 0f64);
-    for (i, name) in b_ids.names().iter().enumerate() {
+    for (i, name) in b_ids.names().enumerate() {
         let Some(j) = a_ids.get(name) else {
             bail!("{what} {name:?} is missing from the first model");
         };

@@ -24,6 +24,9 @@ pub trait Float:
     fn of_f32(v: f32) -> Self;
     /// Converts to `f32` (rounding for `f64`).
     fn to_f32(self) -> f32;
+    /// Converts a vector from `f32`: for `f32` the same vector (its allocation
+    /// is kept, no copy), for `f64` a new one.
+    fn vec_of_f32(v: Vec<f32>) -> Vec<Self>;
     /// `c_lower += alpha · blockᵀ block` on the lower triangle of the
     /// row-major `k x k` matrix `c`, where `block` is `rows x k` row-major
     /// (BLAS `syrk`). Does nothing for `rows = 0` or mismatched lengths.
@@ -72,6 +75,9 @@ impl Float for f32 {
     fn to_f32(self) -> f32 {
         self
     }
+    fn vec_of_f32(v: Vec<f32>) -> Vec<Self> {
+        v
+    }
 }
 
 impl Float for f64 {
@@ -106,6 +112,9 @@ impl Float for f64 {
     #[inline(always)]
     fn to_f32(self) -> f32 {
         self as f32
+    }
+    fn vec_of_f32(v: Vec<f32>) -> Vec<Self> {
+        v.into_iter().map(f64::from).collect()
     }
 }
 

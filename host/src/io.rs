@@ -833,10 +833,12 @@ impl Parser {
         if self.report.kept == 0 {
             return Err(self.empty_error());
         }
-        let (users, items) = (
+        let (mut users, mut items) = (
             std::mem::take(&mut self.users),
             std::mem::take(&mut self.items),
         );
+        users.shrink_to_fit();
+        items.shrink_to_fit();
         let data = if timed {
             Dataset::from_timed_records(std::mem::take(&mut self.timed), users, items)?
         } else {

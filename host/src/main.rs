@@ -587,7 +587,7 @@ fn fit(
     config: &TrainConfig,
     out: &OutputOpts,
 ) -> Result<Model> {
-    fit_resumable(values, user_ids, item_ids, config, out, None)
+    fit_resumable(values.clone(), user_ids, item_ids, config, out, None)
 }
 
 fn progress_bar(config: &TrainConfig, out: &OutputOpts) -> indicatif::ProgressBar {
@@ -709,8 +709,10 @@ fn resume_command(dir: &Path) -> String {
 }
 
 /// Trains, optionally writing checkpoints and resuming from one (`wmf train`).
+/// Takes the raw values over: they become the problem's confidences in place
+/// (see `Problem::from_values`), so no copy of the raw matrix stays alive.
 fn fit_resumable(
-    values: &Csr,
+    values: Csr,
     user_ids: wmf_host::ids::IdMap,
     item_ids: wmf_host::ids::IdMap,
     config: &TrainConfig,
@@ -723,14 +725,18 @@ fn fit_resumable(
     if every == 0 {
         bail!("invalid --checkpoint-every: must be at least 1");
     }
-    let fingerprint = wmf_host::checkpoint::fingerprint(values);
+    let fingerprint = wmf_host::checkpoint::fingerprint(&values);
+    let (nrows, ncols) = (values.nrows, values.ncols);
     let (mut als, done) = match resume {
-        None => (Als::<f32>::new(values, config).context("training")?, 0),
+        None => (
+            Als::<f32>::from_values(values, config).context("training")?,
+            0,
+        ),
         Some(dir) => {
             let ck = Checkpoint::<f32>::load(dir)
                 .with_context(|| format!("loading the checkpoint in {}", dir.display()))?;
-            ck.check_resumable(values, config)?;
-            let problem = Problem::new(values, config).context("training")?;
+            ck.check_resumable(&values, config)?;
+            let problem = Problem::from_values(values, config).context("training")?;
             let done = usize::try_from(ck.iteration).unwrap_or(usize::MAX);
             (
                 Als::with_factors(problem, config, ck.w, ck.h).context("training")?,
@@ -747,16 +753,12 @@ fn fit_resumable(
             config.iterations
         );
     }
-    let rank = values.nrows.min(values.ncols);
+    let rank = nrows.min(ncols);
     if info && config.k > rank {
         eprintln!(
             "warning: -k {} is larger than the number of {} ({rank}): the problem is rank-deficient; the extra factors only fit the regularisation",
             config.k,
-            if values.ncols <= values.nrows {
-                "items"
-            } else {
-                "users"
-            }
+            if ncols <= nrows { "items" } else { "users" }
         );
     }
     let fault = Fault::from_env();
@@ -844,16 +846,16 @@ fn train(c: TrainCmd) -> Result<()> {
         return dist_cli::train_distributed(c);
     }
     let config = c.train.config()?;
-    let data = load(&c.input, c.out.quiet || c.out.json)?;
+    let Dataset {
+        users,
+        user_ids,
+        item_ids,
+        timestamps,
+    } = load(&c.input, c.out.quiet || c.out.json)?;
+    // Training does not use the timestamps: free them before it starts.
+    drop(timestamps);
     install_interrupt_handler();
-    let model = fit_resumable(
-        &data.users,
-        data.user_ids,
-        data.item_ids,
-        &config,
-        &c.out,
-        Some(&c.ckpt),
-    )?;
+    let model = fit_resumable(users, user_ids, item_ids, &config, &c.out, Some(&c.ckpt))?;
     if Fault::from_env() == Fault::KillInModelWrite {
         // Test hook: die with half the model in the temporary file.
         let bytes = wmf_host::model_io::to_bytes(&model)?;
@@ -930,7 +932,7 @@ fn recommend(c: RecommendCmd) -> Result<()> {
     let model = load_model(&c.model)?;
     let model_s = clock.elapsed().as_secs_f64();
     let names: Vec<String> = if c.all {
-        model.user_ids.names().to_vec()
+        model.user_ids.names().map(str::to_owned).collect()
     } else if let Some(f) = &c.users_file {
         std::fs::read_to_string(f)
             .with_context(|| format!("reading {}", f.display()))?
@@ -1135,11 +1137,11 @@ fn export(c: ExportCmd) -> Result<()> {
             )?;
             wmf_host::model_io::atomic_write(
                 &c.output.join("user_ids.txt"),
-                (model.user_ids.names().join("\n") + "\n").as_bytes(),
+                (model.user_ids.names().collect::<Vec<_>>().join("\n") + "\n").as_bytes(),
             )?;
             wmf_host::model_io::atomic_write(
                 &c.output.join("item_ids.txt"),
-                (model.item_ids.names().join("\n") + "\n").as_bytes(),
+                (model.item_ids.names().collect::<Vec<_>>().join("\n") + "\n").as_bytes(),
             )?;
         }
         ExportFormat::Blob => wmf_host::export::ItemBlob::from_model(&model)?.write(&c.output)?,
@@ -1636,7 +1638,6 @@ fn eval_factors(c: EvalFactorsCmd) -> Result<()> {
         .with_context(|| format!("loading {}", c.test.display()))?;
     let max_id = |ids: &wmf_host::ids::IdMap| {
         ids.names()
-            .iter()
             .filter_map(|s| s.parse::<usize>().ok())
             .max()
             .map_or(0, |v| v + 1)

@@ -88,25 +88,8 @@ impl Csr {
     /// The transpose (`ncols x nrows`), in O(nnz + nrows + ncols) by counting sort;
     /// rows of the result stay strictly ascending.
     pub fn transpose(&self) -> Csr {
-        let mut indptr = vec![0u64; self.ncols + 1];
-        for &c in &self.indices {
-            indptr[c as usize + 1] += 1;
-        }
-        for j in 0..self.ncols {
-            indptr[j + 1] += indptr[j];
-        }
-        let mut next: Vec<u64> = indptr[..self.ncols].to_vec();
-        let mut indices = vec![0u32; self.nnz()];
-        let mut values = vec![0f32; self.nnz()];
-        for i in 0..self.nrows {
-            let (cols, vals) = self.row(i);
-            for (&c, &v) in cols.iter().zip(vals) {
-                let p = next[c as usize] as usize;
-                indices[p] = i as u32;
-                values[p] = v;
-                next[c as usize] += 1;
-            }
-        }
+        let (indptr, indices, values) =
+            transpose_parts(&self.indptr, &self.indices, &self.values, self.ncols);
         Csr {
             indptr,
             indices,
@@ -115,6 +98,41 @@ impl Csr {
             ncols: self.nrows,
         }
     }
+}
+
+/// The transpose of the CSR arrays `(indptr, indices, values)` of a matrix with
+/// `ncols` columns: the `(indptr, indices, values)` of its `ncols` rows, by
+/// counting sort in O(nnz + nrows + ncols). Allocates exactly the result
+/// (`8 (ncols + 1)` bytes of offsets and `nnz` indices and values) plus one
+/// `u64` cursor per column. Rows of the result stay strictly ascending when
+/// the input's row indices ascend (they are visited in order). Column indices
+/// `>= ncols` are a caller bug (they panic).
+pub(crate) fn transpose_parts<V: Copy + Default>(
+    indptr: &[u64],
+    indices: &[u32],
+    values: &[V],
+    ncols: usize,
+) -> (Vec<u64>, Vec<u32>, Vec<V>) {
+    let mut out_ptr = vec![0u64; ncols + 1];
+    for &c in indices {
+        out_ptr[c as usize + 1] += 1;
+    }
+    for j in 0..ncols {
+        out_ptr[j + 1] += out_ptr[j];
+    }
+    let mut next: Vec<u64> = out_ptr[..ncols].to_vec();
+    let mut out_idx = vec![0u32; indices.len()];
+    let mut out_val = vec![V::default(); indices.len()];
+    for (i, w) in indptr.windows(2).enumerate() {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        for (&c, &v) in indices[a..b].iter().zip(&values[a..b]) {
+            let p = next[c as usize] as usize;
+            out_idx[p] = i as u32;
+            out_val[p] = v;
+            next[c as usize] += 1;
+        }
+    }
+    (out_ptr, out_idx, out_val)
 }
 
 #[cfg(test)]

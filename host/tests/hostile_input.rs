@@ -53,7 +53,7 @@ fn a_10_mb_single_line_is_rejected_without_buffering_it() {
     // Skipped when bad lines are skipped; the next line still counts.
     let (d, r) = load_ok("big.csv", &id, true);
     assert_eq!((d.nnz(), r.skipped, r.lines), (1, 1, 2));
-    assert_eq!(d.user_ids.names(), ["c"]);
+    assert_eq!(d.user_ids.names().collect::<Vec<_>>(), ["c"]);
 }
 
 #[test]
@@ -77,11 +77,11 @@ fn ids_with_embedded_delimiters_or_quotes() {
     );
     // Quotes inside an id, and another delimiter inside an id, are plain text.
     let (d, _) = load_ok("q.csv", b"\"a\"b\",c,1\na\"b,\"d\",2\n", false);
-    assert_eq!(d.user_ids.names(), ["a\"b"]);
-    assert_eq!(d.item_ids.names(), ["c", "d"]);
+    assert_eq!(d.user_ids.names().collect::<Vec<_>>(), ["a\"b"]);
+    assert_eq!(d.item_ids.names().collect::<Vec<_>>(), ["c", "d"]);
     let (d, _) = load_ok("q.tsv", b"u1\ti1\t1\na,b\tc::d\t1\n", false);
-    assert_eq!(d.user_ids.names(), ["u1", "a,b"]);
-    assert_eq!(d.item_ids.names(), ["i1", "c::d"]);
+    assert_eq!(d.user_ids.names().collect::<Vec<_>>(), ["u1", "a,b"]);
+    assert_eq!(d.item_ids.names().collect::<Vec<_>>(), ["i1", "c::d"]);
 }
 
 #[test]

@@ -155,7 +155,7 @@ impl IdBatch {
 fn global_ids(comm: &Comm, local: &IdMap) -> IdMap {
     let p = comm.size();
     let mut to: Vec<IdBatch> = (0..p).map(|_| IdBatch::default()).collect();
-    for (i, id) in local.names().iter().enumerate() {
+    for (i, id) in local.names().enumerate() {
         let pos = ((comm.rank() as u64) << 32) | i as u64;
         to[(fnv1a(id) % p as u64) as usize].push(id, pos);
     }
@@ -272,13 +272,11 @@ pub fn load(comm: &Comm, path: &Path, opts: &LoadOptions) -> Result<LocalData> {
     let u_of: Vec<u32> = piece
         .users
         .names()
-        .iter()
         .map(|s| user_ids.get(s).unwrap_or(u32::MAX))
         .collect();
     let i_of: Vec<u32> = piece
         .items
         .names()
-        .iter()
         .map(|s| item_ids.get(s).unwrap_or(u32::MAX))
         .collect();
     let records: Vec<(u32, u32, f32)> = piece

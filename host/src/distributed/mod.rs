@@ -107,7 +107,7 @@ fn distinct_columns(side: &Side<f32>) -> u64 {
 
 fn own_names(ids: &IdMap, range: &std::ops::Range<usize>) -> IdMap {
     let mut m = IdMap::new();
-    for name in &ids.names()[range.clone()] {
+    for name in ids.names().skip(range.start).take(range.len()) {
         let _ = m.get_or_insert(name);
     }
     m
