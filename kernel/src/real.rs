@@ -131,6 +131,7 @@ fn sqrt_f64(v: f64) -> f64 {
 /// target gives the same bits. (A pairwise tree for the final sum makes
 /// LLVM's SLP vectoriser split the accumulator loop into 128-bit pieces; the
 /// sequential sum's latency overlaps with the caller's next, independent dot.)
+#[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
@@ -148,6 +149,32 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         sum += v;
     }
     for (x, y) in ra.iter().zip(rb) {
+        sum += *x * *y;
+    }
+    sum
+}
+
+/// [`dot`] for bare metal (`target_os = "none"`): the same sixteen lane sums,
+/// each accumulated over the chunks in one register and then added in lane
+/// order, so the result is the host's bit for bit; a scalar FPU (Cortex-M4)
+/// keeps one or two accumulators live instead of spilling sixteen.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let full = n / 16 * 16;
+    let mut sum = T::ZERO;
+    for l in 0..16 {
+        let mut acc = T::ZERO;
+        let mut i = l;
+        while i < full {
+            acc += a[i] * b[i];
+            i += 16;
+        }
+        sum += acc;
+    }
+    for (x, y) in a[full..].iter().zip(&b[full..]) {
         sum += *x * *y;
     }
     sum
