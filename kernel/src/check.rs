@@ -55,6 +55,7 @@ pub(crate) fn len<T>(s: &[T], expected: usize, what: &'static str) -> Result<()>
 /// True when every element is finite, branch-free: `v · 0` is `0` for a
 /// finite `v` and NaN for an infinite or NaN one, and sixteen lanes of sums
 /// vectorise, so checking a `k x k` matrix costs a few hundred cycles.
+#[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn all_finite<T: Real>(s: &[T]) -> bool {
     let (chunks, rest) = s.as_chunks::<16>();
@@ -66,6 +67,15 @@ pub(crate) fn all_finite<T: Real>(s: &[T]) -> bool {
         }
     }
     acc.iter().chain(rest).all(|v| v.is_finite())
+}
+
+/// [`all_finite`] for bare metal (`target_os = "none"`): a plain scan, which
+/// a scalar FPU runs in a few instructions per value (the sixteen-lane form
+/// spills there). The answer is the same.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn all_finite<T: Real>(s: &[T]) -> bool {
+    s.iter().all(|v| v.is_finite())
 }
 
 /// Every element finite.
