@@ -59,10 +59,7 @@ pub fn top_n_into<T: Real>(
     out_items: &mut [u32],
     out_scores: &mut [T],
 ) -> Result<usize> {
-    if out_items.is_empty() {
-        return Err(Error::ZeroDimension { what: "capacity" });
-    }
-    check::len(out_scores, out_items.len(), "out_scores")?;
+    check_outputs(out_items, out_scores)?;
     check::len(w, h.k(), "w")?;
     check::finite(w, "w")?;
     check::items(exclude, h.n(), "exclude")?;
@@ -77,9 +74,9 @@ pub fn top_n_into<T: Real>(
     for j in 0..h.n() {
         if ex.peek().is_some_and(|&&e| e as usize == j) {
             ex.next();
-            continue;
+        } else {
+            best.offer(j as u32, dot(w, h.row(j)));
         }
-        best.offer(j as u32, dot(w, h.row(j)));
     }
     Ok(best.len)
 }
@@ -103,6 +100,22 @@ impl<'a, T: Real> Best<'a, T> {
             items,
             scores,
             len: 0,
+        }
+    }
+
+    /// Offers item `j` with score `s` unless it is the next entry of the
+    /// ascending exclusion list `ex` (then passes that entry instead).
+    #[inline(always)]
+    fn offer_unless_excluded(
+        &mut self,
+        ex: &mut core::iter::Peekable<core::slice::Iter<'_, u32>>,
+        j: usize,
+        s: T,
+    ) {
+        if ex.peek().is_some_and(|&&e| e as usize == j) {
+            ex.next();
+        } else {
+            self.offer(j as u32, s);
         }
     }
 
@@ -165,10 +178,7 @@ pub fn select_top_n_into<T: Real>(
     out_items: &mut [u32],
     out_scores: &mut [T],
 ) -> Result<usize> {
-    if out_items.is_empty() {
-        return Err(Error::ZeroDimension { what: "capacity" });
-    }
-    check::len(out_scores, out_items.len(), "out_scores")?;
+    check_outputs(out_items, out_scores)?;
     check::dim(scores.len(), "scores")?;
     check::finite(scores, "scores")?;
     check::items(exclude, scores.len(), "exclude")?;
@@ -188,23 +198,24 @@ pub fn select_top_n_into<T: Real>(
             continue;
         }
         for &s in chunk {
-            if ex.peek().is_some_and(|&&e| e as usize == j) {
-                ex.next();
-            } else {
-                best.offer(j as u32, s);
-            }
+            best.offer_unless_excluded(&mut ex, j, s);
             j += 1;
         }
     }
     for &s in &scores[j..] {
-        if ex.peek().is_some_and(|&&e| e as usize == j) {
-            ex.next();
-        } else {
-            best.offer(j as u32, s);
-        }
+        best.offer_unless_excluded(&mut ex, j, s);
         j += 1;
     }
     Ok(best.len)
+}
+
+/// The output pair of [`top_n_into`] and [`select_top_n_into`]: a capacity
+/// of at least one, equal lengths.
+fn check_outputs<T>(out_items: &[u32], out_scores: &[T]) -> Result<()> {
+    if out_items.is_empty() {
+        return Err(Error::ZeroDimension { what: "capacity" });
+    }
+    check::len(out_scores, out_items.len(), "out_scores")
 }
 
 /// The largest of 16 finite values, as a lane-wise tree the compiler turns
