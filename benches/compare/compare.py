@@ -1,4 +1,5 @@
-"""wmf vs implicit 0.7.3 (CPU ALS), side by side, interleaved, on one machine.
+"""wmf vs implicit 0.7.3 (CPU ALS), and with --spark vs Spark MLlib's ALS, side by
+side, interleaved, on one machine.
 
 Every model's factors are scored by ONE code path, `wmf eval-factors`
 (precision@10, nDCG@10 on a shared per-user 20% holdout). See README.md.
@@ -67,12 +68,12 @@ def evaluate(args, data_dir, fac_dir, ids):
     return json.loads(r.stdout)
 
 
-def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False):
+def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False, extra=()):
     model = os.path.join(args.out, "models", f"{tag}.wmf")
     os.makedirs(os.path.dirname(model), exist_ok=True)
     cmd = [args.wmf, "train", os.path.join(data_dir, "train.csv"), "-k", k, "--iterations", iters,
            "--lambda", args.lam, "--alpha", args.alpha, "--solver", solver, "--threads", threads,
-           "--json", "-o", model]
+           "--json", "-o", model, *extra]
     out, rss, cpu, wall = timed(cmd, env_for(blas))
     its = [json.loads(l) for l in out.splitlines() if l.startswith("{") and '"iteration"' in l]
     res = {"lib": "wmf", "iter_s": [r["solve_s"] for r in its], "fit_s": its[-1]["elapsed_s"],
@@ -121,6 +122,57 @@ def run_implicit(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, 
     return res
 
 
+def run_spark(args, data_dir, k, iters, threads, tag, do_eval):
+    """One JVM: a warm-up fit(1), then fit(1) and fit(iters); see spark_fit.py."""
+    fac = os.path.join(args.out, "factors", tag)
+    cmd = [sys.executable, os.path.join(HERE, "spark_fit.py"), "--train-csv", os.path.join(data_dir, "train.csv"),
+           "-k", k, "--iterations", iters, "--lambda", args.lam, "--alpha", args.alpha, "--threads", threads,
+           "--blocks", args.spark_blocks, "--driver-memory", args.spark_driver_memory]
+    if do_eval:
+        cmd += ["--out-dir", fac]
+    out, _, _, wall = timed(cmd, env_for("haswell", {"OPENBLAS_NUM_THREADS": "1", "SPARK_LOCAL_IP": "127.0.0.1"}))
+    r = json.loads(out.strip().splitlines()[-1])
+    res = {"lib": "spark", "iter_s": r["iter_s"], "fit_s": r["fit_s"][0], "util": r["cpu_use"][0],
+           "cpu_s": r["cpu_use"][0] * r["fit_s"][0],  # the JVM during fit(N)
+           "rss_mib": r["jvm_peak_rss_mib"] + r["python_peak_rss_mib"], "wall_s": wall, "spark": r}
+    if do_eval:
+        res["eval"] = evaluate(args, data_dir, fac, ids=False)
+    return res
+
+
+def spark_rows(args, size, data_dir):
+    """wmf (Cholesky and CG, frequency-scaled lambda as Spark's) vs Spark, interleaved."""
+    rows, raw = [], []
+    iters = args.spark_iterations or args.iterations
+    for k in [int(x) for x in args.spark_k.split(",")]:
+        runs = {"cholesky": [], "cg": [], "spark": []}
+        for rep in range(args.spark_reps):
+            for name in ("cholesky", "cg", "spark"):
+                tag = f"{size}-k{k}-{name}-vs-spark-{rep}"
+                t0 = time.time()
+                if name == "spark":
+                    r = run_spark(args, data_dir, k, iters, args.threads, tag, rep == 0)
+                else:
+                    r = run_wmf(args, data_dir, k, name, iters, args.threads, "haswell", tag, rep == 0,
+                                extra=("--reg-scaling", "1"))
+                r.update(size=size, k=k, solver=name, rep=rep, iterations=iters)
+                raw.append(r)
+                runs[name].append(r)
+                log(f"{tag}: median {statistics.median(r['iter_s']):.3f} s/iter, {time.time() - t0:.0f} s wall"
+                    + (f", nDCG@10 {r['eval']['metrics']['ndcg']:.4f}" if "eval" in r else ""))
+        sums = {name: summary(v) for name, v in runs.items()}
+        sp = [r["spark"] for r in runs["spark"]]
+        rows.append(dict(size=size, k=k, iters=iters, reps=args.spark_reps, vs_spark=True, **sums,
+                         spark_info={
+                             "jvm_start_s": statistics.median(x["jvm_start_s"] for x in sp),
+                             "load_s": statistics.median(x["load_s"] for x in sp),
+                             "first_fit_s": statistics.median(x["first_fit_s"] for x in sp),
+                             "fit1_s": statistics.median(y for x in sp for y in x["fit1_s"]),
+                             "blocks": sp[0]["blocks"], "blas": sp[0]["blas"], "lapack": sp[0]["lapack"],
+                             "versions": sp[0]["versions"]}))
+    return rows, raw
+
+
 def flops_per_iteration(solver, k, m, n, nnz, cg_steps=3):
     """Useful flops of one ALS iteration (both halves), as in BENCHMARKS.md."""
     gram = 2 * (m + n) * k * k  # Gramians, full gemm
@@ -149,7 +201,7 @@ def summary(runs):
         "fit": statistics.median(r["fit_s"] for r in runs),
         "rss": max(r["rss_mib"] for r in runs),
         "cpu": statistics.median(r["cpu_s"] for r in runs),
-        "util": statistics.median(r["cpu_s"] / r["wall_s"] for r in runs),
+        "util": statistics.median(r["util"] if "util" in r else r["cpu_s"] / r["wall_s"] for r in runs),
         "eval": next((r["eval"] for r in runs if "eval" in r), None),
         "rec": next((r["recommend_s"] for r in runs if "recommend_s" in r), None),
         "rec_all": next((r["recommend_all_s"] for r in runs if "recommend_all_s" in r), None),
@@ -174,23 +226,42 @@ def main():
     ap.add_argument("--native-iterations", type=int, default=5, help="iterations of the native-BLAS Cholesky runs")
     ap.add_argument("--scaling", action="store_true", help="also time wmf with 1 thread (1 -> 2 thread speedup)")
     ap.add_argument("--quick", action="store_true", help="tiny size, 3 iterations, 1 rep (a smoke test)")
+    ap.add_argument("--spark", action="store_true",
+                    help="also compare with Spark MLlib ALS (local[threads]) on the --spark-sizes among --sizes")
+    ap.add_argument("--only", choices=["all", "spark"], default="all",
+                    help="spark: only the wmf vs Spark runs (implies --spark; no implicit, no sgemm)")
+    ap.add_argument("--spark-sizes", default="tiny,50k", help="sizes where Spark runs (it is slow)")
+    ap.add_argument("--spark-k", default="64")
+    ap.add_argument("--spark-iterations", type=int, default=0, help="N of Spark's fit(N) and wmf's runs beside it (0: --iterations)")
+    ap.add_argument("--spark-reps", type=int, default=3, help="interleaved wmf, wmf, Spark repetitions (one JVM each)")
+    ap.add_argument("--spark-blocks", type=int, default=10, help="Spark ALS numUserBlocks = numItemBlocks")
+    ap.add_argument("--spark-driver-memory", default="8g")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.iterations, args.reps, args.native_iterations = "tiny", 3, 1, 2
+        args.spark_reps = 1
+    if args.only == "spark":
+        args.spark = True
     args.blas = args.blas.split(",")
     os.makedirs(args.out, exist_ok=True)
     env0 = {v: os.environ.get(v) for v in NATIVE_ENV}
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith("Model name")), "?")
     log(f"machine: {model}, {os.cpu_count()} CPUs, {platform.platform()}; env {env0}")
-    rates = sgemm_rates(args)
+    rates = sgemm_rates(args) if args.only == "all" else {}
     rows, raw = [], []
     for size in args.sizes.split(","):
         data_dir, nnz = generate(args, size)
         m, n, _ = SIZES[size]
         big = size == "ml20m"
-        for k in [int(x) for x in args.k.split(",")]:
+        if args.spark and size in args.spark_sizes.split(","):
+            r, w = spark_rows(args, size, data_dir)
+            rows += r
+            raw += w
+            with open(os.path.join(args.out, "results.json"), "w") as f:
+                json.dump({"machine": model, "rows": rows, "raw": raw}, f, indent=1)
+        for k in ([] if args.only == "spark" else [int(x) for x in args.k.split(",")]):
             for solver in args.solvers.split(","):
                 for blas in args.blas:
                     if blas != "haswell" and (solver != "cholesky" or big):
@@ -217,7 +288,7 @@ def main():
                     with open(os.path.join(args.out, "results.json"), "w") as f:
                         json.dump({"machine": model, "rows": rows, "raw": raw,
                                    "sgemm": {f"{b}-{t}": v for (b, t), v in rates.items()}}, f, indent=1)
-        if args.scaling and not big:
+        if args.scaling and not big and args.only == "all":
             for solver in args.solvers.split(","):
                 t = {}
                 for th in (1, 2, 1, 2, 1, 2):
@@ -234,13 +305,39 @@ def main():
     print_table(rows, rates, model)
 
 
+def print_spark_table(rows):
+    rows = [r for r in rows if r.get("vs_spark")]
+    if not rows:
+        return
+    print("\nwmf (--reg-scaling 1) vs Spark MLlib ALS; Spark s/iter = (fit(N) - fit(1)) / (N - 1), one sample per JVM")
+    print("| size | k | iterations | lib | solver | s/iter median [min-max] (n) | fit s | peak RSS MiB | CPU use | P@10 | nDCG@10 | Spark s/iter / this |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        for name, lib, solver in (("cholesky", "wmf", "cholesky"), ("cg", "wmf", "cg"), ("spark", "Spark", "cholesky (dppsv)")):
+            s = r[name]
+            ev = s["eval"]["metrics"] if s["eval"] else None
+            ratio = r["spark"]["med"] / s["med"]
+            print(f"| {r['size']} | {r['k']} | {r['iters']} | {lib} | {solver} | {s['med']:.3f} [{s['lo']:.3f}-{s['hi']:.3f}] ({s['n']}) "
+                  f"| {s['fit']:.1f} | {s['rss']:.0f} | {100 * s['util']:.0f}% | {ev['precision'] if ev else float('nan'):.4f} "
+                  f"| {ev['ndcg'] if ev else float('nan'):.4f} | " + (f"**{ratio:.1f}x**" if name != "spark" else "1") + " |")
+    for r in rows:
+        i = r["spark_info"]
+        v = i["versions"]
+        print(f"Spark {v['spark']} (Java {v['java']}, Scala {v['scala']}; {r['size']}, k = {r['k']}, {i['blocks']} blocks, BLAS {i['blas']}, LAPACK {i['lapack']}), "
+              f"medians: JVM start {i['jvm_start_s']:.1f} s, load + cache train.csv {i['load_s']:.1f} s, "
+              f"first (warm-up) fit(1) {i['first_fit_s']:.1f} s, fit(1) {i['fit1_s']:.1f} s")
+
+
 def print_table(rows, rates, model):
+    print_spark_table(rows)
+    if not rates:
+        return
     print(f"\nmachine: {model}; sgemm (system OpenBLAS, 2048^3): " + ", ".join(
         f"{b} {t}T {v['gflops']:.0f} GFLOP/s ({v['core']})" for (b, t), v in rates.items()))
     print("| size | k | solver | BLAS | lib | s/iter median [min-max] (n) | fit s | peak RSS MiB | CPU use | P@10 | nDCG@10 | GFLOP/s | wmf/implicit |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        if "scaling" in r:
+        if "scaling" in r or r.get("vs_spark"):
             continue
         for lib in ("wmf", "implicit"):
             s = r[lib]
@@ -254,7 +351,7 @@ def print_table(rows, rates, model):
             print(f"threads 1 -> 2 ({r['size']}, k = 64, {r['solver']}): median {r['t1']:.3f} s -> {r['t2']:.3f} s per iteration ({r['scaling']:.2f}x); "
                   f"fastest iteration {r['min1']:.3f} s -> {r['min2']:.3f} s ({r['best']:.2f}x)")
     for r in rows:
-        if "scaling" not in r and (r["wmf"]["rec"] or r["implicit"]["rec"]):
+        if "scaling" not in r and not r.get("vs_spark") and (r["wmf"]["rec"] or r["implicit"]["rec"]):
             w, i = r["wmf"], r["implicit"]
             print(f"recommend top-10 for all users, seen items excluded ({r['size']}, k = {r['k']}, {args_threads(r)} threads), "
                   f"in process, median of 3: wmf {w['rec']:.3f} s {fmt_runs(w['rec_all'])}, implicit recommend() {i['rec']:.3f} s "
@@ -269,6 +366,7 @@ def args_threads(r):
 
 def fmt_runs(xs):
     return "[" + ", ".join(f"{x:.3f}" for x in xs) + "]" if xs else ""
+
 
 if __name__ == "__main__":
     main()

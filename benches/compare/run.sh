@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# wmf vs implicit 0.7.3, side by side on this machine (see README.md here).
-#   benches/compare/run.sh [compare.py options]      e.g. --quick, --sizes 50k,ml20m
+# wmf vs implicit 0.7.3 (and with --spark vs Spark MLlib ALS), side by side on
+# this machine (see README.md here).
+#   benches/compare/run.sh [compare.py options]      e.g. --quick, --sizes 50k,ml20m, --spark
 # Builds wmf (release), creates benches/compare/.venv with implicit==0.7.3 and
-# threadpoolctl when missing, then runs compare.py. Results: benches/compare/out/.
+# threadpoolctl when missing (and pyspark with --spark / --only spark: needs
+# Java 17+ on PATH), then runs compare.py. Results: benches/compare/out/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -22,4 +24,15 @@ if ! [ -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import implicit, thre
     "$venv/bin/pip" install -q --upgrade pip
     "$venv/bin/pip" install -q "implicit==0.7.3" threadpoolctl
 fi
+case " $* " in
+*" --spark "* | *" --only spark "* | *" --only=spark "*)
+    if ! command -v java >/dev/null; then
+        echo "--spark needs a Java runtime (17 or later) on PATH, e.g. apt-get install openjdk-17-jre-headless" >&2
+        exit 1
+    fi
+    if ! "$venv/bin/python" -c 'import pyspark; assert pyspark.__version__ == "4.3.0"' 2>/dev/null; then
+        "$venv/bin/pip" install -q "pyspark==4.3.0"
+    fi
+    ;;
+esac
 exec "$venv/bin/python" "$here/compare.py" --wmf "$root/target/release/wmf" "$@"
