@@ -210,12 +210,16 @@ pub(crate) fn train_distributed(c: TrainCmd) -> Result<()> {
             rank: failed,
             message,
         }) => {
-            // Every rank holds the same message; rank 0 prints it once.
+            // Every rank holds the same message; rank 0 prints it once and
+            // exits non-zero, which makes mpirun's exit status non-zero. The
+            // other ranks exit with 0: a non-zero exit there lets mpirun abort
+            // the job, rank 0 included, possibly before its message is out
+            // (seen as a flaky test: the job failed with no message).
             drop(universe);
             if rank == 0 {
                 bail!("{message} (rank {failed})");
             }
-            std::process::exit(1);
+            std::process::exit(0);
         }
         Err(e) => {
             // Not agreed (should not happen): stop the whole job.
