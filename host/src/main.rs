@@ -344,7 +344,7 @@ struct RecommendCmd {
     include_seen: bool,
     /// Users whose recommendations are computed before they are written
     /// (memory O(batch · n) for the results; scoring itself runs in blocks
-    /// of about 1 MiB of scores per thread).
+    /// of about 4 MiB of scores per thread).
     #[arg(long, default_value_t = 1024)]
     batch: usize,
     /// Output JSON lines instead of `user<TAB>rank<TAB>item<TAB>score`.

@@ -23,7 +23,7 @@
 //!
 //! # Cost
 //! Users are scored in blocks of [`crate::recommend::rows_per_block`] users
-//! (about 1 MiB of scores) by one single-threaded BLAS `gemm` per block
+//! (about 4 MiB of scores) by one single-threaded BLAS `gemm` per block
 //! (`W_block Hᵀ`); the blocks run in parallel with rayon, each ranked and
 //! measured right after its product while its scores are in cache, and
 //! per-user results are summed in user order, so the result is
