@@ -31,7 +31,6 @@
 //! ([`wmf_kernel::select_top_n_into`]), O(n) per user; AUC costs
 //! O(n log |T_u|) per user.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
@@ -392,11 +391,7 @@ pub fn evaluate(
     crate::als::blas_single_threaded();
     let ht = item_factors.t();
     evaluate_with(train, test, k, |users, mut out| {
-        let mut w = Array2::<f32>::zeros((users.len(), f));
-        for (mut row, &u) in w.rows_mut().into_iter().zip(users) {
-            row.assign(&user_factors.row(u));
-        }
-        general_mat_mul(1.0, &w, &ht, 0.0, &mut out);
+        crate::recommend::score_users_into(user_factors, ht, users.iter().copied(), &mut out);
         Ok(())
     })
 }

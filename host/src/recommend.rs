@@ -6,7 +6,8 @@
 //! with the kernel's tie rule: higher score first, equal scores in ascending
 //! item order. Seen items are excluded unless asked otherwise.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use wmf_kernel::Factors;
 pub use wmf_kernel::Scored;
@@ -59,6 +60,23 @@ pub fn select_top_n(scores: &[f32], n: usize, exclude: &[u32]) -> Result<Vec<Sco
 /// between 16 and 256.
 pub fn rows_per_block(n_items: usize) -> usize {
     ((1usize << 20) / n_items.max(1)).clamp(16, 256) / 16 * 16
+}
+
+/// `out = W[users] · Hᵀ` (`users.len() x n_items`, given `ht = Hᵀ`): the
+/// users' factor rows gathered into one block, then one BLAS `gemm` on the
+/// calling thread. The block scoring behind [`recommend_batch`] and
+/// [`crate::metrics::evaluate`].
+pub(crate) fn score_users_into(
+    user_factors: ArrayView2<'_, f32>,
+    ht: ArrayView2<'_, f32>,
+    users: impl ExactSizeIterator<Item = usize>,
+    out: &mut ArrayViewMut2<'_, f32>,
+) {
+    let mut w = Array2::<f32>::zeros((users.len(), user_factors.ncols()));
+    for (mut row, u) in w.rows_mut().into_iter().zip(users) {
+        row.assign(&user_factors.row(u));
+    }
+    general_mat_mul(1.0, &w, &ht, 0.0, out);
 }
 
 fn std_slice<'a>(a: &'a ArrayView2<'_, f32>, what: &'static str) -> Result<&'a [f32]> {
@@ -143,11 +161,13 @@ pub fn recommend_batch(
         let blocks: Vec<Result<Vec<Vec<Scored<f32>>>>> = chunk
             .par_chunks(rows)
             .map(|us| {
-                let mut w = Array2::<f32>::zeros((us.len(), k));
-                for (mut row, &u) in w.rows_mut().into_iter().zip(us) {
-                    row.assign(&user_factors.row(u as usize));
-                }
-                let scores = w.dot(&ht);
+                let mut scores = Array2::<f32>::zeros((us.len(), ht.ncols()));
+                score_users_into(
+                    user_factors,
+                    ht,
+                    us.iter().map(|&u| u as usize),
+                    &mut scores.view_mut(),
+                );
                 us.iter()
                     .zip(scores.rows())
                     .map(|(&u, row)| {
