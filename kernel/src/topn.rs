@@ -72,11 +72,7 @@ pub fn top_n_into<T: Real>(
     let mut best = Best::new(out_items, out_scores);
     let mut ex = exclude.iter().peekable();
     for j in 0..h.n() {
-        if ex.peek().is_some_and(|&&e| e as usize == j) {
-            ex.next();
-        } else {
-            best.offer(j as u32, dot(w, h.row(j)));
-        }
+        best.offer_unless_excluded(&mut ex, j, || dot(w, h.row(j)));
     }
     Ok(best.len)
 }
@@ -103,19 +99,20 @@ impl<'a, T: Real> Best<'a, T> {
         }
     }
 
-    /// Offers item `j` with score `s` unless it is the next entry of the
-    /// ascending exclusion list `ex` (then passes that entry instead).
+    /// Offers item `j` with score `score()` unless it is the next entry of
+    /// the ascending exclusion list `ex` (then passes that entry instead, and
+    /// the score is never computed).
     #[inline(always)]
     fn offer_unless_excluded(
         &mut self,
         ex: &mut core::iter::Peekable<core::slice::Iter<'_, u32>>,
         j: usize,
-        s: T,
+        score: impl FnOnce() -> T,
     ) {
         if ex.peek().is_some_and(|&&e| e as usize == j) {
             ex.next();
         } else {
-            self.offer(j as u32, s);
+            self.offer(j as u32, score());
         }
     }
 
@@ -198,12 +195,12 @@ pub fn select_top_n_into<T: Real>(
             continue;
         }
         for &s in chunk {
-            best.offer_unless_excluded(&mut ex, j, s);
+            best.offer_unless_excluded(&mut ex, j, || s);
             j += 1;
         }
     }
     for &s in &scores[j..] {
-        best.offer_unless_excluded(&mut ex, j, s);
+        best.offer_unless_excluded(&mut ex, j, || s);
         j += 1;
     }
     Ok(best.len)
