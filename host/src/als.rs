@@ -46,6 +46,12 @@ pub const INIT_SCALE: f64 = 0.01;
 /// Tolerance handed to the kernel's CG (relative residual).
 pub const CG_TOL: f64 = 1e-10;
 
+/// Rows the CG solver steps together ([`wmf_kernel::solve_rows_cg`]) when a
+/// side is solved in full against a shared `G0`: one pass over `G0` per CG
+/// step serves this many rows. The results are bit for bit those of one row
+/// at a time.
+pub const CG_GROUP: usize = 4;
+
 /// Keeps OpenBLAS single-threaded: the host parallelises over rows itself.
 pub fn blas_single_threaded() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -361,6 +367,7 @@ pub struct Scratch<T> {
     pred: Vec<T>,
     block: Vec<T>,
     b: Vec<T>,
+    cg_group: Vec<T>,
 }
 
 impl<T: Float> Scratch<T> {
@@ -373,6 +380,7 @@ impl<T: Float> Scratch<T> {
             pred: Vec::new(),
             block: Vec::new(),
             b: vec![T::ZERO; k],
+            cg_group: Vec::new(),
         }
     }
 }
@@ -563,6 +571,7 @@ fn solve_generic<T: Float>(
         pred,
         block,
         b,
+        ..
     } = scratch;
     let per_row;
     let items = match (shared, fixed) {
@@ -611,6 +620,131 @@ fn solve_generic<T: Float>(
             wmf_kernel::solve_row_eals(items, row, lambda, x, sweeps, pred)
         }
     }
+}
+
+/// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
+/// `side` (warm starts and results in `x`, `CG_GROUP * k`) by lock-step CG
+/// on the given instruction set; the error names the row's index.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn solve_cg_group<T: Float>(
+    isa: Isa,
+    items: &Items<'_, T>,
+    side: &Side<T>,
+    first: usize,
+    lambdas: &[T],
+    steps: usize,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    let need = wmf_kernel::cg_rows_scratch_len(CG_GROUP, items.k());
+    if scratch.cg_group.len() < need {
+        scratch.cg_group.resize(need, T::ZERO);
+    }
+    let work = &mut scratch.cg_group;
+    #[cfg(target_arch = "x86_64")]
+    {
+        match isa {
+            // SAFETY: as in `solve_prepared`: only on CPUs that have the features.
+            Isa::Avx512 => {
+                return unsafe { cg_group_avx512(items, side, first, lambdas, steps, x, work) };
+            }
+            Isa::Avx2 => {
+                return unsafe { cg_group_avx2(items, side, first, lambdas, steps, x, work) };
+            }
+            Isa::Baseline => {}
+        }
+    }
+    let _ = isa;
+    cg_group_generic(items, side, first, lambdas, steps, x, work)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+fn cg_group_avx512<T: Float>(
+    items: &Items<'_, T>,
+    side: &Side<T>,
+    first: usize,
+    lambdas: &[T],
+    steps: usize,
+    x: &mut [T],
+    work: &mut [T],
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    cg_group_generic(items, side, first, lambdas, steps, x, work)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cg_group_avx2<T: Float>(
+    items: &Items<'_, T>,
+    side: &Side<T>,
+    first: usize,
+    lambdas: &[T],
+    steps: usize,
+    x: &mut [T],
+    work: &mut [T],
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    cg_group_generic(items, side, first, lambdas, steps, x, work)
+}
+
+#[inline(always)]
+fn cg_group_generic<T: Float>(
+    items: &Items<'_, T>,
+    side: &Side<T>,
+    first: usize,
+    lambdas: &[T],
+    steps: usize,
+    x: &mut [T],
+    work: &mut [T],
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    // The next group's fixed-side rows are scattered over a table larger
+    // than L2; asking for them now hides their latency behind this group.
+    prefetch_rows(
+        items.factors().as_slice(),
+        items.k(),
+        side,
+        first + CG_GROUP..first + 2 * CG_GROUP,
+    );
+    let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| side.row(first + v));
+    let lambdas: [T; CG_GROUP] =
+        std::array::from_fn(|v| lambdas.get(first + v).copied().unwrap_or(T::ZERO));
+    let params = CgParams { steps, tol: CG_TOL };
+    let results = wmf_kernel::solve_rows_cg(items, &rows, &lambdas, x, params, work);
+    for (v, r) in results.into_iter().enumerate() {
+        r.map_err(|e| (first + v, e))?;
+    }
+    Ok(())
+}
+
+/// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
+/// `rows` of `side` observe. Only a hint: no effect on results, nothing on
+/// architectures without a prefetch instruction.
+#[inline(always)]
+fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        let end = rows.end.min(side.nrows());
+        let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end))
+        else {
+            return;
+        };
+        let cells = side.indices.get(a as usize..b as usize).unwrap_or(&[]);
+        for &j in cells {
+            let start = j as usize * k;
+            let Some(row) = factors.get(start..start + k) else {
+                continue;
+            };
+            let p = row.as_ptr().cast::<i8>();
+            for off in (0..std::mem::size_of_val(row)).step_by(64) {
+                // SAFETY: a prefetch never faults or changes memory, and the
+                // address lies within `row`.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (factors, k, side, rows);
 }
 
 /// How rows are named in errors: `user 17 (id "abc")`.
@@ -680,6 +814,41 @@ pub fn solve_side<T: Float>(
             let buf = out
                 .as_slice_mut()
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
+            if let (Solver::Cg { steps }, Some(items)) = (solver, shared) {
+                // Lock-step groups of rows; a last partial group row by row.
+                return buf
+                    .par_chunks_mut(CG_GROUP * k)
+                    .enumerate()
+                    .try_for_each_init(
+                        || Scratch::new(k),
+                        |scratch, (g, xs)| {
+                            let first = g * CG_GROUP;
+                            if xs.len() == CG_GROUP * k {
+                                return solve_cg_group(
+                                    isa, items, side, first, lambdas, steps, xs, scratch,
+                                )
+                                .map_err(|(i, e)| fail(i, e));
+                            }
+                            for (v, x) in xs.chunks_mut(k).enumerate() {
+                                let i = first + v;
+                                solve_prepared(
+                                    isa,
+                                    fac,
+                                    fixed,
+                                    shared,
+                                    i,
+                                    &side.row(i),
+                                    lambda_of(i),
+                                    solver,
+                                    x,
+                                    scratch,
+                                )
+                                .map_err(|e| fail(i, e))?;
+                            }
+                            Ok(())
+                        },
+                    );
+            }
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
                 || Scratch::new(k),
                 |scratch, (i, x)| {

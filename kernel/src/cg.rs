@@ -4,8 +4,8 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Items, Row};
-use crate::real::{Real, axpy, dot, positive, symv};
-use crate::row::apply_a;
+use crate::real::{Real, axpy, axpy4, dot, dot4, positive, symv_multi};
+use crate::row::apply_a_observed;
 
 /// Tuning knobs of [`solve_row_cg`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,82 +83,203 @@ pub fn solve_row_cg<T: Real>(
     params: CgParams,
     scratch: &mut [T],
 ) -> Result<CgReport> {
-    items.check_row(row)?;
-    check::scalar_nonneg(lambda, "lambda")?;
+    let [report] = solve_rows_cg::<T, 1>(items, &[*row], &[lambda], x, params, scratch);
+    report
+}
+
+/// Scratch length [`solve_rows_cg`] needs for `g` rows: `g · 3 k`.
+pub const fn cg_rows_scratch_len(g: usize, k: usize) -> usize {
+    g * cg_scratch_len(k)
+}
+
+/// [`solve_row_cg`] for `G` rows that share `items`, in lock-step: row `v`
+/// has `rows[v]`, `lambdas[v]` and the warm start `x[v k..(v + 1) k]`, and its
+/// result, report and error are exactly, bit for bit, what
+/// `solve_row_cg(items, &rows[v], lambdas[v], ..)` gives for it alone.
+///
+/// The rows step together so that each `G0 p` product of a CG step is done for
+/// all `G` directions in one pass over `G0` (`k²` loads for `G` products
+/// instead of `G k²`); the per-element order of every sum is that of the
+/// single product. Rows that stop early (tolerance, breakdown, error) drop
+/// out; the others go on.
+///
+/// # Errors
+/// Per row, the errors of [`solve_row_cg`], in the same order of checks;
+/// `x` must have `G k` elements and `scratch` at least
+/// [`cg_rows_scratch_len`]`(G, k)`.
+#[inline(always)]
+pub fn solve_rows_cg<T: Real, const G: usize>(
+    items: &Items<'_, T>,
+    rows: &[Row<'_, T>; G],
+    lambdas: &[T; G],
+    x: &mut [T],
+    params: CgParams,
+    scratch: &mut [T],
+) -> [Result<CgReport>; G] {
     let k = items.k();
-    check::len(x, k, "x")?;
-    check::finite(x, "x")?;
-    check::scalar_nonneg(params.tol, "tol")?;
-    if scratch.len() < cg_scratch_len(k) {
-        return Err(crate::Error::LengthMismatch {
+    // The checks in solve_row_cg's order: row, lambda, x, tol, scratch.
+    let x_len = check::len(x, G * k, "x");
+    let tol_ok = check::scalar_nonneg(params.tol, "tol");
+    let need = cg_rows_scratch_len(G, k);
+    let scratch_ok = if scratch.len() < need {
+        Err(crate::Error::LengthMismatch {
             what: "scratch",
-            expected: cg_scratch_len(k),
+            expected: need,
             actual: scratch.len(),
-        });
+        })
+    } else {
+        Ok(())
+    };
+    let mut result: [Result<CgReport>; G] = core::array::from_fn(|v| {
+        items.check_row(&rows[v])?;
+        check::scalar_nonneg(lambdas[v], "lambda")?;
+        x_len?;
+        check::finite(x.get(v * k..(v + 1) * k).unwrap_or(&[]), "x")?;
+        tol_ok?;
+        scratch_ok?;
+        Ok(CgReport {
+            steps: 0,
+            residual_sq: 0.0,
+        })
+    });
+    if x_len.is_err() || scratch_ok.is_err() {
+        return result;
     }
-    let (r, rest) = scratch.split_at_mut(k);
-    let (p, rest) = rest.split_at_mut(k);
-    let ap = &mut rest[..k];
+    // Rows still iterating (every row starts here unless it failed a check).
+    let mut active: [bool; G] = core::array::from_fn(|v| result[v].is_ok());
+
+    let mut xs = x.chunks_exact_mut(k);
+    let xs: [&mut [T]; G] = core::array::from_fn(|_| xs.next().unwrap_or_default());
+    let mut parts = scratch.chunks_exact_mut(k);
+    let mut next = || parts.next().unwrap_or_default();
+    let rs: [&mut [T]; G] = core::array::from_fn(|_| next());
+    let ps: [&mut [T]; G] = core::array::from_fn(|_| next());
+    let mut aps: [&mut [T]; G] = core::array::from_fn(|_| next());
 
     // One pass over the observed cells gives both b = Σ c x h (into p, for
     // |b|) and r = b − A x = Σ (c x − (c − c0_j) h_j·x) h_j − (G0 + λ I) x.
-    symv(items.g0, x, ap, k);
-    axpy(lambda, x, ap);
-    for (ri, ai) in r.iter_mut().zip(ap.iter()) {
-        *ri = -*ai;
+    symv_multi(
+        items.g0,
+        core::array::from_fn(|v| &*xs[v]),
+        aps.each_mut().map(|s| &mut **s),
+        k,
+    );
+    let mut rr = [T::ZERO; G];
+    let mut tol_sq = [T::ZERO; G];
+    let mut steps = [0usize; G];
+    for v in 0..G {
+        if !active[v] {
+            continue;
+        }
+        let (x, r, p, ap, row) = (&*xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v], &rows[v]);
+        axpy(lambdas[v], x, ap);
+        for (ri, ai) in r.iter_mut().zip(ap.iter()) {
+            *ri = -*ai;
+        }
+        p.fill(T::ZERO);
+        // Four cells at a time (dots first, then the updates in cell order),
+        // as in `apply_a_observed`.
+        let full = row.len() / 4 * 4;
+        let mut t = 0;
+        while t < full {
+            let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
+            let h = cells.map(|(j, _, _)| items.h.row(j));
+            let dots = dot4(h, x);
+            let cx = cells.map(|(_, c, pref)| c * pref);
+            let coef: [T; 4] = core::array::from_fn(|d| {
+                let (j, c, _) = cells[d];
+                cx[d] - (c - items.c0.at(j)) * dots[d]
+            });
+            axpy4(coef, h, r);
+            axpy4(cx, h, p);
+            t += 4;
+        }
+        for t in full..row.len() {
+            let (j, c, pref) = row.cell(t);
+            let hj = items.h.row(j);
+            let cx = c * pref;
+            let coef = cx - (c - items.c0.at(j)) * dot(hj, x);
+            axpy(coef, hj, r);
+            axpy(cx, hj, p);
+        }
+        let b_sq = dot(p, p);
+        p.copy_from_slice(r);
+        rr[v] = dot(r, r);
+        if !rr[v].is_finite() {
+            // `A x` or `b` overflowed: nothing sensible to iterate on, `x` untouched.
+            result[v] = Err(crate::Error::NonFiniteResult { what: "residual" });
+            active[v] = false;
+            continue;
+        }
+        tol_sq[v] = T::from_f64(params.tol * params.tol) * b_sq;
     }
-    p.fill(T::ZERO);
-    for t in 0..row.len() {
-        let (j, c, pref) = row.cell(t);
-        let hj = items.h.row(j);
-        let cx = c * pref;
-        let coef = cx - (c - items.c0.at(j)) * dot(hj, x);
-        axpy(coef, hj, r);
-        axpy(cx, hj, p);
-    }
-    let b_sq = dot(p, p);
-    p.copy_from_slice(r);
-    let mut rr = dot(r, r);
-    if !rr.is_finite() {
-        // `A x` or `b` overflowed: nothing sensible to iterate on, `x` untouched.
-        return Err(crate::Error::NonFiniteResult { what: "residual" });
-    }
-    let tol_sq = T::from_f64(params.tol * params.tol) * b_sq;
-    let mut steps = 0;
-    // Candidate iterate kept in `x` only while finite.
-    while steps < params.steps && rr > tol_sq && rr > T::ZERO {
-        apply_a(items, row, lambda, p, ap);
-        let pap = dot(p, ap);
-        if !positive(pap) || !pap.is_finite() {
+    let finish = |v: usize, rr: T, steps: usize, result: &mut [Result<CgReport>; G]| {
+        result[v] = Ok(CgReport {
+            steps,
+            residual_sq: rr.to_f64(),
+        });
+    };
+    loop {
+        // The loop condition of the single-row solve, per row.
+        for v in 0..G {
+            if active[v] && !(steps[v] < params.steps && rr[v] > tol_sq[v] && rr[v] > T::ZERO) {
+                finish(v, rr[v], steps[v], &mut result);
+                active[v] = false;
+            }
+        }
+        if !active.iter().any(|&a| a) {
             break;
         }
-        let alpha = rr / pap;
-        if !alpha.is_finite() {
-            break;
-        }
-        // Apply the step only if every new coordinate stays finite.
-        if x.iter()
-            .zip(p.iter())
-            .any(|(xi, pi)| !(*xi + alpha * *pi).is_finite())
-        {
-            return Err(crate::Error::NonFiniteResult { what: "x" });
-        }
-        axpy(alpha, p, x);
-        axpy(-alpha, ap, r);
-        let rr_new = dot(r, r);
-        if !rr_new.is_finite() {
-            // `x` holds the last finite iterate; its residual is not representable.
-            return Err(crate::Error::NonFiniteResult { what: "residual" });
-        }
-        steps += 1;
-        let beta = rr_new / rr;
-        rr = rr_new;
-        for (pi, ri) in p.iter_mut().zip(r.iter()) {
-            *pi = *ri + beta * *pi;
+        // A p = G0 p + λ p + Σ_obs (c − c0_j)(h_j·p) h_j, the G0 p of all rows at once.
+        symv_multi(
+            items.g0,
+            core::array::from_fn(|v| &*ps[v]),
+            aps.each_mut().map(|s| &mut **s),
+            k,
+        );
+        for v in 0..G {
+            if !active[v] {
+                continue;
+            }
+            let (x, r, p, ap) = (&mut *xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v]);
+            apply_a_observed(items, &rows[v], lambdas[v], p, ap);
+            let pap = dot(p, ap);
+            if !positive(pap) || !pap.is_finite() {
+                finish(v, rr[v], steps[v], &mut result);
+                active[v] = false;
+                continue;
+            }
+            let alpha = rr[v] / pap;
+            if !alpha.is_finite() {
+                finish(v, rr[v], steps[v], &mut result);
+                active[v] = false;
+                continue;
+            }
+            // Apply the step only if every new coordinate stays finite.
+            if x.iter()
+                .zip(p.iter())
+                .any(|(xi, pi)| !(*xi + alpha * *pi).is_finite())
+            {
+                result[v] = Err(crate::Error::NonFiniteResult { what: "x" });
+                active[v] = false;
+                continue;
+            }
+            axpy(alpha, p, x);
+            axpy(-alpha, ap, r);
+            let rr_new = dot(r, r);
+            if !rr_new.is_finite() {
+                // `x` holds the last finite iterate; its residual is not representable.
+                result[v] = Err(crate::Error::NonFiniteResult { what: "residual" });
+                active[v] = false;
+                continue;
+            }
+            steps[v] += 1;
+            let beta = rr_new / rr[v];
+            rr[v] = rr_new;
+            for (pi, ri) in p.iter_mut().zip(r.iter()) {
+                *pi = *ri + beta * *pi;
+            }
         }
     }
-    Ok(CgReport {
-        steps,
-        residual_sq: rr.to_f64(),
-    })
+    result
 }

@@ -70,7 +70,9 @@ mod topn;
 /// elements (never `MAX_K²`) are used internally; `k x k` scratch is the caller's.
 pub const MAX_K: usize = 256;
 
-pub use cg::{CgParams, CgReport, cg_scratch_len, solve_row_cg};
+pub use cg::{
+    CgParams, CgReport, cg_rows_scratch_len, cg_scratch_len, solve_row_cg, solve_rows_cg,
+};
 pub use cholesky::{
     cholesky_in_place, cholesky_solve_in_place, solve_row_cholesky, solve_spd_in_place,
 };

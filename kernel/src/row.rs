@@ -42,7 +42,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row};
-use crate::real::{Real, axpy, dot, mirror_lower, symv, syr_lower};
+use crate::real::{Real, axpy, axpy4, dot, dot4, mirror_lower, symv, syr_lower};
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
 /// symmetric), written to `g`.
@@ -162,10 +162,36 @@ pub(crate) fn apply_a<T: Real>(
     v: &[T],
     out: &mut [T],
 ) {
-    let k = items.k();
-    symv(items.g0, v, out, k);
+    symv(items.g0, v, out, items.k());
+    apply_a_observed(items, row, lambda, v, out);
+}
+
+/// The rest of [`apply_a`] once `out = G0 v`: `out += λ v + Σ_obs (c − c0_j)(h_j·v) h_j`.
+#[inline(always)]
+pub(crate) fn apply_a_observed<T: Real>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    v: &[T],
+    out: &mut [T],
+) {
     axpy(lambda, v, out);
-    for t in 0..row.len() {
+    // Four cells at a time: the four dots against `v` first (they do not
+    // depend on `out`), then the four updates in one pass, in cell order.
+    let full = row.len() / 4 * 4;
+    let mut t = 0;
+    while t < full {
+        let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
+        let h = cells.map(|(j, _, _)| items.h.row(j));
+        let dots = dot4(h, v);
+        let coef: [T; 4] = core::array::from_fn(|d| {
+            let (j, c, _) = cells[d];
+            (c - items.c0.at(j)) * dots[d]
+        });
+        axpy4(coef, h, out);
+        t += 4;
+    }
+    for t in full..row.len() {
         let (j, c, _) = row.cell(t);
         let hj = items.h.row(j);
         let coef = (c - items.c0.at(j)) * dot(hj, v);

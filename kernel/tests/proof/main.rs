@@ -9,6 +9,8 @@
 
 mod common;
 
+mod cg_lockstep;
+
 mod dense;
 mod empty_rows;
 mod gradients;

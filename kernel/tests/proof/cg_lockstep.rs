@@ -1,0 +1,320 @@
+//! The CG row solve as the host runs it (four rows in lock-step, `G0 p` for
+//! the four in one pass, four observed cells per pass) against the textbook
+//! single-row CG written out here with plain loops: the same bits, for every
+//! `k` (multiples of 16 and 4 or not), row length (multiples of 4 or not),
+//! baseline, preference, `λ`, step count and tolerance, and the same error
+//! for a row that fails, without disturbing the rows beside it.
+
+use crate::common::{MIRI, rng};
+use rand::Rng;
+use rand::rngs::StdRng;
+use wmf_kernel::{
+    Baseline, CgParams, CgReport, Factors, Items, Real, Row, cg_rows_scratch_len, cg_scratch_len,
+    gramian, solve_row_cg, solve_rows_cg,
+};
+
+/// The kernel's dot product, defined as sixteen lane sums over the chunks of
+/// sixteen, added in lane order, then the tail in order.
+fn ref_dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let full = a.len() / 16 * 16;
+    let mut lanes = [T::ZERO; 16];
+    for i in 0..full {
+        lanes[i % 16] += a[i] * b[i];
+    }
+    let mut s = T::ZERO;
+    for l in lanes {
+        s += l;
+    }
+    for i in full..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+fn ref_axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
+    for i in 0..y.len() {
+        y[i] += alpha * x[i];
+    }
+}
+
+/// `y = G x` as the kernel defines it: rows in groups of four, then the rest.
+fn ref_symv<T: Real>(g: &[T], x: &[T], y: &mut [T], k: usize) {
+    let quads = k / 4 * 4;
+    for c in 0..k {
+        let mut s = T::ZERO;
+        let mut r = 0;
+        while r < quads {
+            s += (x[r] * g[r * k + c] + x[r + 1] * g[(r + 1) * k + c])
+                + (x[r + 2] * g[(r + 2) * k + c] + x[r + 3] * g[(r + 3) * k + c]);
+            r += 4;
+        }
+        while r < k {
+            s += x[r] * g[r * k + c];
+            r += 1;
+        }
+        y[c] = s;
+    }
+}
+
+struct RowIn<T> {
+    items: Vec<u32>,
+    conf: Vec<T>,
+    pref: Option<Vec<T>>,
+}
+
+impl<T: Real> RowIn<T> {
+    fn row(&self) -> Row<'_, T> {
+        Row::new(&self.items, &self.conf, self.pref.as_deref())
+    }
+}
+
+/// Textbook CG (happy path: valid inputs), one cell and one vector at a time.
+#[allow(clippy::too_many_arguments)]
+fn textbook_cg<T: Real>(
+    h: &[T],
+    g0: &[T],
+    c0: &[T],
+    k: usize,
+    row: &RowIn<T>,
+    lambda: T,
+    x: &mut [T],
+    params: CgParams,
+) -> CgReport {
+    let hrow = |j: u32| &h[j as usize * k..(j as usize + 1) * k];
+    let pref = |t: usize| row.pref.as_ref().map_or(T::ONE, |p| p[t]);
+    let (mut r, mut p, mut ap) = (vec![T::ZERO; k], vec![T::ZERO; k], vec![T::ZERO; k]);
+    ref_symv(g0, x, &mut ap, k);
+    ref_axpy(lambda, x, &mut ap);
+    for i in 0..k {
+        r[i] = -ap[i];
+    }
+    for (t, &j) in row.items.iter().enumerate() {
+        let c = row.conf[t];
+        let cx = c * pref(t);
+        let coef = cx - (c - c0[j as usize]) * ref_dot(hrow(j), x);
+        ref_axpy(coef, hrow(j), &mut r);
+        ref_axpy(cx, hrow(j), &mut p);
+    }
+    let b_sq = ref_dot(&p, &p);
+    p.copy_from_slice(&r);
+    let mut rr = ref_dot(&r, &r);
+    let tol_sq = T::from_f64(params.tol * params.tol) * b_sq;
+    let mut steps = 0;
+    while steps < params.steps && rr > tol_sq && rr > T::ZERO {
+        ref_symv(g0, &p, &mut ap, k);
+        ref_axpy(lambda, &p, &mut ap);
+        for (t, &j) in row.items.iter().enumerate() {
+            let coef = (row.conf[t] - c0[j as usize]) * ref_dot(hrow(j), &p);
+            ref_axpy(coef, hrow(j), &mut ap);
+        }
+        let pap = ref_dot(&p, &ap);
+        assert!(pap > T::ZERO, "test problem is positive definite");
+        let alpha = rr / pap;
+        ref_axpy(alpha, &p, x);
+        ref_axpy(-alpha, &ap, &mut r);
+        let rr_new = ref_dot(&r, &r);
+        steps += 1;
+        let beta = rr_new / rr;
+        rr = rr_new;
+        for i in 0..k {
+            p[i] = r[i] + beta * p[i];
+        }
+    }
+    CgReport {
+        steps,
+        residual_sq: rr.to_f64(),
+    }
+}
+
+fn random_row<T: Real>(r: &mut StdRng, n: usize, len: usize, explicit: bool) -> RowIn<T> {
+    let mut items: Vec<u32> = (0..n as u32).collect();
+    for i in 0..len {
+        let s = r.gen_range(i..n);
+        items.swap(i, s);
+    }
+    items.truncate(len);
+    items.sort_unstable();
+    let conf = (0..len)
+        .map(|_| T::from_f64(r.gen_range(1.0..20.0)))
+        .collect();
+    let pref = explicit.then(|| {
+        (0..len)
+            .map(|_| T::from_f64(r.gen_range(-1.0..2.0)))
+            .collect()
+    });
+    RowIn { items, conf, pref }
+}
+
+fn bits<T: Real>(v: &[T]) -> Vec<u64> {
+    v.iter().map(|x| x.to_f64().to_bits()).collect()
+}
+
+fn check<T: Real>(seed: u64) {
+    let mut r = rng(seed);
+    let ks: &[usize] = if MIRI {
+        &[3, 17]
+    } else {
+        &[1, 3, 4, 5, 15, 16, 17, 33, 64, 67]
+    };
+    for &k in ks {
+        let n = if MIRI { 14 } else { 40 };
+        let h: Vec<T> = (0..n * k)
+            .map(|_| T::from_f64(r.gen_range(-0.5..0.5)))
+            .collect();
+        for per_item in [false, true] {
+            let c0v: Vec<T> = (0..n)
+                .map(|_| {
+                    if per_item {
+                        T::from_f64(r.gen_range(0.2..1.5))
+                    } else {
+                        T::ONE
+                    }
+                })
+                .collect();
+            let baseline = if per_item {
+                Baseline::PerItem(&c0v)
+            } else {
+                Baseline::Uniform(T::ONE)
+            };
+            let fac = Factors::new(&h, n, k).unwrap();
+            let mut g0 = vec![T::ZERO; k * k];
+            gramian(&fac, baseline, &mut g0).unwrap();
+            let items = Items::new(fac, &g0, baseline).unwrap();
+            let lens: &[usize] = if MIRI {
+                &[0, 5]
+            } else {
+                &[0, 1, 3, 4, 5, 8, 9, 13, 30]
+            };
+            for &len in lens {
+                for (steps, tol) in [(3, 1e-10), (0, 0.0), (5, 0.0), (40, 1e-3)] {
+                    let params = CgParams { steps, tol };
+                    let rows: Vec<RowIn<T>> = (0..4)
+                        .map(|v| random_row(&mut r, n, (len + v) % (n + 1), per_item && v % 2 == 1))
+                        .collect();
+                    let lambdas: [T; 4] =
+                        core::array::from_fn(|v| T::from_f64([0.1, 0.0, 2.5, 0.01][v]));
+                    let x0: Vec<T> = (0..4 * k)
+                        .map(|_| T::from_f64(r.gen_range(-0.3..0.3)))
+                        .collect();
+                    // the textbook, one row at a time
+                    let mut want = x0.clone();
+                    let mut want_rep = Vec::new();
+                    for v in 0..4 {
+                        let xv = &mut want[v * k..(v + 1) * k];
+                        want_rep.push(textbook_cg(
+                            &h, &g0, &c0v, k, &rows[v], lambdas[v], xv, params,
+                        ));
+                    }
+                    // the kernel, one row at a time
+                    let mut single = x0.clone();
+                    let mut scratch = vec![T::ZERO; cg_scratch_len(k)];
+                    for v in 0..4 {
+                        let rep = solve_row_cg(
+                            &items,
+                            &rows[v].row(),
+                            lambdas[v],
+                            &mut single[v * k..(v + 1) * k],
+                            params,
+                            &mut scratch,
+                        )
+                        .unwrap();
+                        assert_eq!(rep, want_rep[v], "k {k} len {len} row {v} {params:?}");
+                    }
+                    assert_eq!(
+                        bits(&single),
+                        bits(&want),
+                        "single, k {k} len {len} {params:?}"
+                    );
+                    // the kernel, four in lock-step
+                    let mut group = x0.clone();
+                    let mut scratch = vec![T::ZERO; cg_rows_scratch_len(4, k)];
+                    let krows: [Row<'_, T>; 4] = core::array::from_fn(|v| rows[v].row());
+                    let reps =
+                        solve_rows_cg(&items, &krows, &lambdas, &mut group, params, &mut scratch);
+                    for v in 0..4 {
+                        assert_eq!(
+                            reps[v],
+                            Ok(want_rep[v]),
+                            "k {k} len {len} row {v} {params:?}"
+                        );
+                    }
+                    assert_eq!(
+                        bits(&group),
+                        bits(&want),
+                        "group, k {k} len {len} {params:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn cg_single_and_lockstep_equal_the_textbook_bit_for_bit_f32() {
+    check::<f32>(91);
+}
+
+#[test]
+fn cg_single_and_lockstep_equal_the_textbook_bit_for_bit_f64() {
+    check::<f64>(92);
+}
+
+#[test]
+fn a_failing_row_in_a_group_fails_alone_with_its_single_row_error() {
+    let (n, k) = (12, 5);
+    let mut r = rng(93);
+    let h: Vec<f32> = (0..n * k).map(|_| r.gen_range(-0.5..0.5)).collect();
+    let fac = Factors::new(&h, n, k).unwrap();
+    let mut g0 = vec![0.0f32; k * k];
+    gramian(&fac, Baseline::Uniform(1.0), &mut g0).unwrap();
+    let items = Items::new(fac, &g0, Baseline::Uniform(1.0)).unwrap();
+    let good = random_row::<f32>(&mut r, n, 6, false);
+    let bad_item = RowIn {
+        items: vec![1, 99],
+        conf: vec![2.0, 3.0],
+        pref: None,
+    };
+    let big = RowIn {
+        items: vec![0, 1],
+        conf: vec![f32::MAX, f32::MAX],
+        pref: None,
+    };
+    let rows = [&good, &bad_item, &good, &big];
+    let lambdas = [0.1f32, 0.1, -1.0, 0.1];
+    let mut x0: Vec<f32> = (0..4 * k).map(|_| r.gen_range(-0.3..0.3)).collect();
+    x0[3 * k] = f32::MAX; // with huge confidences: the residual overflows
+    let params = CgParams::default();
+    let mut single = x0.clone();
+    let mut scratch = vec![0.0f32; cg_scratch_len(k)];
+    let want: Vec<_> = (0..4)
+        .map(|v| {
+            solve_row_cg(
+                &items,
+                &rows[v].row(),
+                lambdas[v],
+                &mut single[v * k..(v + 1) * k],
+                params,
+                &mut scratch,
+            )
+        })
+        .collect();
+    assert!(
+        want[0].is_ok() && want[1].is_err() && want[2].is_err() && want[3].is_err(),
+        "{want:?}"
+    );
+    let mut group = x0.clone();
+    let mut scratch = vec![0.0f32; cg_rows_scratch_len(4, k)];
+    let krows: [Row<'_, f32>; 4] = core::array::from_fn(|v| rows[v].row());
+    let got = solve_rows_cg(&items, &krows, &lambdas, &mut group, params, &mut scratch);
+    assert_eq!(got.to_vec(), want);
+    assert_eq!(bits(&group), bits(&single));
+    // a short scratch or x fails every row, and touches nothing
+    let mut x = x0.clone();
+    let mut short = vec![0.0f32; cg_rows_scratch_len(4, k) - 1];
+    let got = solve_rows_cg(&items, &krows, &lambdas, &mut x, params, &mut short);
+    assert!(
+        got.iter().skip(1).all(|e| e.is_err()) && got[0].is_err(),
+        "{got:?}"
+    );
+    assert_eq!(bits(&x), bits(&x0));
+}
