@@ -296,6 +296,7 @@ const SYMV_TILE: usize = 16;
 /// of `A`, so each tile's `G` partial sums stay in registers and every
 /// element of `A` is loaded once for all `G` vectors (at k = 128 `A` is
 /// 64 KiB: it streams from L2 once per group instead of once per vector).
+#[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn symv_multi<T: Real, const G: usize>(
     a: &[T],
@@ -367,6 +368,39 @@ pub(crate) fn symv_multi<T: Real, const G: usize>(
                 r += 1;
             }
             y[c] = s;
+        }
+    }
+}
+
+/// [`symv_multi`] on bare metal: one vector at a time, each a pass over `A`
+/// per group of four rows (a scalar FPU has no wide registers to share `A`
+/// across vectors, and the tiles would spill). Every element gets the same
+/// operations in the same order, so the results are the host's bit for bit.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn symv_multi<T: Real, const G: usize>(
+    a: &[T],
+    xs: [&[T]; G],
+    ys: [&mut [T]; G],
+    k: usize,
+) {
+    for (x, y) in xs.into_iter().zip(ys) {
+        y.fill(T::ZERO);
+        if k == 0 {
+            continue;
+        }
+        let quads = a.chunks_exact(4 * k).zip(x.chunks_exact(4));
+        for (rows, xq) in quads {
+            let (r0, rest) = rows.split_at(k);
+            let (r1, rest) = rest.split_at(k);
+            let (r2, r3) = rest.split_at(k);
+            let (x0, x1, x2, x3) = (xq[0], xq[1], xq[2], xq[3]);
+            for ((((yc, a0), a1), a2), a3) in y.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                *yc += (x0 * *a0 + x1 * *a1) + (x2 * *a2 + x3 * *a3);
+            }
+        }
+        for (row, &xr) in a.chunks_exact(k).zip(x).skip(k / 4 * 4) {
+            axpy(xr, row, y);
         }
     }
 }
