@@ -50,7 +50,7 @@ pub const CG_TOL: f64 = 1e-10;
 /// side is solved in full against a shared `G0`: one pass over `G0` per CG
 /// step serves this many rows. The results are bit for bit those of one row
 /// at a time.
-pub const CG_GROUP: usize = 4;
+pub const CG_GROUP: usize = 8;
 
 /// Keeps OpenBLAS single-threaded: the host parallelises over rows itself.
 pub fn blas_single_threaded() {

@@ -1,5 +1,5 @@
-//! The CG row solve as the host runs it (four rows in lock-step, `G0 p` for
-//! the four in one pass, four observed cells per pass) against the textbook
+//! The CG row solve as the host runs it (rows in lock-step, `G0 p` for all
+//! of them in one pass, four observed cells per pass) against the textbook
 //! single-row CG written out here with plain loops: the same bits, for every
 //! `k` (multiples of 16 and 4 or not), row length (multiples of 4 or not),
 //! baseline, preference, `λ`, step count and tolerance, and the same error
@@ -242,6 +242,28 @@ fn check<T: Real>(seed: u64) {
                         bits(&group),
                         bits(&want),
                         "group, k {k} len {len} {params:?}"
+                    );
+                    // eight in lock-step (the host's group): the four rows twice
+                    let mut group8 = [x0.clone(), x0.clone()].concat();
+                    let mut scratch = vec![T::ZERO; cg_rows_scratch_len(8, k)];
+                    let krows8: [Row<'_, T>; 8] = core::array::from_fn(|v| rows[v % 4].row());
+                    let lambdas8: [T; 8] = core::array::from_fn(|v| lambdas[v % 4]);
+                    let reps = solve_rows_cg(
+                        &items,
+                        &krows8,
+                        &lambdas8,
+                        &mut group8,
+                        params,
+                        &mut scratch,
+                    );
+                    for v in 0..8 {
+                        assert_eq!(reps[v], Ok(want_rep[v % 4]), "k {k} len {len} row {v} of 8");
+                    }
+                    let want8 = [want.clone(), want.clone()].concat();
+                    assert_eq!(
+                        bits(&group8),
+                        bits(&want8),
+                        "group of 8, k {k} len {len} {params:?}"
                     );
                 }
             }
