@@ -852,6 +852,10 @@ pub fn solve_side<T: Float>(
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
                 || Scratch::new(k),
                 |scratch, (i, x)| {
+                    if matches!(solver, Solver::Cholesky) {
+                        // the next row's fixed-side rows, while this one is factored
+                        prefetch_rows(fac.as_slice(), k, side, i + 1..i + 2);
+                    }
                     solve_prepared(
                         isa,
                         fac,
