@@ -176,25 +176,39 @@ pub(crate) fn apply_a_observed<T: Real>(
     out: &mut [T],
 ) {
     axpy(lambda, v, out);
-    // Four cells at a time: the four dots against `v` first (they do not
-    // depend on `out`), then the four updates in one pass, in cell order.
-    let full = row.len() / 4 * 4;
-    let mut t = 0;
-    while t < full {
-        let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
-        let h = cells.map(|(j, _, _)| items.h.row(j));
-        let dots = dot4(h, v);
-        let coef: [T; 4] = core::array::from_fn(|d| {
-            let (j, c, _) = cells[d];
-            (c - items.c0.at(j)) * dots[d]
-        });
-        axpy4(coef, h, out);
-        t += 4;
+    // The baseline is looked up per cell; resolving its kind once per row
+    // lets the loop below be compiled once for each.
+    match items.c0 {
+        Baseline::Uniform(c0) => observed_pass(&items.h, row, v, out, |_| c0),
+        Baseline::PerItem(c0) => observed_pass(&items.h, row, v, out, |j| {
+            c0.get(j).copied().unwrap_or(T::ZERO)
+        }),
     }
-    for t in full..row.len() {
-        let (j, c, _) = row.cell(t);
-        let hj = items.h.row(j);
-        let coef = (c - items.c0.at(j)) * dot(hj, v);
+}
+
+/// `out += Σ_obs (c − c0_j)(h_j·v) h_j`, four cells at a time: the four dots
+/// against `v` first (they do not depend on `out`), then the four updates in
+/// one pass, in cell order (bit for bit the cell-by-cell loop).
+#[inline(always)]
+fn observed_pass<T: Real>(
+    h: &Factors<'_, T>,
+    row: &Row<'_, T>,
+    v: &[T],
+    out: &mut [T],
+    c0: impl Fn(usize) -> T,
+) {
+    let n = row.items.len().min(row.conf.len());
+    let (ic, ir) = row.items[..n].as_chunks::<4>();
+    let (cc, cr) = row.conf[..n].as_chunks::<4>();
+    for (js, cs) in ic.iter().zip(cc) {
+        let hs = js.map(|j| h.row(j as usize));
+        let dots = dot4(hs, v);
+        let coef: [T; 4] = core::array::from_fn(|d| (cs[d] - c0(js[d] as usize)) * dots[d]);
+        axpy4(coef, hs, out);
+    }
+    for (&j, &c) in ir.iter().zip(cr) {
+        let hj = h.row(j as usize);
+        let coef = (c - c0(j as usize)) * dot(hj, v);
         axpy(coef, hj, out);
     }
 }
