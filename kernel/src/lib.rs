@@ -22,6 +22,9 @@
 //!   [`solve_row_cg`] (conjugate gradient, warm start), [`solve_row_eals`]
 //!   (element-wise ALS) and [`eals_online_update`] (O(k²) per new
 //!   interaction), and [`gradient_step_row`] for the smallest devices.
+//!   [`solve_rows_cg`] runs [`solve_row_cg`] for several rows in lock-step
+//!   (one pass over `G0` per step for all of them) with the same bits; the
+//!   host trainer uses it.
 //! - Scoring: [`score_items`], [`top_n_into`], [`top_n`], and [`select_top_n_into`]
 //!   over precomputed scores (one ranking rule for both).
 //!
