@@ -224,6 +224,8 @@ def main():
     ap.add_argument("--blas", default="haswell,native",
                     help="haswell: the environment as it is; native: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
     ap.add_argument("--native-iterations", type=int, default=5, help="iterations of the native-BLAS Cholesky runs")
+    ap.add_argument("--native-big", action="store_true",
+                    help="also run the native-BLAS Cholesky at the ml20m size (--big-iterations, one repetition)")
     ap.add_argument("--scaling", action="store_true", help="also time wmf with 1 thread (1 -> 2 thread speedup)")
     ap.add_argument("--quick", action="store_true", help="tiny size, 3 iterations, 1 rep (a smoke test)")
     ap.add_argument("--spark", action="store_true",
@@ -264,7 +266,7 @@ def main():
         for k in ([] if args.only == "spark" else [int(x) for x in args.k.split(",")]):
             for solver in args.solvers.split(","):
                 for blas in args.blas:
-                    if blas != "haswell" and (solver != "cholesky" or big):
+                    if blas != "haswell" and (solver != "cholesky" or (big and not args.native_big)):
                         continue  # the native-BLAS variant matters for the BLAS-heavy path only
                     iters = args.big_iterations if big else (args.iterations if blas == "haswell" else args.native_iterations)
                     reps = 1 if big or blas != "haswell" or (solver == "cholesky" and k >= 128) else args.reps
