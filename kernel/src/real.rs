@@ -324,7 +324,7 @@ pub(crate) fn symv_multi<T: Real, const G: usize>(
 ) {
     const L: usize = SYMV_TILE;
     if G == 1 {
-        // One vector gains nothing from the tiles (measured: 20% slower at
+        // One vector gains nothing from the tiles (measured: 18% slower at
         // k = 128); the row-quad form is the same operations per element.
         for (x, y) in xs.into_iter().zip(ys) {
             symv(a, x, y, k);
