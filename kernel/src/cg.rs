@@ -177,9 +177,9 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
             *ri = -*ai;
         }
         p.fill(T::ZERO);
-        // Four cells at a time (dots first, then the updates in cell order),
-        // as in `apply_a_observed`.
-        let full = row.len() / 4 * 4;
+        // Four cells at a time in groups (dots first, then the updates in
+        // cell order), one at a time for a single row, as in `apply_a_observed`.
+        let full = if G > 1 { row.len() / 4 * 4 } else { 0 };
         let mut t = 0;
         while t < full {
             let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
@@ -242,7 +242,7 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
                 continue;
             }
             let (x, r, p, ap) = (&mut *xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v]);
-            apply_a_observed(items, &rows[v], lambdas[v], p, ap);
+            apply_a_observed(items, &rows[v], lambdas[v], p, ap, G > 1);
             let pap = dot(p, ap);
             if !positive(pap) || !pap.is_finite() {
                 finish(v, rr[v], steps[v], &mut result);

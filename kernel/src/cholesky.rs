@@ -69,23 +69,13 @@ fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
         // then its pivot is taken and it is scaled.
         for t in 0..b {
             let q = p + t;
-            // Column q (rows q..k) is worked on in its contiguous copy: one
-            // strided read and one strided write of `a` instead of one
-            // read-modify-write per update, and the updates vectorise.
-            let (done, rest) = cols.split_at_mut(t);
-            let Some(col) = rest.first_mut() else {
-                break;
-            };
-            for (c, row) in col[q..k].iter_mut().zip(a.chunks_exact(k).skip(q)) {
-                *c = row[q];
-            }
-            for col_r in done.iter() {
+            for col_r in &cols[..t] {
                 let s = col_r[q];
-                for (c, r) in col[q..k].iter_mut().zip(&col_r[q..k]) {
-                    *c -= *r * s;
+                for i in q..k {
+                    a[i * k + q] -= col_r[i] * s;
                 }
             }
-            let d = col[q];
+            let d = a[q * k + q];
             if !positive(d) || !d.is_finite() {
                 return Err(Error::NotPositiveDefinite { pivot: q });
             }
@@ -93,12 +83,12 @@ fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
             a[q * k + q] = l;
             // one division per pivot, not per entry (a divide costs ~10 multiplies)
             let inv = T::ONE / l;
+            let col = &mut cols[t];
             col[..=q].fill(T::ZERO);
-            for c in &mut col[q + 1..k] {
-                *c *= inv;
-            }
-            for (c, row) in col[q + 1..k].iter().zip(a.chunks_exact_mut(k).skip(q + 1)) {
-                row[q] = *c;
+            for i in (q + 1)..k {
+                let v = a[i * k + q] * inv;
+                a[i * k + q] = v;
+                col[i] = v;
             }
         }
         // The block's columns are final; in the copies, zero their entries

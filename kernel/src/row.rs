@@ -163,10 +163,13 @@ pub(crate) fn apply_a<T: Real>(
     out: &mut [T],
 ) {
     symv(items.g0, v, out, items.k());
-    apply_a_observed(items, row, lambda, v, out);
+    apply_a_observed(items, row, lambda, v, out, false);
 }
 
 /// The rest of [`apply_a`] once `out = G0 v`: `out += λ v + Σ_obs (c − c0_j)(h_j·v) h_j`.
+/// `four_cells`: take the cells four at a time (for the lock-step solve on
+/// wide vector units; with one row, and on 128-bit units, the four dots'
+/// 64 partial sums would not fit in the registers). Same bits either way.
 #[inline(always)]
 pub(crate) fn apply_a_observed<T: Real>(
     items: &Items<'_, T>,
@@ -174,32 +177,37 @@ pub(crate) fn apply_a_observed<T: Real>(
     lambda: T,
     v: &[T],
     out: &mut [T],
+    four_cells: bool,
 ) {
     axpy(lambda, v, out);
     // The baseline is looked up per cell; resolving its kind once per row
     // lets the loop below be compiled once for each.
     match items.c0 {
-        Baseline::Uniform(c0) => observed_pass(&items.h, row, v, out, |_| c0),
-        Baseline::PerItem(c0) => observed_pass(&items.h, row, v, out, |j| {
+        Baseline::Uniform(c0) => observed_pass(&items.h, row, v, out, four_cells, |_| c0),
+        Baseline::PerItem(c0) => observed_pass(&items.h, row, v, out, four_cells, |j| {
             c0.get(j).copied().unwrap_or(T::ZERO)
         }),
     }
 }
 
-/// `out += Σ_obs (c − c0_j)(h_j·v) h_j`, four cells at a time: the four dots
-/// against `v` first (they do not depend on `out`), then the four updates in
-/// one pass, in cell order (bit for bit the cell-by-cell loop).
+/// `out += Σ_obs (c − c0_j)(h_j·v) h_j`, cell by cell or (`four_cells`) four
+/// cells at a time: the four dots against `v` first (they do not depend on
+/// `out`), then the four updates in one pass, in cell order (bit for bit the
+/// cell-by-cell loop).
 #[inline(always)]
 fn observed_pass<T: Real>(
     h: &Factors<'_, T>,
     row: &Row<'_, T>,
     v: &[T],
     out: &mut [T],
+    four_cells: bool,
     c0: impl Fn(usize) -> T,
 ) {
     let n = row.items.len().min(row.conf.len());
-    let (ic, ir) = row.items[..n].as_chunks::<4>();
-    let (cc, cr) = row.conf[..n].as_chunks::<4>();
+    let full = if four_cells { n / 4 * 4 } else { 0 };
+    let (ic, _) = row.items[..full].as_chunks::<4>();
+    let (cc, _) = row.conf[..full].as_chunks::<4>();
+    let (ir, cr) = (&row.items[full..n], &row.conf[full..n]);
     for (js, cs) in ic.iter().zip(cc) {
         let hs = js.map(|j| h.row(j as usize));
         let dots = dot4(hs, v);
