@@ -165,8 +165,10 @@ pub fn auc(scores: &[f32], train: &[u32], relevant: &[u32]) -> Option<f64> {
     }
     let mut wins = 0.0f64;
     if pos.len() <= AUC_COUNTING_MAX_POSITIVES {
-        for &p in &pos {
-            let (mut below, mut equal) = count_below_equal(scores, p);
+        let mut counts = [(0u64, 0u64); AUC_COUNTING_MAX_POSITIVES];
+        let counts = &mut counts[..pos.len()];
+        count_below_equal(scores, &pos, counts);
+        for (&p, &(mut below, mut equal)) in pos.iter().zip(counts.iter()) {
             for &j in &excluded {
                 let s = scores[j as usize];
                 below -= u64::from(s < p);
@@ -193,27 +195,94 @@ pub fn auc(scores: &[f32], train: &[u32], relevant: &[u32]) -> Option<f64> {
 /// Positives up to which [`auc`] counts pairs by one pass per positive.
 pub const AUC_COUNTING_MAX_POSITIVES: usize = 64;
 
-/// How many of `scores` are below `p`, and how many equal it (one pass the
-/// compiler vectorises: the comparisons become lane masks added to
-/// per-lane counters).
-fn count_below_equal(scores: &[f32], p: f32) -> (u64, u64) {
+/// For each `p` of `pos`, how many of `scores` are below `p` and how many
+/// equal it, into `out` (as long as `pos`). Four positives per pass over the
+/// scores (a user's scores do not fit in L1), each pass one loop the
+/// compiler vectorises: the comparisons become lane masks added to per-lane
+/// counters. Compiled for the widest instruction set the CPU has (the
+/// solver's [`crate::als::isa`]); the counts are integers, the same on all.
+fn count_below_equal(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::als::Isa;
+        match crate::als::isa() {
+            // SAFETY: `isa()` reports AVX-512 / AVX2 only when the CPU has them.
+            Isa::Avx512 => return unsafe { count_avx512(scores, pos, out) },
+            Isa::Avx2 => return unsafe { count_avx2(scores, pos, out) },
+            Isa::Baseline => {}
+        }
+    }
+    count_generic(scores, pos, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+fn count_avx512(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
+    count_generic(scores, pos, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn count_avx2(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
+    count_generic(scores, pos, out);
+}
+
+#[inline(always)]
+fn count_generic(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
+    let (quads, rest) = pos.as_chunks::<4>();
+    let (out_quads, out_rest) = out.split_at_mut(quads.len() * 4);
+    for (ps, o) in quads.iter().zip(out_quads.chunks_exact_mut(4)) {
+        let c = count4(scores, *ps);
+        o.copy_from_slice(&c);
+    }
+    if let Some(&last) = rest.last() {
+        // the last one to three positives in one more pass (the spare lanes
+        // repeat the last positive and are dropped)
+        let quad = std::array::from_fn(|q| rest.get(q).copied().unwrap_or(last));
+        let c = count4(scores, quad);
+        for (o, c) in out_rest.iter_mut().zip(c) {
+            *o = c;
+        }
+    }
+}
+
+/// [`count_below_equal`] for four positives in one pass.
+#[inline(always)]
+fn count4(scores: &[f32], p: [f32; 4]) -> [(u64, u64); 4] {
     let (chunks, rest) = scores.as_chunks::<16>();
-    let mut acc = (0u64, 0u64);
+    let mut acc = [(0u64, 0u64); 4];
     // Per-lane u32 counters: at most 2^20 per lane before they are summed.
     for block in chunks.chunks(1 << 20) {
-        let (mut below, mut equal) = ([0u32; 16], [0u32; 16]);
+        // eight separate arrays (not an array of arrays), so that each stays
+        // in a vector register
+        let (mut b0, mut b1, mut b2, mut b3) = ([0u32; 16], [0u32; 16], [0u32; 16], [0u32; 16]);
+        let (mut e0, mut e1, mut e2, mut e3) = ([0u32; 16], [0u32; 16], [0u32; 16], [0u32; 16]);
         for c in block {
             for l in 0..16 {
-                below[l] += u32::from(c[l] < p);
-                equal[l] += u32::from(c[l] == p);
+                b0[l] += u32::from(c[l] < p[0]);
+                e0[l] += u32::from(c[l] == p[0]);
+                b1[l] += u32::from(c[l] < p[1]);
+                e1[l] += u32::from(c[l] == p[1]);
+                b2[l] += u32::from(c[l] < p[2]);
+                e2[l] += u32::from(c[l] == p[2]);
+                b3[l] += u32::from(c[l] < p[3]);
+                e3[l] += u32::from(c[l] == p[3]);
             }
         }
-        acc.0 += below.iter().map(|&c| u64::from(c)).sum::<u64>();
-        acc.1 += equal.iter().map(|&c| u64::from(c)).sum::<u64>();
+        let sum = |a: [u32; 16]| a.iter().map(|&c| u64::from(c)).sum::<u64>();
+        for (q, (b, e)) in [(b0, e0), (b1, e1), (b2, e2), (b3, e3)]
+            .into_iter()
+            .enumerate()
+        {
+            acc[q].0 += sum(b);
+            acc[q].1 += sum(e);
+        }
     }
     for &s in rest {
-        acc.0 += u64::from(s < p);
-        acc.1 += u64::from(s == p);
+        for q in 0..4 {
+            acc[q].0 += u64::from(s < p[q]);
+            acc[q].1 += u64::from(s == p[q]);
+        }
     }
     acc
 }
