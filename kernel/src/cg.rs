@@ -213,17 +213,11 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
         }
         tol_sq[v] = T::from_f64(params.tol * params.tol) * b_sq;
     }
-    let finish = |v: usize, rr: T, steps: usize, result: &mut [Result<CgReport>; G]| {
-        result[v] = Ok(CgReport {
-            steps,
-            residual_sq: rr.to_f64(),
-        });
-    };
     loop {
         // The loop condition of the single-row solve, per row.
         for v in 0..G {
             if active[v] && !(steps[v] < params.steps && rr[v] > tol_sq[v] && rr[v] > T::ZERO) {
-                finish(v, rr[v], steps[v], &mut result);
+                result[v] = report(rr[v], steps[v]);
                 active[v] = false;
             }
         }
@@ -243,43 +237,64 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
             }
             let (x, r, p, ap) = (&mut *xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v]);
             apply_a_observed(items, &rows[v], lambdas[v], p, ap, G > 1);
-            let pap = dot(p, ap);
-            if !positive(pap) || !pap.is_finite() {
-                finish(v, rr[v], steps[v], &mut result);
+            if let Some(end) = cg_step(x, r, p, ap, &mut rr[v], &mut steps[v]) {
+                result[v] = end;
                 active[v] = false;
-                continue;
-            }
-            let alpha = rr[v] / pap;
-            if !alpha.is_finite() {
-                finish(v, rr[v], steps[v], &mut result);
-                active[v] = false;
-                continue;
-            }
-            // Apply the step only if every new coordinate stays finite.
-            if x.iter()
-                .zip(p.iter())
-                .any(|(xi, pi)| !(*xi + alpha * *pi).is_finite())
-            {
-                result[v] = Err(crate::Error::NonFiniteResult { what: "x" });
-                active[v] = false;
-                continue;
-            }
-            axpy(alpha, p, x);
-            axpy(-alpha, ap, r);
-            let rr_new = dot(r, r);
-            if !rr_new.is_finite() {
-                // `x` holds the last finite iterate; its residual is not representable.
-                result[v] = Err(crate::Error::NonFiniteResult { what: "residual" });
-                active[v] = false;
-                continue;
-            }
-            steps[v] += 1;
-            let beta = rr_new / rr[v];
-            rr[v] = rr_new;
-            for (pi, ri) in p.iter_mut().zip(r.iter()) {
-                *pi = *ri + beta * *pi;
             }
         }
     }
     result
+}
+
+/// What a solve that stops with residual `rr` after `steps` steps reports.
+#[inline(always)]
+fn report<T: Real>(rr: T, steps: usize) -> Result<CgReport> {
+    Ok(CgReport {
+        steps,
+        residual_sq: rr.to_f64(),
+    })
+}
+
+/// The rest of one CG step of one row once `ap = A p`: the step along `p`
+/// and the next direction. `None` while the row goes on; its final result
+/// when it stops (breakdown, or a step that would overflow: `x` then keeps
+/// the last finite iterate).
+#[inline(always)]
+fn cg_step<T: Real>(
+    x: &mut [T],
+    r: &mut [T],
+    p: &mut [T],
+    ap: &[T],
+    rr: &mut T,
+    steps: &mut usize,
+) -> Option<Result<CgReport>> {
+    let pap = dot(p, ap);
+    if !positive(pap) || !pap.is_finite() {
+        return Some(report(*rr, *steps));
+    }
+    let alpha = *rr / pap;
+    if !alpha.is_finite() {
+        return Some(report(*rr, *steps));
+    }
+    // Apply the step only if every new coordinate stays finite.
+    if x.iter()
+        .zip(p.iter())
+        .any(|(xi, pi)| !(*xi + alpha * *pi).is_finite())
+    {
+        return Some(Err(crate::Error::NonFiniteResult { what: "x" }));
+    }
+    axpy(alpha, p, x);
+    axpy(-alpha, ap, r);
+    let rr_new = dot(r, r);
+    if !rr_new.is_finite() {
+        // `x` holds the last finite iterate; its residual is not representable.
+        return Some(Err(crate::Error::NonFiniteResult { what: "residual" }));
+    }
+    *steps += 1;
+    let beta = rr_new / *rr;
+    *rr = rr_new;
+    for (pi, ri) in p.iter_mut().zip(r.iter()) {
+        *pi = *ri + beta * *pi;
+    }
+    None
 }
