@@ -145,6 +145,23 @@ fn random_row<T: Real>(r: &mut StdRng, n: usize, len: usize, explicit: bool) -> 
     RowIn { items, conf, pref }
 }
 
+/// `solve_row_cg` on each row in turn, row `v` on `x[v k..(v + 1) k]`.
+fn one_at_a_time<T: Real>(
+    items: &Items<'_, T>,
+    rows: &[Row<'_, T>],
+    lambdas: &[T],
+    x: &mut [T],
+    params: CgParams,
+) -> Vec<wmf_kernel::Result<CgReport>> {
+    let k = items.k();
+    let mut scratch = vec![T::ZERO; cg_scratch_len(k)];
+    rows.iter()
+        .zip(lambdas)
+        .zip(x.chunks_exact_mut(k))
+        .map(|((row, &lambda), xv)| solve_row_cg(items, row, lambda, xv, params, &mut scratch))
+        .collect()
+}
+
 fn bits<T: Real>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().to_bits()).collect()
 }
@@ -207,18 +224,14 @@ fn check<T: Real>(seed: u64) {
                     }
                     // the kernel, one row at a time
                     let mut single = x0.clone();
-                    let mut scratch = vec![T::ZERO; cg_scratch_len(k)];
+                    let krows: [Row<'_, T>; 4] = core::array::from_fn(|v| rows[v].row());
+                    let reps = one_at_a_time(&items, &krows, &lambdas, &mut single, params);
                     for v in 0..4 {
-                        let rep = solve_row_cg(
-                            &items,
-                            &rows[v].row(),
-                            lambdas[v],
-                            &mut single[v * k..(v + 1) * k],
-                            params,
-                            &mut scratch,
-                        )
-                        .unwrap();
-                        assert_eq!(rep, want_rep[v], "k {k} len {len} row {v} {params:?}");
+                        assert_eq!(
+                            reps[v],
+                            Ok(want_rep[v]),
+                            "k {k} len {len} row {v} {params:?}"
+                        );
                     }
                     assert_eq!(
                         bits(&single),
@@ -307,26 +320,14 @@ fn a_failing_row_in_a_group_fails_alone_with_its_single_row_error() {
     x0[3 * k] = f32::MAX; // with huge confidences: the residual overflows
     let params = CgParams::default();
     let mut single = x0.clone();
-    let mut scratch = vec![0.0f32; cg_scratch_len(k)];
-    let want: Vec<_> = (0..4)
-        .map(|v| {
-            solve_row_cg(
-                &items,
-                &rows[v].row(),
-                lambdas[v],
-                &mut single[v * k..(v + 1) * k],
-                params,
-                &mut scratch,
-            )
-        })
-        .collect();
+    let krows: [Row<'_, f32>; 4] = core::array::from_fn(|v| rows[v].row());
+    let want = one_at_a_time(&items, &krows, &lambdas, &mut single, params);
     assert!(
         want[0].is_ok() && want[1].is_err() && want[2].is_err() && want[3].is_err(),
         "{want:?}"
     );
     let mut group = x0.clone();
     let mut scratch = vec![0.0f32; cg_rows_scratch_len(4, k)];
-    let krows: [Row<'_, f32>; 4] = core::array::from_fn(|v| rows[v].row());
     let got = solve_rows_cg(&items, &krows, &lambdas, &mut group, params, &mut scratch);
     assert_eq!(got.to_vec(), want);
     assert_eq!(bits(&group), bits(&single));
