@@ -17,7 +17,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
-use crate::sparse::Csr;
+use crate::sparse::{Csr, duplicate_overflow, sum_duplicate};
 
 /// Interactions of `m` users with `n` items.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -65,15 +65,17 @@ pub struct DatasetStats {
 /// A record with a `(row, column)` key that can be merged with a duplicate.
 trait Record: Copy {
     fn key(&self) -> (u32, u32);
-    fn merge(&mut self, other: &Self);
+    /// Merges a later duplicate into `self`; `false` (and `self` unchanged)
+    /// when the values sum past `f32::MAX`.
+    fn merge(&mut self, other: &Self) -> bool;
 }
 
 impl Record for (u32, u32, f32) {
     fn key(&self) -> (u32, u32) {
         (self.0, self.1)
     }
-    fn merge(&mut self, other: &Self) {
-        self.2 += other.2;
+    fn merge(&mut self, other: &Self) -> bool {
+        sum_duplicate(self.2, other.2).map(|s| self.2 = s).is_some()
     }
 }
 
@@ -81,14 +83,16 @@ impl Record for (u32, u32, f32, i64) {
     fn key(&self) -> (u32, u32) {
         (self.0, self.1)
     }
-    fn merge(&mut self, other: &Self) {
-        self.2 += other.2;
+    fn merge(&mut self, other: &Self) -> bool {
         self.3 = self.3.max(other.3);
+        sum_duplicate(self.2, other.2).map(|s| self.2 = s).is_some()
     }
 }
 
-/// Sorts by key and merges duplicates in place; returns the row offsets.
-fn sort_merge<R: Record>(recs: &mut Vec<R>, nrows: usize, ncols: usize) -> Result<Vec<u64>> {
+/// Sorts by key and merges duplicates in place; returns the row offsets of
+/// the `users.len() x items.len()` matrix.
+fn sort_merge<R: Record>(recs: &mut Vec<R>, users: &IdMap, items: &IdMap) -> Result<Vec<u64>> {
+    let (nrows, ncols) = (users.len(), items.len());
     if let Some(bad) = recs
         .iter()
         .find(|r| r.key().0 as usize >= nrows || r.key().1 as usize >= ncols)
@@ -102,14 +106,27 @@ fn sort_merge<R: Record>(recs: &mut Vec<R>, nrows: usize, ncols: usize) -> Resul
     recs.sort_unstable_by_key(Record::key);
     // In-place merge of equal keys (`dedup_by` keeps the first of a run and
     // hands us (later, kept)).
+    let mut overflow = None;
     recs.dedup_by(|later, kept| {
         if later.key() == kept.key() {
-            kept.merge(later);
+            if !kept.merge(later) {
+                overflow = overflow.or(Some(kept.key()));
+            }
             true
         } else {
             false
         }
     });
+    if let Some((r, c)) = overflow {
+        let name = |ids: &IdMap, i: u32| ids.name(i as usize).unwrap_or("?").to_string();
+        return Err(Error::invalid(
+            "values",
+            duplicate_overflow(
+                format_args!("user '{}'", name(users, r)),
+                format_args!("item '{}'", name(items, c)),
+            ),
+        ));
+    }
     let mut indptr = vec![0u64; nrows + 1];
     for r in recs.iter() {
         indptr[r.key().0 as usize + 1] += 1;
@@ -129,14 +146,16 @@ impl Dataset {
     /// record.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when a record's index is outside the id maps.
+    /// [`Error::Invalid`] when a record's index is outside the id maps, or
+    /// when the values of a duplicated pair sum past `f32::MAX` (naming the
+    /// user and item ids).
     pub fn from_records(
         mut recs: Vec<(u32, u32, f32)>,
         user_ids: IdMap,
         item_ids: IdMap,
     ) -> Result<Self> {
         let (m, n) = (user_ids.len(), item_ids.len());
-        let indptr = sort_merge(&mut recs, m, n)?;
+        let indptr = sort_merge(&mut recs, &user_ids, &item_ids)?;
         let indices: Vec<u32> = recs.iter().map(|r| r.1).collect();
         // In-place collect: reuses the record allocation for the values.
         let mut values: Vec<f32> = recs.into_iter().map(|r| r.2).collect();
@@ -159,14 +178,16 @@ impl Dataset {
     /// pair keeps its latest timestamp.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when a record's index is outside the id maps.
+    /// [`Error::Invalid`] when a record's index is outside the id maps, or
+    /// when the values of a duplicated pair sum past `f32::MAX` (naming the
+    /// user and item ids).
     pub fn from_timed_records(
         mut recs: Vec<(u32, u32, f32, i64)>,
         user_ids: IdMap,
         item_ids: IdMap,
     ) -> Result<Self> {
         let (m, n) = (user_ids.len(), item_ids.len());
-        let indptr = sort_merge(&mut recs, m, n)?;
+        let indptr = sort_merge(&mut recs, &user_ids, &item_ids)?;
         let indices: Vec<u32> = recs.iter().map(|r| r.1).collect();
         let values: Vec<f32> = recs.iter().map(|r| r.2).collect();
         let mut ts: Vec<i64> = recs.into_iter().map(|r| r.3).collect();
@@ -305,6 +326,29 @@ mod tests {
         assert_eq!(d.users.row(0), (&[0u32, 1][..], &[1.0f32, 3.0][..]));
         assert_eq!(d.row_timestamps(0), Some(&[5i64, 10][..]));
         assert_eq!(d.stats().time_range, Some((5, 10)));
+    }
+
+    #[test]
+    fn duplicates_summing_past_f32_max_name_the_pair() {
+        let big = 2.0e38f32;
+        let e = Dataset::from_records(
+            vec![(1, 0, big), (0, 0, 1.0), (1, 0, big)],
+            ids(&["a", "b"]),
+            ids(&["x"]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("user 'b', item 'x': the values of its duplicates sum past"),
+            "{e}"
+        );
+        let e = Dataset::from_timed_records(
+            vec![(0, 0, big, 1), (0, 0, big, 2)],
+            ids(&["a"]),
+            ids(&["x"]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("user 'a', item 'x'"), "{e}");
     }
 
     #[test]

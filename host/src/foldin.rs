@@ -14,13 +14,14 @@ use crate::confidence::{confidence_of, uniform_value};
 use crate::error::{Error, Result};
 use crate::gramian::{GramWeights, gramian_blocked};
 use crate::model::{Model, RegScaling, Solver};
-use crate::sparse::Csr;
+use crate::sparse::{Csr, duplicate_overflow, sum_duplicate};
 
 /// Sorts `(item, value)` pairs by item and sums duplicates, checking every
-/// item `< n` and every value finite and `>= 0`.
+/// item `< n`, every value finite and `>= 0`, and every sum finite.
 ///
 /// # Errors
-/// [`Error::Invalid`] naming the position of the bad pair.
+/// [`Error::Invalid`] naming the position of the bad pair (or the item whose
+/// duplicates sum past `f32::MAX`).
 pub fn normalise_interactions(
     interactions: &[(u32, f32)],
     n: usize,
@@ -45,7 +46,12 @@ pub fn normalise_interactions(
     for (j, v) in pairs {
         if items.last() == Some(&j) {
             if let Some(x) = vals.last_mut() {
-                *x += v;
+                *x = sum_duplicate(*x, v).ok_or_else(|| {
+                    Error::invalid(
+                        "interaction",
+                        duplicate_overflow("this user", format_args!("item {j}")),
+                    )
+                })?;
             }
         } else {
             items.push(j);

@@ -840,10 +840,16 @@ impl Parser {
         users.shrink_to_fit();
         items.shrink_to_fit();
         let data = if timed {
-            Dataset::from_timed_records(std::mem::take(&mut self.timed), users, items)?
+            Dataset::from_timed_records(std::mem::take(&mut self.timed), users, items)
         } else {
-            Dataset::from_records(std::mem::take(&mut self.recs), users, items)?
+            Dataset::from_records(std::mem::take(&mut self.recs), users, items)
         };
+        // The only failure left here is a duplicated pair whose values sum
+        // past f32::MAX (the lines are gone; the message names the ids).
+        let data = data.map_err(|e| Error::Format {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
         self.report.duplicates_merged = self.report.kept - data.nnz() as u64;
         Ok((data, self.report))
     }

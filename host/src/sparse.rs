@@ -18,6 +18,26 @@ pub struct Csr {
     pub ncols: usize,
 }
 
+/// The sum `a + b` of two values of one `(row, column)` pair (every builder
+/// of a matrix sums duplicates), or `None` when finite values sum past
+/// `f32::MAX`: callers turn that into an error naming the pair
+/// ([`duplicate_overflow`]), never store an infinity.
+pub(crate) fn sum_duplicate(a: f32, b: f32) -> Option<f32> {
+    let s = a + b;
+    s.is_finite().then_some(s)
+}
+
+/// The message for a pair whose duplicate values sum past `f32::MAX`.
+pub(crate) fn duplicate_overflow(
+    row: impl std::fmt::Display,
+    col: impl std::fmt::Display,
+) -> String {
+    format!(
+        "{row}, {col}: the values of its duplicates sum past the largest f32 ({:e})",
+        f32::MAX
+    )
+}
+
 impl Csr {
     /// Number of stored cells.
     pub fn nnz(&self) -> usize {
@@ -40,7 +60,8 @@ impl Csr {
 
     /// Builds a CSR from `(row, col, value)` triplets, summing duplicates.
     /// Triplets need not be sorted. Out-of-range indices are a caller bug and
-    /// are rejected with [`crate::Error::Invalid`].
+    /// are rejected with [`crate::Error::Invalid`], as are duplicates whose
+    /// values sum past `f32::MAX`.
     pub fn from_triplets(
         nrows: usize,
         ncols: usize,
@@ -64,7 +85,12 @@ impl Csr {
         for (r, c, v) in t {
             if last == Some((r, c)) {
                 if let Some(x) = values.last_mut() {
-                    *x += v;
+                    *x = sum_duplicate(*x, v).ok_or_else(|| {
+                        crate::Error::invalid(
+                            "triplet",
+                            duplicate_overflow(format_args!("row {r}"), format_args!("column {c}")),
+                        )
+                    })?;
                 }
                 continue;
             }
@@ -148,5 +174,20 @@ mod tests {
         assert_eq!(m.row(2), (&[1u32][..], &[1.5f32][..]));
         assert_eq!(m.transpose().transpose(), m);
         assert!(Csr::from_triplets(1, 1, &[(0, 1, 1.0)]).is_err());
+    }
+
+    #[test]
+    fn duplicates_summing_past_f32_max_are_an_error() {
+        let big = 3.0e38f32;
+        let e = Csr::from_triplets(2, 3, &[(0, 0, 1.0), (1, 2, big), (1, 2, big)]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("row 1, column 2: the values of its duplicates sum past"),
+            "{e}"
+        );
+        // Up to f32::MAX is fine.
+        let m =
+            Csr::from_triplets(1, 1, &[(0, 0, f32::MAX / 2.0), (0, 0, f32::MAX / 2.0)]).unwrap();
+        assert_eq!(m.values, vec![f32::MAX]);
     }
 }

@@ -149,6 +149,50 @@ fn negative_nan_inf_and_1e39_values() {
     );
 }
 
+/// Each value is finite, but the duplicates of one pair sum past `f32::MAX`
+/// (found by the `read_movielens` fuzz target): an error naming the file and
+/// the pair's ids, never an infinite value in the matrix.
+#[test]
+fn duplicates_summing_past_f32_max() {
+    let sum_msg = "the values of its duplicates sum past the largest f32 (3.4028235e38)";
+    assert_eq!(
+        load_err(
+            "d.csv",
+            Format::Auto,
+            b"a,b,1\nu7,i9,3e38\nc,d,2\nu7,i9,3e38\n"
+        ),
+        format!("d.csv: invalid values: user 'u7', item 'i9': {sum_msg}")
+    );
+    assert_eq!(
+        load_err(
+            "u.data",
+            Format::MovieLensData,
+            b"1\t2\t3e38\t5\n1\t2\t3e38\t6\n"
+        ),
+        format!("u.data: invalid values: user '1', item '2': {sum_msg}")
+    );
+    assert_eq!(
+        load_err(
+            "r.csv",
+            Format::MovieLensCsv,
+            b"userId,movieId,rating,timestamp\n4,5,2e38,1\n4,5,2e38,2\n"
+        ),
+        format!("r.csv: invalid values: user '4', item '5': {sum_msg}")
+    );
+    assert_eq!(
+        load_err(
+            "m.mtx",
+            Format::MatrixMarket,
+            b"%%MatrixMarket matrix coordinate real general\n2 2 2\n2 1 3e38\n2 1 3e38\n"
+        ),
+        format!("m.mtx: invalid values: user '2', item '1': {sum_msg}")
+    );
+    // Sums up to f32::MAX load.
+    let (d, r) = load_ok("ok.csv", b"a,b,1.7e38\na,b,1.7e38\n", false);
+    assert_eq!((d.nnz(), r.duplicates_merged), (1, 1));
+    assert_eq!(d.users.values, vec![3.4e38]);
+}
+
 /// 2^32 distinct ids cannot be built in a test (about 350 GB of id maps);
 /// the same check runs at a lower limit: through the reader with `max_ids`,
 /// on `IdMap` directly, and through `wmf --max-ids`. The default limit is
@@ -514,6 +558,24 @@ mod files {
                 .unwrap_err()
                 .to_string(),
             "c: checkpoint format version 7 is newer than this build supports (1); use a newer wmf"
+        );
+    }
+
+    /// Fold-in sums duplicated interactions like the readers do; a sum past
+    /// `f32::MAX` is an error naming the item, not an infinite confidence.
+    #[test]
+    fn fold_in_duplicates_summing_past_f32_max() {
+        let e = wmf_host::foldin::recalculate_user(
+            &model(2),
+            &[(2, 3e38), (0, 1.0), (2, 3e38)],
+            None,
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "invalid interaction: this user, item 2: the values of its duplicates sum past the largest f32 (3.4028235e38)"
         );
     }
 

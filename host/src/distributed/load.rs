@@ -34,7 +34,7 @@ use super::comm::Comm;
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::io::{LoadOptions, LoadReport, TripletDialect, load_piece, probe_triplets};
-use crate::sparse::Csr;
+use crate::sparse::{Csr, duplicate_overflow, sum_duplicate};
 
 /// What a rank holds after loading.
 #[derive(Debug)]
@@ -216,7 +216,14 @@ fn owner(ranges: &[Range<usize>], i: usize) -> usize {
 
 /// CSR of `rows` from `(row, col, value)` triplets in file order: a stable
 /// sort, then duplicates summed in file order (so the sums do not depend on `P`).
-fn local_csr(mut t: Vec<(u32, u32, f32)>, rows: &Range<usize>, ncols: usize) -> Csr {
+///
+/// # Errors
+/// `Err((row, col))` for the first pair whose duplicates sum past `f32::MAX`.
+fn local_csr(
+    mut t: Vec<(u32, u32, f32)>,
+    rows: &Range<usize>,
+    ncols: usize,
+) -> std::result::Result<Csr, (u32, u32)> {
     t.sort_by_key(|&(r, c, _)| (r, c));
     let nrows = rows.len();
     let mut indptr = vec![0u64; nrows + 1];
@@ -226,7 +233,7 @@ fn local_csr(mut t: Vec<(u32, u32, f32)>, rows: &Range<usize>, ncols: usize) -> 
     for (r, c, v) in t {
         if last == Some((r, c)) {
             if let Some(x) = values.last_mut() {
-                *x += v;
+                *x = sum_duplicate(*x, v).ok_or((r, c))?;
             }
             continue;
         }
@@ -238,13 +245,13 @@ fn local_csr(mut t: Vec<(u32, u32, f32)>, rows: &Range<usize>, ncols: usize) -> 
     for i in 0..nrows {
         indptr[i + 1] += indptr[i];
     }
-    Csr {
+    Ok(Csr {
         indptr,
         indices,
         values,
         nrows,
         ncols,
-    }
+    })
 }
 
 /// Loads `path` across the ranks of `comm` (see the [module docs](self)).
@@ -316,8 +323,22 @@ pub fn load(comm: &Comm, path: &Path, opts: &LoadOptions) -> Result<LocalData> {
     let mine_i = exchange(false);
     drop(records);
     let me = comm.rank();
-    let users = local_csr(mine_u, &user_ranges[me], n);
-    let items = local_csr(mine_i, &item_ranges[me], m);
+    // Both orientations sum a pair's duplicates in file order, so the one
+    // rank holding an overflowing pair finds it (as a user row) and every
+    // rank returns the same error.
+    let overflow = |(u, i): (u32, u32)| Error::Format {
+        path: path.to_path_buf(),
+        message: format!(
+            "invalid values: {}",
+            duplicate_overflow(
+                format_args!("user '{}'", user_ids.name(u as usize).unwrap_or("?")),
+                format_args!("item '{}'", item_ids.name(i as usize).unwrap_or("?")),
+            )
+        ),
+    };
+    let users = comm.agree(local_csr(mine_u, &user_ranges[me], n).map_err(overflow))?;
+    let items =
+        comm.agree(local_csr(mine_i, &item_ranges[me], m).map_err(|(i, u)| overflow((u, i))))?;
 
     // Stored cells per item, for popularity baselines.
     let local_counts: Vec<u64> = (0..items.nrows).map(|j| items.row_len(j) as u64).collect();

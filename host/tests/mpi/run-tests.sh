@@ -77,6 +77,19 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && 
 else
     bad "bad line on one rank (rc $rc)"
 fi
+# Duplicates of one pair on the first and the last rank whose values sum past
+# f32::MAX: the same one message as a single process, naming the pair.
+cp "$T/data.csv" "$T/ovf.csv"
+sed -i "$((n / 8))s/.*/u-ovf,i-ovf,3e38,100/; $((n * 7 / 8))s/.*/u-ovf,i-ovf,3e38,100/" "$T/ovf.csv"
+"$W" train "$T/ovf.csv" "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" 2>"$T/single.err"
+timeout 120 "${MPI[@]}" -np 4 "$W" train "$T/ovf.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
+rc=$?
+want="ovf.csv: invalid values: user 'u-ovf', item 'i-ovf': the values of its duplicates sum past"
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && grep -q "$want" "$T/single.err"; then
+    ok "duplicates summing past f32::MAX across ranks: one message, exit $rc"
+else
+    bad "duplicates summing past f32::MAX (rc $rc)"
+fi
 # A missing file and a Matrix Market file: clear errors on every rank.
 timeout 60 "${MPI[@]}" -np 2 "$W" train "$T/missing.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
 rc=$?
