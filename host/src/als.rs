@@ -31,7 +31,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
-use wmf_kernel::{Baseline, CgParams, Factors, Items, Row};
+use wmf_kernel::{Baseline, CgParams, Factors, Items, Row, Whitened};
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
@@ -51,6 +51,41 @@ pub const CG_TOL: f64 = 1e-10;
 /// step serves this many rows. The results are bit for bit those of one row
 /// at a time.
 pub const CG_GROUP: usize = 8;
+
+/// The longest row (in cells) the Cholesky solver hands to the kernel's
+/// low-rank solve ([`wmf_kernel::solve_row_low_rank`]) when every row shares
+/// `G0 + λ I`: below about `k` cells its `n² k / 2` multiply-adds and
+/// `n × n` factorisation cost less than forming and factoring the `k × k`
+/// normal equations (`n k² / 2 + k³ / 6`). `k` times a factor, 1 by
+/// default; `WMF_LOW_RANK=<factor>` sets another (0 turns the path off; for
+/// benchmarks), read once per process.
+pub fn low_rank_cutoff(k: usize) -> usize {
+    static FACTOR: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let f = *FACTOR.get_or_init(|| {
+        std::env::var("WMF_LOW_RANK")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .unwrap_or(1.0)
+    });
+    (k as f64 * f) as usize
+}
+
+/// The fixed side whitened for [`wmf_kernel::solve_row_low_rank`]: the
+/// Cholesky factor `L` of `G0 + λ I` and `Ĥ = F L⁻ᵀ` (BLAS `trsm`, in
+/// parallel blocks of rows), or `None` when `G0 + λ I` is not positive
+/// definite (every row then goes to the normal equations, which report it).
+fn whiten<T: Float>(fixed: &[T], k: usize, g0: &[T], lambda: T) -> Option<(Vec<T>, Vec<T>)> {
+    let mut l = g0.to_vec();
+    for d in 0..k {
+        l[d * k + d] += lambda;
+    }
+    wmf_kernel::cholesky_in_place(&mut l, k).ok()?;
+    let mut hw = fixed.to_vec();
+    hw.par_chunks_mut(4096 * k)
+        .for_each(|rows| T::trsm_right_lower_trans(&l, k, rows));
+    hw.iter().all(|v| v.is_finite()).then_some((l, hw))
+}
 
 /// Keeps OpenBLAS single-threaded: the host parallelises over rows itself.
 pub fn blas_single_threaded() {
@@ -410,6 +445,7 @@ pub fn solve_one<T: Float>(
         fac,
         fixed,
         shared.as_ref(),
+        None,
         row_index,
         row,
         lambda,
@@ -477,6 +513,7 @@ fn solve_prepared<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
+    low_rank: Option<&Whitened<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -493,14 +530,14 @@ fn solve_prepared<T: Float>(
             Isa::Avx512 => {
                 return unsafe {
                     solve_avx512(
-                        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+                        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
                     )
                 };
             }
             Isa::Avx2 => {
                 return unsafe {
                     solve_avx2(
-                        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+                        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
                     )
                 };
             }
@@ -509,7 +546,7 @@ fn solve_prepared<T: Float>(
     }
     let _ = isa;
     solve_generic(
-        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
     )
 }
 
@@ -520,6 +557,7 @@ fn solve_avx512<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
+    low_rank: Option<&Whitened<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -528,7 +566,7 @@ fn solve_avx512<T: Float>(
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
     solve_generic(
-        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
     )
 }
 
@@ -539,6 +577,7 @@ fn solve_avx2<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
+    low_rank: Option<&Whitened<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -547,7 +586,7 @@ fn solve_avx2<T: Float>(
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
     solve_generic(
-        fac, fixed, shared, row_index, row, lambda, solver, x, scratch,
+        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
     )
 }
 
@@ -557,6 +596,7 @@ fn solve_generic<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
+    low_rank: Option<&Whitened<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -591,10 +631,28 @@ fn solve_generic<T: Float>(
     };
     match solver {
         Solver::Cholesky if !row.is_empty() => {
+            let k = items.k();
+            // A short row: the whitened problem's capacitance system (the
+            // kernel declines rows with a cell below c0; those fall through).
+            if let Some(w) = low_rank
+                && row.len() <= low_rank_cutoff(k)
+            {
+                // The kernel gathers V and b̂, one syrk forms V Vᵀ, the
+                // kernel finishes.
+                let need = wmf_kernel::low_rank_scratch_len(row.len(), k);
+                if block.len() < need {
+                    block.resize(need, T::ZERO);
+                }
+                let (v, s) = block.split_at_mut(row.len() * k);
+                if let Some(n) = wmf_kernel::low_rank_gathered(w, row, v, b)? {
+                    let s = &mut s[..n * n];
+                    T::syrk_outer_lower(v, n, k, s);
+                    return wmf_kernel::low_rank_finish(w, &v[..n * k], n, s, b, x);
+                }
+            }
             // BLAS-3 form: the kernel writes G0 + λI, b and the scaled rows
             // sqrt(|c − c0|) h_j; one syrk per sign adds Σ (c − c0) h_j h_jᵀ;
             // the kernel factors and solves.
-            let k = items.k();
             let need = wmf_kernel::gathered_rows_len(row.len(), k);
             if block.len() < need {
                 block.resize(need, T::ZERO);
@@ -798,6 +856,30 @@ pub fn solve_side<T: Float>(
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();
+    // Short rows of the Cholesky solver go to the low-rank solve when every
+    // row shares G0 + λI (one Gramian, one λ).
+    let uniform_lambda = lambdas
+        .first()
+        .filter(|&&l0| lambdas.iter().all(|&l| l == l0));
+    let whitened = match (solver, fixed, uniform_lambda) {
+        (Solver::Cholesky, FixedSide::Shared { g0, .. }, Some(&lambda))
+            if low_rank_cutoff(k) > 0 =>
+        {
+            whiten(fixed_slice, k, g0, lambda)
+        }
+        _ => None,
+    };
+    let low_rank = match (&whitened, fixed) {
+        (Some((l, hw)), FixedSide::Shared { c0, .. }) => Some(
+            Factors::new(hw, nf, k)
+                .and_then(|f| Whitened::new(f, l, c0))
+                .map_err(|e| {
+                    Error::kernel(format!("whitening the {} factors", other(names.what)), e)
+                })?,
+        ),
+        _ => None,
+    };
+    let low_rank = low_rank.as_ref();
     let isa = isa();
     let nrows = out.nrows();
     let lambda_of = |i: usize| lambdas.get(i).copied().unwrap_or(T::ZERO);
@@ -836,6 +918,7 @@ pub fn solve_side<T: Float>(
                                     fac,
                                     fixed,
                                     shared,
+                                    low_rank,
                                     i,
                                     &side.row(i),
                                     lambda_of(i),
@@ -861,6 +944,7 @@ pub fn solve_side<T: Float>(
                         fac,
                         fixed,
                         shared,
+                        low_rank,
                         i,
                         &side.row(i),
                         lambda_of(i),
@@ -892,6 +976,7 @@ pub fn solve_side<T: Float>(
                             fac,
                             fixed,
                             shared,
+                            low_rank,
                             i,
                             &side.row(i),
                             lambda_of(i),

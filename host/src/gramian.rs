@@ -31,6 +31,18 @@ pub trait Float:
     /// row-major `k x k` matrix `c`, where `block` is `rows x k` row-major
     /// (BLAS `syrk`). Does nothing for `rows = 0` or mismatched lengths.
     fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]);
+    /// `rows = rows · L⁻ᵀ` in place for the lower-triangular row-major
+    /// `k x k` factor `l` (its strict upper triangle is not read), where
+    /// `rows` is `rows.len() / k` rows of `k` (BLAS `trsm`, right side,
+    /// lower, transposed, non-unit): each row `h` becomes `L⁻¹ h`, as
+    /// [`wmf_kernel::whiten_rows`] computes it. Does nothing for mismatched
+    /// lengths.
+    fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]);
+    /// `c_lower = block blockᵀ` on the lower triangle of the row-major
+    /// `rows x rows` matrix `c`, where `block` is `rows x k` row-major (BLAS
+    /// `syrk`, not transposed, `beta = 0`). Does nothing for `rows = 0` or
+    /// mismatched lengths.
+    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]);
 }
 
 /// BLAS integer arguments, or `None` when a size does not fit.
@@ -42,6 +54,59 @@ fn blas_dims(rows: usize, k: usize) -> Option<(std::os::raw::c_int, std::os::raw
 }
 
 impl Float for f32 {
+    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+        let Some((r, kk)) = blas_dims(rows, k) else {
+            return;
+        };
+        if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
+            return;
+        }
+        // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
+        // elements (checked above), matching the sizes and leading
+        // dimensions passed.
+        unsafe {
+            cblas_sys::cblas_ssyrk(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasNoTrans,
+                r,
+                kk,
+                1.0,
+                block.as_ptr(),
+                kk,
+                0.0,
+                c.as_mut_ptr(),
+                r,
+            );
+        }
+    }
+    fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
+        let n = rows.len() / k.max(1);
+        let Some((r, kk)) = blas_dims(n, k) else {
+            return;
+        };
+        if n == 0 || rows.len() != n * k || l.len() != k * k {
+            return;
+        }
+        // SAFETY: `rows` holds `n * k` and `l` holds `k * k` elements
+        // (checked above), matching the sizes and leading dimensions passed.
+        unsafe {
+            cblas_sys::cblas_strsm(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasRight,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasTrans,
+                cblas_sys::CblasNonUnit,
+                r,
+                kk,
+                1.0,
+                l.as_ptr(),
+                kk,
+                rows.as_mut_ptr(),
+                kk,
+            );
+        }
+    }
     fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
         let Some((r, kk)) = blas_dims(rows, k) else {
             return;
@@ -81,6 +146,59 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+        let Some((r, kk)) = blas_dims(rows, k) else {
+            return;
+        };
+        if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
+            return;
+        }
+        // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
+        // elements (checked above), matching the sizes and leading
+        // dimensions passed.
+        unsafe {
+            cblas_sys::cblas_dsyrk(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasNoTrans,
+                r,
+                kk,
+                1.0,
+                block.as_ptr(),
+                kk,
+                0.0,
+                c.as_mut_ptr(),
+                r,
+            );
+        }
+    }
+    fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
+        let n = rows.len() / k.max(1);
+        let Some((r, kk)) = blas_dims(n, k) else {
+            return;
+        };
+        if n == 0 || rows.len() != n * k || l.len() != k * k {
+            return;
+        }
+        // SAFETY: `rows` holds `n * k` and `l` holds `k * k` elements
+        // (checked above), matching the sizes and leading dimensions passed.
+        unsafe {
+            cblas_sys::cblas_dtrsm(
+                cblas_sys::CblasRowMajor,
+                cblas_sys::CblasRight,
+                cblas_sys::CblasLower,
+                cblas_sys::CblasTrans,
+                cblas_sys::CblasNonUnit,
+                r,
+                kk,
+                1.0,
+                l.as_ptr(),
+                kk,
+                rows.as_mut_ptr(),
+                kk,
+            );
+        }
+    }
     fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
         let Some((r, kk)) = blas_dims(rows, k) else {
             return;

@@ -90,3 +90,100 @@ fn gathered_rejects_a_short_block() {
         "{err:?}"
     );
 }
+
+/// The host's Cholesky side solve (short rows through the kernel's low-rank
+/// solve with BLAS `trsm` whitening and `syrk`, long rows and rows with a
+/// cell below `c0` through the normal equations) against the kernel's
+/// normal-equations solve of every row, in both precisions.
+fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
+    use wmf_host::als::{FixedSide, RowNames, Side, solve_side};
+    use wmf_host::model::Solver;
+    let mut rng = StdRng::seed_from_u64(12);
+    let (m, n, k) = (60usize, 50usize, 12usize);
+    let h: Vec<T> = (0..n * k)
+        .map(|_| T::of_f32(rng.gen_range(-1.0f32..1.0)))
+        .collect();
+    let c0 = T::of_f32(1.0);
+    let fac = Factors::new(&h, n, k).unwrap();
+    let mut g0 = vec![T::ZERO; k * k];
+    wmf_kernel::gramian(&fac, Baseline::Uniform(c0), &mut g0).unwrap();
+    // Rows of every length from 0 to past 2k; some confidences equal to c0,
+    // a few below it (those rows must take the normal equations).
+    let mut trip = Vec::new();
+    for i in 0..m {
+        let len = (i * 7) % (2 * k + 5);
+        let mut cols: Vec<u32> = (0..n as u32).collect();
+        for j in 0..len {
+            cols.swap(j, rng.gen_range(j..n));
+        }
+        for (t, &j) in cols[..len].iter().enumerate() {
+            let c = match (i % 9, t % 4) {
+                (0, 1) => 0.5,
+                (_, 3) => 1.0,
+                _ => rng.gen_range(1.0f32..9.0),
+            };
+            trip.push((i as u32, j, c));
+        }
+    }
+    let conf = wmf_host::Csr::from_triplets(m, n, &trip).unwrap();
+    let side = Side::<T>::from_csr(&conf);
+    let lambda = T::of_f32(0.4);
+    let fixed = ndarray::Array2::from_shape_vec((n, k), h.clone()).unwrap();
+    let mut out = ndarray::Array2::<T>::zeros((m, k));
+    solve_side(
+        &side,
+        fixed.view(),
+        FixedSide::Shared {
+            g0: &g0,
+            c0: Baseline::Uniform(c0),
+        },
+        &vec![lambda; m],
+        Solver::Cholesky,
+        &mut out,
+        None,
+        RowNames {
+            what: "user",
+            ids: None,
+        },
+    )
+    .unwrap();
+    let items = Items::new(fac, &g0, Baseline::Uniform(c0)).unwrap();
+    for i in 0..m {
+        let row = side.row(i);
+        let (mut a, mut want) = (vec![T::ZERO; k * k], vec![T::ZERO; k]);
+        wmf_kernel::solve_row_cholesky(&items, &row, lambda, &mut a, &mut want).unwrap();
+        let got = out.row(i);
+        let scale = want
+            .iter()
+            .map(|v| v.to_f64().powi(2))
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-30);
+        let err = got
+            .iter()
+            .zip(&want)
+            .map(|(g, w)| (g.to_f64() - w.to_f64()).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if row.is_empty() {
+            assert!(got.iter().all(|v| *v == T::ZERO), "row {i}");
+        } else {
+            assert!(
+                err / scale <= tol,
+                "row {i} (n_u = {}): rel err {:e}",
+                row.len(),
+                err / scale
+            );
+        }
+    }
+}
+
+#[test]
+fn cholesky_side_solve_matches_the_kernel_f64() {
+    side_solve_matches_the_kernel::<f64>(1e-10);
+}
+
+#[test]
+fn cholesky_side_solve_matches_the_kernel_f32() {
+    side_solve_matches_the_kernel::<f32>(1e-4);
+}

@@ -54,7 +54,7 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// value, and the `k³/6` multiply-adds run as full-width vector updates
 /// without scalar tails. Only the lower triangle is read or written.
 #[inline(always)]
-fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
+pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     const W: usize = 16;
     // Block width: four on hosts (wide vectors, memory traffic is the cost);
     // one on bare metal, where the three extra `MAX_K` column copies would
@@ -149,7 +149,22 @@ pub fn cholesky_solve_in_place<T: Real>(l: &[T], b: &mut [T], k: usize) -> Resul
     check::rank(k)?;
     check::len(l, k * k, "l")?;
     check::len(b, k, "b")?;
-    // Only the lower triangle (the factor) is read, so only it must be finite.
+    // A non-finite factor is reported before a non-finite `b`, a
+    // non-positive pivot after it.
+    let factor = check_factor(l, k);
+    if let Err(e @ Error::NonFinite { .. }) = factor {
+        return Err(e);
+    }
+    check::finite(b, "b")?;
+    factor?;
+    substitute_unchecked(l, b, k);
+    check::result(b, "x")
+}
+
+/// Checks a Cholesky factor `l` (`k x k`, length checked by the caller): its
+/// lower triangle finite (the strict upper triangle is not read) and its
+/// diagonal positive.
+pub(crate) fn check_factor<T: Real>(l: &[T], k: usize) -> Result<()> {
     for r in 0..k {
         if let Some(c) = l[r * k..r * k + r + 1].iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
@@ -158,23 +173,32 @@ pub fn cholesky_solve_in_place<T: Real>(l: &[T], b: &mut [T], k: usize) -> Resul
             });
         }
     }
-    check::finite(b, "b")?;
-    if let Some(pivot) = (0..k).find(|&p| !positive(l[p * k + p]) || !l[p * k + p].is_finite()) {
+    if let Some(pivot) = (0..k).find(|&p| !positive(l[p * k + p])) {
         return Err(Error::NotPositiveDefinite { pivot });
     }
-    substitute_unchecked(l, b, k);
-    check::result(b, "x")
+    Ok(())
 }
 
 #[inline(always)]
-fn substitute_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
-    // L y = b, by rows: y_p = (b_p − L_p,<p · y_<p) / L_pp
+pub(crate) fn substitute_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
+    forward_unchecked(l, b, k);
+    backward_unchecked(l, b, k);
+}
+
+/// `L y = b` in place, by rows: `y_p = (b_p − L_p,<p · y_<p) / L_pp`.
+#[inline(always)]
+pub(crate) fn forward_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     for p in 0..k {
         let s = dot(&l[p * k..p * k + p], &b[..p]);
         b[p] = (b[p] - s) / l[p * k + p];
     }
-    // Lᵀ x = y, by columns of Lᵀ (rows of L): once x_q is known, subtract
-    // L_qp x_q from every earlier b_p, a contiguous axpy over row q of L.
+}
+
+/// `Lᵀ x = y` in place, by columns of `Lᵀ` (rows of `L`): once `x_q` is
+/// known, subtract `L_qp x_q` from every earlier `b_p`, a contiguous axpy
+/// over row `q` of `L`.
+#[inline(always)]
+pub(crate) fn backward_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     for q in (0..k).rev() {
         let xq = b[q] / l[q * k + q];
         b[q] = xq;

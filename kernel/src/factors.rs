@@ -185,14 +185,19 @@ impl<'a, T: Real> Items<'a, T> {
     /// # Errors
     /// The first problem found, naming `items`, `conf` or `pref` and the position.
     pub fn check_row(&self, row: &Row<'_, T>) -> Result<()> {
-        check::len(row.conf, row.items.len(), "conf")?;
-        if let Some(p) = row.pref {
-            check::len(p, row.items.len(), "pref")?;
-            check::finite(p, "pref")?;
-        }
-        check::items(row.items, self.h.n, "items")?;
-        check::nonneg(row.conf, "conf")
+        check_row(row, self.h.n)
     }
+}
+
+/// [`Items::check_row`] against `n` items.
+pub(crate) fn check_row<T: Real>(row: &Row<'_, T>, n: usize) -> Result<()> {
+    check::len(row.conf, row.items.len(), "conf")?;
+    if let Some(p) = row.pref {
+        check::len(p, row.items.len(), "pref")?;
+        check::finite(p, "pref")?;
+    }
+    check::items(row.items, n, "items")?;
+    check::nonneg(row.conf, "conf")
 }
 
 /// One user's observed cells: item indices (strictly ascending), their

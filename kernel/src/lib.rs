@@ -22,6 +22,9 @@
 //!   [`solve_row_cg`] (conjugate gradient, warm start), [`solve_row_eals`]
 //!   (element-wise ALS) and [`eals_online_update`] (O(k²) per new
 //!   interaction), and [`gradient_step_row`] for the smallest devices.
+//!   [`solve_row_low_rank`] is the exact solve for rows shorter than `k`
+//!   through the whitened problem's capacitance system (Woodbury); the host
+//!   trainer uses it for short rows.
 //!   [`solve_rows_cg`] runs [`solve_row_cg`] for several rows in lock-step
 //!   (one pass over `G0` per step for all of them) with the same bits; the
 //!   host trainer uses it.
@@ -64,6 +67,7 @@ pub mod eals;
 mod error;
 mod factors;
 pub mod fixed;
+pub mod lowrank;
 mod real;
 pub mod row;
 mod sgd;
@@ -83,6 +87,10 @@ pub use dense::Dense;
 pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
 pub use error::{Error, Result};
 pub use factors::{Baseline, Factors, Items, Row};
+pub use lowrank::{
+    Whitened, low_rank_finish, low_rank_gathered, low_rank_scratch_len, solve_row_low_rank,
+    whiten_rows,
+};
 pub use real::Real;
 pub use row::{
     gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations,

@@ -16,6 +16,7 @@ mod empty_rows;
 mod gradients;
 mod hostile;
 mod implicit;
+mod low_rank;
 mod precision;
 mod regressions;
 mod solvers;

@@ -1,0 +1,325 @@
+//! Exact row solve for rows shorter than `k`: the whitened problem and its
+//! capacitance system (Woodbury), O(n_u² k + n_u³/3 + k²) per row instead of
+//! the normal equations' O(n_u k² + k³/3).
+//!
+//! # Derivation
+//! A row's normal equations (see [`crate::row_normal_equations`]) are
+//!
+//! ```text
+//! A x = b,   A = B + Uᵀ U,   B = G0 + λ I,   b = Σ_obs c_t x_t h_t
+//! U = rows u_t = sqrt(d_t) h_t,   d_t = c_t − c0_t   (all d_t ≥ 0 here)
+//! ```
+//!
+//! `B` is the same for every row of a half-iteration (uniform `λ` and a
+//! shared Gramian), so it is factored once, `B = L Lᵀ`, and the fixed side
+//! is whitened once: `ĥ_j = L⁻¹ h_j` (`Ĥ = H L⁻ᵀ`, [`whiten_rows`]).
+//! Substituting `x = L⁻ᵀ y`:
+//!
+//! ```text
+//! L (I + L⁻¹ Uᵀ U L⁻ᵀ) y = b   ⇔   (I + Vᵀ V) y = b̂
+//! V = U L⁻ᵀ: rows v_t = sqrt(d_t) ĥ_t,   b̂ = L⁻¹ b = Σ_obs c_t x_t ĥ_t
+//! ```
+//!
+//! and by the Woodbury identity `(I + Vᵀ V)⁻¹ = I − Vᵀ (I + V Vᵀ)⁻¹ V`:
+//!
+//! ```text
+//! S = I + V Vᵀ   (n x n, n = cells with d_t > 0),   S w = V b̂
+//! y = b̂ − Vᵀ w,   x = L⁻ᵀ y
+//! ```
+//!
+//! `S` is symmetric with every eigenvalue `>= 1`, so its Cholesky factor
+//! always exists and is well conditioned. Forming `S` costs `n² k / 2`
+//! multiply-adds, factoring it `n³ / 6`, the rest `O(n k + k²)`, against
+//! `n k² / 2 + k³ / 6` for forming and factoring `A`: fewer for every
+//! `n < k`, and a short row no longer pays the `k³` factorisation.
+//!
+//! The result is the exact solution of the same normal equations, in other
+//! rounding: it agrees with [`crate::solve_row_cholesky`] to the working
+//! precision times the conditioning of `A` (the tests check both in `f64`
+//! and `f32`), not bit for bit.
+//!
+//! A cell with `c_t < c0_t` would enter with a minus sign and make `S`
+//! indefinite; such rows, and rows with more than [`crate::MAX_K`] weighted
+//! cells, are left to the normal equations ([`solve_row_low_rank`] returns
+//! `Ok(false)` for them without writing anything).
+
+use crate::MAX_K;
+use crate::check;
+use crate::cholesky::{backward_unchecked, check_factor, factor_unchecked, forward_unchecked};
+use crate::error::{Error, Result};
+use crate::factors::{Baseline, Factors, Row, check_row};
+use crate::real::{Real, axpy, dot};
+
+/// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
+/// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
+/// [module docs](self)).
+#[derive(Debug, Clone, Copy)]
+pub struct Whitened<'a, T> {
+    h: Factors<'a, T>,
+    l: &'a [T],
+    c0: Baseline<'a, T>,
+}
+
+impl<'a, T: Real> Whitened<'a, T> {
+    /// Bundles the whitened factors `hw = H L⁻ᵀ` ([`whiten_rows`]), the
+    /// Cholesky factor `l` of `G0 + λ I` ([`crate::cholesky_in_place`]; only
+    /// its lower triangle is read) and the baseline `c0` of `H`'s Gramian.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `l` is not `k * k` or a per-item `c0`
+    /// is not `n` long; [`Error::NonFinite`] for `l`'s lower triangle;
+    /// [`Error::NotPositiveDefinite`] for a non-positive diagonal entry of
+    /// `l`; [`Error::Negative`] / [`Error::NonFinite`] for `c0`.
+    pub fn new(hw: Factors<'a, T>, l: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        let k = hw.k();
+        check::len(l, k * k, "l")?;
+        check_factor(l, k)?;
+        c0.validate(hw.n())?;
+        Ok(Self { h: hw, l, c0 })
+    }
+
+    /// Number of fixed-side rows `n`.
+    pub fn n(&self) -> usize {
+        self.h.n()
+    }
+
+    /// Number of latent factors `k`.
+    pub fn k(&self) -> usize {
+        self.h.k()
+    }
+}
+
+/// Whitens fixed-side rows in place: each `k`-long row `h_j` of `rows`
+/// becomes `L⁻¹ h_j` (forward substitution with the factor `l` of
+/// `G0 + λ I`), so `rows` becomes `H L⁻ᵀ`. O(k²) per row. A host may do the
+/// same with one BLAS `trsm`.
+///
+/// # Errors
+/// [`Error::ZeroDimension`] / [`Error::DimensionTooLarge`] for `k`;
+/// [`Error::LengthMismatch`] when `l` is not `k * k` or `rows` not a
+/// multiple of `k`; the factor checks of [`Whitened::new`];
+/// [`Error::NonFinite`] for `rows`; [`Error::NonFiniteResult`] on overflow
+/// (`rows` then holds partial results).
+///
+/// ```
+/// // G0 + λI = [[4, 2], [2, 3]] = L Lᵀ, L = [[2, 0], [1, sqrt 2]]
+/// let mut l = [4.0f64, 2.0, 2.0, 3.0];
+/// wmf_kernel::cholesky_in_place(&mut l, 2).unwrap();
+/// let mut h = [2.0, 1.0 + 2.0f64.sqrt()];
+/// wmf_kernel::whiten_rows(&l, 2, &mut h).unwrap();
+/// assert!((h[0] - 1.0).abs() < 1e-15 && (h[1] - 1.0).abs() < 1e-15);
+/// ```
+pub fn whiten_rows<T: Real>(l: &[T], k: usize, rows: &mut [T]) -> Result<()> {
+    check::rank(k)?;
+    check::len(l, k * k, "l")?;
+    check_factor(l, k)?;
+    if !rows.len().is_multiple_of(k) {
+        return Err(Error::LengthMismatch {
+            what: "rows",
+            expected: rows.len() / k * k,
+            actual: rows.len(),
+        });
+    }
+    check::finite(rows, "rows")?;
+    for r in rows.chunks_exact_mut(k) {
+        forward_unchecked(l, r, k);
+    }
+    check::result(rows, "rows")
+}
+
+/// Length of the `scratch` of [`solve_row_low_rank`] for a row of `n_u`
+/// cells: `n_u k` (the rows of `V`) `+ n_u²` (`S`).
+pub const fn low_rank_scratch_len(n_u: usize, k: usize) -> usize {
+    n_u.saturating_mul(k)
+        .saturating_add(n_u.saturating_mul(n_u))
+}
+
+/// Exact solve of one row's normal equations through the whitened problem
+/// and its `n x n` capacitance system (see the [module docs](self)):
+/// writes `x = A⁻¹ b` and returns `Ok(true)`; returns `Ok(false)` without
+/// writing `x` when the row has a cell with `c_t < c0_t` or more than
+/// [`MAX_K`] cells with `c_t > c0_t` (solve those with the normal
+/// equations). An empty row gives `x = 0`, as [`crate::solve_row_cholesky`].
+/// [`low_rank_gathered`] and [`low_rank_finish`] with `S = V Vᵀ` formed
+/// here in between (a host may form it with BLAS `syrk`).
+///
+/// # Errors
+/// Row validation errors (as [`crate::Items::check_row`]);
+/// [`Error::LengthMismatch`] for `x` (`k`) or a `scratch` shorter than
+/// [`low_rank_scratch_len`]; [`Error::NonFiniteResult`] on overflow. `x` is
+/// written only on success.
+///
+/// ```
+/// use wmf_kernel::{Baseline, Factors, Row, Whitened, cholesky_in_place, solve_row_low_rank, whiten_rows};
+/// // H = I (2 items, k = 2), c0 = 1, λ = 1: G0 + λI = 2I, L = sqrt(2) I
+/// let mut l = [2.0f64, 0.0, 0.0, 2.0];
+/// cholesky_in_place(&mut l, 2).unwrap();
+/// let mut hw = [1.0, 0.0, 0.0, 1.0];
+/// whiten_rows(&l, 2, &mut hw).unwrap();
+/// let w = Whitened::new(Factors::new(&hw, 2, 2).unwrap(), &l, Baseline::Uniform(1.0)).unwrap();
+/// let (mut scratch, mut x) = ([0.0; 3], [0.0; 2]);
+/// assert!(solve_row_low_rank(&w, &Row::implicit(&[0], &[3.0]), &mut scratch, &mut x).unwrap());
+/// // (2I + 2 e0 e0ᵀ) x = 3 e0  =>  x = (0.75, 0)
+/// assert!((x[0] - 0.75).abs() < 1e-15 && x[1] == 0.0);
+/// ```
+#[inline(always)]
+pub fn solve_row_low_rank<T: Real>(
+    w: &Whitened<'_, T>,
+    row: &Row<'_, T>,
+    scratch: &mut [T],
+    x: &mut [T],
+) -> Result<bool> {
+    let k = w.k();
+    check::len(x, k, "x")?;
+    let n_u = row.len();
+    let need = low_rank_scratch_len(n_u, k);
+    if scratch.len() < need {
+        return Err(Error::LengthMismatch {
+            what: "scratch",
+            expected: need,
+            actual: scratch.len(),
+        });
+    }
+    let (v, s) = scratch.split_at_mut(n_u * k);
+    let mut b_hat = [T::ZERO; MAX_K];
+    let b_hat = &mut b_hat[..k];
+    let Some(n) = low_rank_gathered(w, row, v, b_hat)? else {
+        return Ok(false);
+    };
+    let s = &mut s[..n * n];
+    for a in 0..n {
+        let va = &v[a * k..(a + 1) * k];
+        for bb in 0..=a {
+            s[a * n + bb] = dot(va, &v[bb * k..(bb + 1) * k]);
+        }
+    }
+    low_rank_finish(w, &v[..n * k], n, s, b_hat, x)?;
+    Ok(true)
+}
+
+/// The first half of [`solve_row_low_rank`]: checks the row, writes into
+/// `block` (row-major, `k` columns; [`crate::gathered_rows_len`]`(n_u, k)`
+/// elements) the rows `v_t = sqrt(d_t) ĥ_t` of `V` for the `n` cells with
+/// `d_t = c_t − c0_t > 0`, and `b̂ = Σ_obs c_t x_t ĥ_t` into `b_hat` (`k`);
+/// returns `Some(n)`. `None` (and `block`, `b_hat` untouched) for a row the
+/// low-rank solve does not take: a cell with `d_t < 0`, or `n > MAX_K`.
+/// O(n_u k).
+///
+/// # Errors
+/// Row validation errors; [`Error::LengthMismatch`] for `b_hat` or a short
+/// `block`.
+#[inline(always)]
+pub fn low_rank_gathered<T: Real>(
+    w: &Whitened<'_, T>,
+    row: &Row<'_, T>,
+    block: &mut [T],
+    b_hat: &mut [T],
+) -> Result<Option<usize>> {
+    check_row(row, w.n())?;
+    let k = w.k();
+    check::len(b_hat, k, "b_hat")?;
+    let n_u = row.len();
+    let need = crate::gathered_rows_len(n_u, k);
+    if block.len() < need {
+        return Err(Error::LengthMismatch {
+            what: "block",
+            expected: need,
+            actual: block.len(),
+        });
+    }
+    let mut n = 0usize;
+    for t in 0..n_u {
+        let (j, c, _) = row.cell(t);
+        let d = c - w.c0.at(j);
+        if d < T::ZERO {
+            return Ok(None);
+        }
+        if d > T::ZERO {
+            n += 1;
+        }
+    }
+    if n > MAX_K {
+        return Ok(None);
+    }
+    b_hat.fill(T::ZERO);
+    let mut r = 0;
+    for t in 0..n_u {
+        let (j, c, pref) = row.cell(t);
+        let hj = w.h.row(j);
+        axpy(c * pref, hj, b_hat);
+        let d = c - w.c0.at(j);
+        if d > T::ZERO {
+            let sd = d.sqrt();
+            for (o, hv) in block[r * k..(r + 1) * k].iter_mut().zip(hj) {
+                *o = sd * *hv;
+            }
+            r += 1;
+        }
+    }
+    Ok(Some(n))
+}
+
+/// The second half of [`solve_row_low_rank`]: with `block` and `b_hat` from
+/// [`low_rank_gathered`] (`n` rows of `V`) and the lower triangle of `s`
+/// (`n x n`, row-major) holding `V Vᵀ`, adds `I` to `s` and factors it,
+/// solves `S w = V b̂`, and writes `x = L⁻ᵀ (b̂ − Vᵀ w)` (`k`). `s` and
+/// `b_hat` are overwritten. O(n³/6 + n k + k²).
+///
+/// # Errors
+/// [`Error::LengthMismatch`] for `block` (`n k`), `s` (`n²`), `b_hat` or
+/// `x` (`k`); [`Error::DimensionTooLarge`] for `n > MAX_K`;
+/// [`Error::NonFinite`] for `s`'s lower triangle, `block` or `b_hat`;
+/// [`Error::NotPositiveDefinite`] if `s` was not `V Vᵀ` (`I + V Vᵀ` always
+/// factors); [`Error::NonFiniteResult`] on overflow. `x` is written only on
+/// success.
+#[inline(always)]
+pub fn low_rank_finish<T: Real>(
+    w: &Whitened<'_, T>,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    b_hat: &mut [T],
+    x: &mut [T],
+) -> Result<()> {
+    let k = w.k();
+    if n > MAX_K {
+        return Err(Error::DimensionTooLarge {
+            what: "n",
+            value: n,
+            max: MAX_K,
+        });
+    }
+    check::len(block, n * k, "block")?;
+    check::len(s, n * n, "s")?;
+    check::len(b_hat, k, "b_hat")?;
+    check::len(x, k, "x")?;
+    check::finite(block, "block")?;
+    check::finite(b_hat, "b_hat")?;
+    for a in 0..n {
+        if let Some(c) = s[a * n..a * n + a + 1].iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "s",
+                index: a * n + c,
+            });
+        }
+        s[a * n + a] += T::ONE;
+    }
+    let mut t = [T::ZERO; MAX_K];
+    let t = &mut t[..n];
+    for (a, ta) in t.iter_mut().enumerate() {
+        *ta = dot(&block[a * k..(a + 1) * k], b_hat);
+    }
+    if n > 0 {
+        factor_unchecked(s, n)?;
+        forward_unchecked(s, t, n);
+        backward_unchecked(s, t, n);
+    }
+    // y = b̂ − Vᵀ w, then x = L⁻ᵀ y.
+    for (a, &wa) in t.iter().enumerate() {
+        axpy(-wa, &block[a * k..(a + 1) * k], b_hat);
+    }
+    backward_unchecked(w.l, b_hat, k);
+    check::result(b_hat, "x")?;
+    x.copy_from_slice(b_hat);
+    Ok(())
+}

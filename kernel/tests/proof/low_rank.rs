@@ -1,0 +1,241 @@
+//! The low-rank (whitened capacitance) row solve against the normal
+//! equations' Cholesky solve: the same solution to the solver-agreement
+//! tolerance in `f64` and `f32`, for every row length up to past `k`, both
+//! baselines and preference kinds; `Ok(false)` and nothing written for the
+//! rows it leaves to the normal equations; the argument errors.
+
+use crate::common::{MIRI, Model, Spec, rel_err, rng, tol, trials, wide};
+use wmf_kernel::{
+    Baseline, Error, Factors, Real, Row, Whitened, cholesky_in_place, low_rank_scratch_len,
+    solve_row_cholesky, solve_row_low_rank, whiten_rows,
+};
+
+/// `L` with `L Lᵀ = G0 + λ I`, and `Ĥ = H L⁻ᵀ`.
+fn whitened<T: Real>(model: &Model<T>, lambda: T) -> (Vec<T>, Vec<T>) {
+    let k = model.k;
+    let mut l = model.g0.clone();
+    for d in 0..k {
+        l[d * k + d] += lambda;
+    }
+    cholesky_in_place(&mut l, k).expect("G0 + λI is positive definite");
+    let mut hw = model.h.clone();
+    whiten_rows(&l, k, &mut hw).expect("whitens");
+    (l, hw)
+}
+
+/// Every row of `model` by both solvers; returns how many rows the low-rank
+/// solve took (the others must have a cell with `c < c0`).
+fn agree<T: Real>(model: &Model<T>, lambda: T) -> usize {
+    let k = model.k;
+    let (l, hw) = whitened(model, lambda);
+    let w = Whitened::new(Factors::new(&hw, model.n, k).unwrap(), &l, model.baseline()).unwrap();
+    let items = model.items();
+    let mut taken = 0;
+    for (u, r) in model.rows.iter().enumerate() {
+        let row = r.row();
+        let mut scratch = vec![T::ZERO; low_rank_scratch_len(row.len(), k)];
+        let mut x = vec![T::from_f64(7.0); k];
+        let took = solve_row_low_rank(&w, &row, &mut scratch, &mut x).unwrap();
+        let mut a = vec![T::ZERO; k * k];
+        let mut want = vec![T::ZERO; k];
+        solve_row_cholesky(&items, &row, lambda, &mut a, &mut want).unwrap();
+        let below_c0 = (0..row.len()).any(|t| r.conf[t] < model.baseline().at(r.items[t] as usize));
+        assert_eq!(took, !below_c0, "user {u}: applicability");
+        if took {
+            taken += 1;
+            let e = rel_err(&wide(&x), &wide(&want));
+            assert!(
+                e <= tol::solver_agreement::<T>(),
+                "user {u} (n_u = {}, k = {k}): rel err {e:e}",
+                row.len()
+            );
+        } else {
+            assert!(x.iter().all(|v| v.to_f64() == 7.0), "user {u}: x written");
+        }
+    }
+    taken
+}
+
+fn spec(n: usize, k: usize, per_item_c0: bool, explicit_pref: bool, density: f64) -> Spec {
+    Spec {
+        m: if MIRI { 3 } else { 24 },
+        n,
+        k,
+        per_item_c0,
+        explicit_pref,
+        density,
+    }
+}
+
+/// Confidences in `[c0, c0 + 8)` (the implicit-feedback case `C = 1 + α r`),
+/// some exactly `c0` (they add nothing to `A`).
+fn lift<T: Real>(model: &mut Model<T>) {
+    let c0: Vec<T> = model.c0.clone();
+    for r in &mut model.rows {
+        for (t, c) in r.conf.iter_mut().enumerate() {
+            let base = c0[r.items[t] as usize];
+            *c = if t % 5 == 3 { base } else { base + *c };
+        }
+    }
+}
+
+fn check_all<T: Real>() {
+    let ks: &[usize] = if MIRI { &[3] } else { &[1, 3, 8, 17, 32] };
+    let mut g = rng(41);
+    let mut taken = 0;
+    for &k in ks {
+        for (per_item, explicit) in [(false, false), (true, false), (false, true), (true, true)] {
+            // Densities from a few cells to rows longer than k.
+            for density in [0.05, 0.2, 0.6] {
+                let n = if MIRI { 8 } else { 3 * k + 20 };
+                let mut m =
+                    Model::random(&mut g, spec(n, k, per_item, explicit, density)).cast::<T>();
+                // Half the problems as generated (some cells below c0), half lifted.
+                let lambda = T::from_f64(0.3);
+                agree(&m, lambda);
+                lift(&mut m);
+                taken += agree(&m, lambda);
+            }
+        }
+    }
+    assert!(taken > 0);
+}
+
+#[test]
+fn agrees_with_the_normal_equations_f64() {
+    check_all::<f64>();
+}
+
+#[test]
+fn agrees_with_the_normal_equations_f32() {
+    check_all::<f32>();
+}
+
+#[test]
+fn lambda_zero_with_a_full_rank_gramian() {
+    let mut g = rng(42);
+    for _ in 0..trials(5, 1) {
+        let mut m = Model::random(&mut g, spec(40, 6, false, false, 0.1));
+        lift(&mut m);
+        assert!(agree(&m, 0.0) > 0);
+    }
+}
+
+#[test]
+fn empty_row_is_zero() {
+    let m = Model::random(&mut rng(43), spec(10, 4, false, false, 0.3));
+    let (l, hw) = whitened(&m, 0.5);
+    let w = Whitened::new(Factors::new(&hw, 10, 4).unwrap(), &l, m.baseline()).unwrap();
+    let mut x = [1.0; 4];
+    assert!(solve_row_low_rank(&w, &Row::empty(), &mut [], &mut x).unwrap());
+    assert_eq!(x, [0.0; 4]);
+}
+
+#[test]
+fn more_than_max_k_weighted_cells_is_left_to_the_normal_equations() {
+    let (n, k) = (wmf_kernel::MAX_K + 1, 2);
+    let h: Vec<f64> = (0..n * k).map(|i| ((i % 7) as f64 - 3.0) / 4.0).collect();
+    let l = [1.0, 0.0, 0.0, 1.0];
+    let w = Whitened::new(Factors::new(&h, n, k).unwrap(), &l, Baseline::Uniform(1.0)).unwrap();
+    let items: Vec<u32> = (0..n as u32).collect();
+    let conf = vec![2.0; n];
+    let mut scratch = vec![0.0; low_rank_scratch_len(n, k)];
+    let mut x = [5.0; 2];
+    assert!(!solve_row_low_rank(&w, &Row::implicit(&items, &conf), &mut scratch, &mut x).unwrap());
+    assert_eq!(x, [5.0; 2]);
+}
+
+#[test]
+fn argument_errors() {
+    let h = [1.0f64, 0.0, 0.0, 1.0, 0.5, 0.5];
+    let fac = Factors::new(&h, 3, 2).unwrap();
+    let l = [2.0, 9.0, 1.0, 1.5];
+    // Factor checks: length, lower triangle finite (the upper is not read), diagonal positive.
+    assert_eq!(
+        Whitened::new(fac, &l[..3], Baseline::Uniform(1.0)).unwrap_err(),
+        Error::LengthMismatch {
+            what: "l",
+            expected: 4,
+            actual: 3
+        }
+    );
+    assert!(Whitened::new(fac, &[2.0, f64::NAN, 1.0, 1.5], Baseline::Uniform(1.0)).is_ok());
+    assert_eq!(
+        Whitened::new(fac, &[2.0, 0.0, f64::INFINITY, 1.5], Baseline::Uniform(1.0)).unwrap_err(),
+        Error::NonFinite {
+            what: "l",
+            index: 2
+        }
+    );
+    assert_eq!(
+        Whitened::new(fac, &[2.0, 0.0, 1.0, 0.0], Baseline::Uniform(1.0)).unwrap_err(),
+        Error::NotPositiveDefinite { pivot: 1 }
+    );
+    assert_eq!(
+        Whitened::new(fac, &l, Baseline::PerItem(&[1.0, 1.0])).unwrap_err(),
+        Error::LengthMismatch {
+            what: "c0",
+            expected: 3,
+            actual: 2
+        }
+    );
+    let w = Whitened::new(fac, &l, Baseline::Uniform(1.0)).unwrap();
+    let mut x = [0.0; 2];
+    let mut scratch = [0.0; 16];
+    // Row checks as everywhere.
+    assert_eq!(
+        solve_row_low_rank(&w, &Row::implicit(&[3], &[2.0]), &mut scratch, &mut x).unwrap_err(),
+        Error::IndexOutOfRange {
+            what: "items",
+            position: 0,
+            index: 3,
+            bound: 3
+        }
+    );
+    // Scratch and x lengths.
+    assert_eq!(
+        solve_row_low_rank(
+            &w,
+            &Row::implicit(&[0, 1], &[2.0, 2.0]),
+            &mut scratch[..7],
+            &mut x
+        )
+        .unwrap_err(),
+        Error::LengthMismatch {
+            what: "scratch",
+            expected: 8,
+            actual: 7
+        }
+    );
+    assert_eq!(
+        solve_row_low_rank(
+            &w,
+            &Row::implicit(&[0], &[2.0]),
+            &mut scratch,
+            &mut [0.0; 3]
+        )
+        .unwrap_err(),
+        Error::LengthMismatch {
+            what: "x",
+            expected: 2,
+            actual: 3
+        }
+    );
+    // whiten_rows: a ragged buffer and a non-finite row.
+    let mut rows = [1.0, 2.0, 3.0];
+    assert_eq!(
+        whiten_rows(&l, 2, &mut rows).unwrap_err(),
+        Error::LengthMismatch {
+            what: "rows",
+            expected: 2,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        whiten_rows(&l, 2, &mut [1.0, f64::NAN]).unwrap_err(),
+        Error::NonFinite {
+            what: "rows",
+            index: 1
+        }
+    );
+}
