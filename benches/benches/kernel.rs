@@ -10,6 +10,7 @@
 //! |----------------------|-----------------------------------------------------|
 //! | `normal_equations`   | `n_u (k² + 3k)` (lower-triangle rank-1 updates + `b`) |
 //! | `solve_cholesky`     | `n_u (k² + 3k) + k³/3 + 2k²` (form, factor, 2 triangular solves) |
+//! | `solve_low_rank`     | `n_u (n_u + 1) k + n_u³/3 + 2 n_u² + 6 n_u k + k²` (`I + V Vᵀ`, its factor and solves, `b̂`, `V b̂`, `Vᵀ w`, `L⁻ᵀ`; the same solution as `solve_cholesky`) |
 //! | `solve_cg3`          | `2k² + 6 n_u k + 3 (2k² + 4 n_u k + 10k)` (initial residual, 3 steps of `A p` + vector ops) |
 //! | `solve_eals1`        | `2 n_u k + k (10 n_u + 2k)` (prediction cache, one sweep) |
 //! | `online_update`      | `k² + 3k + 2k²` (rank-1 update of `A`, `b`, one coordinate sweep) |
@@ -26,8 +27,9 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, cg_scratch_len, eals_online_update,
-    gramian, row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals,
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, Whitened, cg_scratch_len,
+    cholesky_in_place, eals_online_update, gramian, low_rank_scratch_len, row_normal_equations,
+    solve_row_cg, solve_row_cholesky, solve_row_eals, solve_row_low_rank, whiten_rows,
 };
 
 const KS: [usize; 4] = [8, 16, 32, 64];
@@ -90,6 +92,7 @@ fn flops(name: &str, k: usize) -> u64 {
     match name {
         "normal_equations" => nu * (k * k + 3 * k),
         "solve_cholesky" => nu * (k * k + 3 * k) + k * k * k / 3 + 2 * k * k,
+        "solve_low_rank" => nu * (nu + 1) * k + nu * nu * nu / 3 + 2 * nu * nu + 6 * nu * k + k * k,
         "solve_cg3" => 2 * k * k + 6 * nu * k + 3 * (2 * k * k + 4 * nu * k + 10 * k),
         "solve_eals1" => 2 * nu * k + k * (10 * nu + 2 * k),
         "online_update" => k * k + 3 * k + 2 * k * k,
@@ -104,6 +107,7 @@ fn row_solvers(c: &mut Criterion) {
     for name in [
         "normal_equations",
         "solve_cholesky",
+        "solve_low_rank",
         "solve_cg3",
         "solve_eals1",
         "online_update",
@@ -130,6 +134,26 @@ fn row_solvers(c: &mut Criterion) {
                     group.bench_function(id, |bench| {
                         bench.iter(|| {
                             solve_row_cholesky(&items, black_box(&row), lambda, &mut a, &mut x)
+                                .expect("ok")
+                        })
+                    });
+                }
+                "solve_low_rank" => {
+                    // The per-half setup (L of G0 + λI, Ĥ = H L⁻ᵀ) is not timed.
+                    let mut l = p.g0.clone();
+                    for d in 0..k {
+                        l[d * k + d] += lambda;
+                    }
+                    cholesky_in_place(&mut l, k).expect("positive definite");
+                    let mut hw = p.h.clone();
+                    whiten_rows(&l, k, &mut hw).expect("ok");
+                    let fac = Factors::new(&hw, N_ITEMS, k).expect("valid factors");
+                    let w = Whitened::new(fac, &l, Baseline::Uniform(1.0)).expect("ok");
+                    let mut scratch = vec![0.0; low_rank_scratch_len(N_U, k)];
+                    let mut x = vec![0.0; k];
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            solve_row_low_rank(&w, black_box(&row), &mut scratch, &mut x)
                                 .expect("ok")
                         })
                     });
