@@ -127,6 +127,32 @@ fn run<T: Real>(inp: &Input) {
     if wmf_kernel::solve_row_cholesky(&items, &row, lambda, &mut a, &mut x).is_ok() {
         assert!(finite(&x), "cholesky returned non-finite values");
     }
+    // The low-rank solve: L from G0 + λI (or the Gramian itself taken as a
+    // factor when it is not positive definite: an arbitrary lower triangle),
+    // the factors whitened with it.
+    let mut l = g0.clone();
+    for d in 0..k {
+        l[d * k + d] += lambda;
+    }
+    if wmf_kernel::cholesky_in_place(&mut l, k).is_err() {
+        l = g0.clone();
+    }
+    let mut hw = h[..h_len].to_vec();
+    let whitened = wmf_kernel::whiten_rows(&l, k, &mut hw).is_ok();
+    if !whitened {
+        hw = h[..h_len].to_vec();
+    }
+    if let Ok(wf) = Factors::new(&hw, n, k)
+        && let Ok(wt) = wmf_kernel::Whitened::new(wf, &l, c0)
+    {
+        let len = wmf_kernel::low_rank_scratch_len(ids.len(), k).saturating_sub(short);
+        let mut scratch = vec![T::ZERO; len.min(1 << 20)];
+        let mut x = w0.clone();
+        if let Ok(took) = wmf_kernel::solve_row_low_rank(&wt, &row, &mut scratch, &mut x) {
+            assert!(finite(&x), "low-rank solve returned non-finite values");
+            assert!(took || x == w0, "low-rank solve wrote x when declining");
+        }
+    }
     let mut x = w0.clone();
     let mut scratch = vec![T::ZERO; wmf_kernel::cg_scratch_len(k)];
     let params = CgParams {
