@@ -960,8 +960,14 @@ pub fn solve_side<T: Float>(
                 || Scratch::new(k),
                 |scratch, (i, x)| {
                     if matches!(solver, Solver::Cholesky) {
-                        // the next row's fixed-side rows, while this one is factored
-                        prefetch_rows(fac.as_slice(), k, side, i + 1..i + 2);
+                        // the next row's fixed-side rows, while this one is
+                        // factored: whitened ones for a short row
+                        let next = i + 1;
+                        let src = match &whitened {
+                            Some(w) if side.row(next).len() <= low_rank_cutoff(k) => &w.hw[..],
+                            _ => fac.as_slice(),
+                        };
+                        prefetch_rows(src, k, side, next..next + 1);
                     }
                     solve_prepared(
                         isa,
