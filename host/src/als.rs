@@ -54,21 +54,30 @@ pub const CG_GROUP: usize = 8;
 
 /// The longest row (in cells) the Cholesky solver hands to the kernel's
 /// low-rank solve ([`wmf_kernel::solve_row_low_rank`]) when every row shares
-/// `G0 + λ I`: below about `k` cells its `n² k / 2` multiply-adds and
-/// `n × n` factorisation cost less than forming and factoring the `k × k`
-/// normal equations (`n k² / 2 + k³ / 6`). `k` times a factor, 1 by
-/// default; `WMF_LOW_RANK=<factor>` sets another (0 turns the path off; for
-/// benchmarks), read once per process.
+/// `G0 + λ I`: `k − 16`, at least `k / 2`.
+///
+/// Its `n² k / 2` multiply-adds and `n x n` factorisation cost less than
+/// forming and factoring the `k x k` normal equations (`n k² / 2 + k³ / 6`)
+/// for every `n < k`, but it also pays about `c k²` per row on top (the
+/// back-substitution `x = L⁻ᵀ y`, and reading rows of the whitened copy
+/// beside the original factors); with that term the break-even moves to
+/// `n ≈ k − c / 2`. Measured (BENCHMARKS.md, batch 6): at k = 64 a cutoff
+/// of 48 beat 64 by 2-6% (50k and ML-20M-shaped data), at k = 128 a cutoff
+/// of 128 beat 96 by 1-5%, hence `c ≈ 32`. `WMF_LOW_RANK=<factor>` sets
+/// `factor · k` instead (0 turns the path off; for benchmarks), read once
+/// per process.
 pub fn low_rank_cutoff(k: usize) -> usize {
-    static FACTOR: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    static FACTOR: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
     let f = *FACTOR.get_or_init(|| {
         std::env::var("WMF_LOW_RANK")
             .ok()
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|f| f.is_finite() && *f >= 0.0)
-            .unwrap_or(1.0)
     });
-    (k as f64 * f) as usize
+    match f {
+        Some(f) => (k as f64 * f) as usize,
+        None => k.saturating_sub(16).max(k / 2),
+    }
 }
 
 /// The fixed side whitened for [`wmf_kernel::solve_row_low_rank`]: the
