@@ -891,12 +891,16 @@ pub fn solve_side<T: Float>(
     let shared = shared.as_ref();
     // Short rows of the Cholesky solver go to the low-rank solve when every
     // row shares G0 + λI (one Gramian, one λ).
+    // The whitening costs `n_fixed k²` flops and saves up to about `k³ / 3`
+    // per row, so a partial solve of a few rows goes without it.
     let uniform_lambda = lambdas
         .first()
         .filter(|&&l0| lambdas.iter().all(|&l| l == l0));
+    let rows_to_solve = select.map_or(out.nrows(), <[u32]>::len);
+    let worth_it = rows_to_solve.saturating_mul(k) >= nf.saturating_mul(3);
     let whitened = match (solver, fixed, uniform_lambda) {
         (Solver::Cholesky, FixedSide::Shared { g0, .. }, Some(&lambda))
-            if low_rank_cutoff(k) > 0 =>
+            if low_rank_cutoff(k) > 0 && worth_it =>
         {
             whiten(fixed_slice, k, g0, lambda)
         }
