@@ -69,24 +69,53 @@ pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
         // then its pivot is taken and it is scaled.
         for t in 0..b {
             let q = p + t;
-            for col_r in &cols[..t] {
+            let (done, rest) = cols.split_at_mut(t);
+            let Some(col) = rest.first_mut() else { break };
+            if t == 0 {
+                // No earlier pivot in the block: scale the column in place.
+                let d = a[q * k + q];
+                if !positive(d) || !d.is_finite() {
+                    return Err(Error::NotPositiveDefinite { pivot: q });
+                }
+                let l = d.sqrt();
+                a[q * k + q] = l;
+                // one division per pivot, not per entry (a divide costs ~10 multiplies)
+                let inv = T::ONE / l;
+                col[..=q].fill(T::ZERO);
+                for i in (q + 1)..k {
+                    let v = a[i * k + q] * inv;
+                    a[i * k + q] = v;
+                    col[i] = v;
+                }
+                continue;
+            }
+            // Column q, rows q.., read once into its contiguous copy; there
+            // it receives the earlier pivots' updates (contiguous, vector
+            // width) in pivot order, then the pivot and the scaling, and is
+            // written back once: the same operations on every element as
+            // updating `a`'s strided column in place.
+            for i in q..k {
+                col[i] = a[i * k + q];
+            }
+            for col_r in done.iter() {
                 let s = col_r[q];
-                for i in q..k {
-                    a[i * k + q] -= col_r[i] * s;
+                for (c, r) in col[q..k].iter_mut().zip(&col_r[q..k]) {
+                    *c -= *r * s;
                 }
             }
-            let d = a[q * k + q];
+            let d = col[q];
             if !positive(d) || !d.is_finite() {
+                for i in q..k {
+                    a[i * k + q] = col[i];
+                }
                 return Err(Error::NotPositiveDefinite { pivot: q });
             }
             let l = d.sqrt();
             a[q * k + q] = l;
-            // one division per pivot, not per entry (a divide costs ~10 multiplies)
             let inv = T::ONE / l;
-            let col = &mut cols[t];
             col[..=q].fill(T::ZERO);
             for i in (q + 1)..k {
-                let v = a[i * k + q] * inv;
+                let v = col[i] * inv;
                 a[i * k + q] = v;
                 col[i] = v;
             }
