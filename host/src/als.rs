@@ -63,7 +63,7 @@ pub const CG_GROUP: usize = 8;
 /// beside the original factors); with that term the break-even moves to
 /// `n ≈ k − c / 2`. Measured (BENCHMARKS.md, batch 6): at k = 64 a cutoff
 /// of 48 beat 64 by 2-6% (50k and ML-20M-shaped data), at k = 128 a cutoff
-/// of 128 beat 96 by 1-5%, hence `c ≈ 32`. `WMF_LOW_RANK=<factor>` sets
+/// of 128 beat 96 by 1-5%, hence `c ≈ 32`; then 112 beat 128 by 1-5%. `WMF_LOW_RANK=<factor>` sets
 /// `factor · k` instead (0 turns the path off; for benchmarks), read once
 /// per process.
 pub fn low_rank_cutoff(k: usize) -> usize {
