@@ -120,16 +120,7 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
     // The checks in solve_row_cg's order: row, lambda, x, tol, scratch.
     let x_len = check::len(x, G * k, "x");
     let tol_ok = check::scalar_nonneg(params.tol, "tol");
-    let need = cg_rows_scratch_len(G, k);
-    let scratch_ok = if scratch.len() < need {
-        Err(crate::Error::LengthMismatch {
-            what: "scratch",
-            expected: need,
-            actual: scratch.len(),
-        })
-    } else {
-        Ok(())
-    };
+    let scratch_ok = check::min_len(scratch, cg_rows_scratch_len(G, k), "scratch");
     let mut result: [Result<CgReport>; G] = core::array::from_fn(|v| {
         items.check_row(&rows[v])?;
         check::scalar_nonneg(lambdas[v], "lambda")?;

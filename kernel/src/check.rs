@@ -52,6 +52,32 @@ pub(crate) fn len<T>(s: &[T], expected: usize, what: &'static str) -> Result<()>
     Ok(())
 }
 
+/// The lower triangle (diagonal included) of the row-major `k x k` matrix
+/// `a` finite; the strict upper triangle is not read.
+pub(crate) fn lower_finite<T: Real>(a: &[T], k: usize, what: &'static str) -> Result<()> {
+    for r in 0..k {
+        if let Some(c) = a[r * k..r * k + r + 1].iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what,
+                index: r * k + c,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A scratch slice must hold at least `need` elements.
+pub(crate) fn min_len<T>(s: &[T], need: usize, what: &'static str) -> Result<()> {
+    if s.len() < need {
+        return Err(Error::LengthMismatch {
+            what,
+            expected: need,
+            actual: s.len(),
+        });
+    }
+    Ok(())
+}
+
 /// True when every element is finite, branch-free: `v · 0` is `0` for a
 /// finite `v` and NaN for an infinite or NaN one, and sixteen lanes of sums
 /// vectorise, so checking a `k x k` matrix costs a few hundred cycles.

@@ -71,54 +71,25 @@ pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
             let q = p + t;
             let (done, rest) = cols.split_at_mut(t);
             let Some(col) = rest.first_mut() else { break };
-            if t == 0 {
-                // No earlier pivot in the block: scale the column in place.
-                let d = a[q * k + q];
-                if !positive(d) || !d.is_finite() {
-                    return Err(Error::NotPositiveDefinite { pivot: q });
-                }
-                let l = d.sqrt();
-                a[q * k + q] = l;
-                // one division per pivot, not per entry (a divide costs ~10 multiplies)
-                let inv = T::ONE / l;
-                col[..=q].fill(T::ZERO);
-                for i in (q + 1)..k {
-                    let v = a[i * k + q] * inv;
-                    a[i * k + q] = v;
-                    col[i] = v;
-                }
-                continue;
-            }
-            // Column q, rows q.., read once into its contiguous copy; there
-            // it receives the earlier pivots' updates (contiguous, vector
-            // width) in pivot order, then the pivot and the scaling, and is
-            // written back once: the same operations on every element as
-            // updating `a`'s strided column in place.
-            for i in q..k {
-                col[i] = a[i * k + q];
-            }
-            for col_r in done.iter() {
-                let s = col_r[q];
-                for (c, r) in col[q..k].iter_mut().zip(&col_r[q..k]) {
-                    *c -= *r * s;
-                }
-            }
-            let d = col[q];
-            if !positive(d) || !d.is_finite() {
+            // The first column of a block has no earlier pivot in it and is
+            // scaled in place. A later column, rows q.., is read once into
+            // its contiguous copy; there it receives the earlier pivots'
+            // updates (contiguous, vector width) in pivot order, and the
+            // scaling writes it back once: the same operations on every
+            // element as updating `a`'s strided column in place.
+            let in_copy = t > 0;
+            if in_copy {
                 for i in q..k {
-                    a[i * k + q] = col[i];
+                    col[i] = a[i * k + q];
                 }
-                return Err(Error::NotPositiveDefinite { pivot: q });
+                for col_r in done.iter() {
+                    let s = col_r[q];
+                    for (c, r) in col[q..k].iter_mut().zip(&col_r[q..k]) {
+                        *c -= *r * s;
+                    }
+                }
             }
-            let l = d.sqrt();
-            a[q * k + q] = l;
-            let inv = T::ONE / l;
-            col[..=q].fill(T::ZERO);
-            for i in (q + 1)..k {
-                let v = col[i] * inv;
-                a[i * k + q] = v;
-                col[i] = v;
-            }
+            pivot_column(a, col, q, k, in_copy)?;
         }
         // The block's columns are final; in the copies, zero their entries
         // inside the block so that the trailing update below may start left
@@ -166,6 +137,42 @@ pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     Ok(())
 }
 
+/// Step `q` of [`factor_unchecked`] on a column that has received every
+/// earlier pivot's update, held in `a` (`in_copy = false`) or, rows `q..`, in
+/// its copy `col`: the pivot `d = a_qq` must be positive, `L_qq = sqrt(d)`,
+/// and rows `q+1..` are scaled by `1 / L_qq` into both `a` and `col` (whose
+/// entries up to `q` become zero). On a bad pivot the column is left in `a`
+/// as updated so far.
+#[inline(always)]
+fn pivot_column<T: Real>(
+    a: &mut [T],
+    col: &mut [T],
+    q: usize,
+    k: usize,
+    in_copy: bool,
+) -> Result<()> {
+    let d = if in_copy { col[q] } else { a[q * k + q] };
+    if !positive(d) || !d.is_finite() {
+        if in_copy {
+            for i in q..k {
+                a[i * k + q] = col[i];
+            }
+        }
+        return Err(Error::NotPositiveDefinite { pivot: q });
+    }
+    let l = d.sqrt();
+    a[q * k + q] = l;
+    // one division per pivot, not per entry (a divide costs ~10 multiplies)
+    let inv = T::ONE / l;
+    col[..=q].fill(T::ZERO);
+    for i in (q + 1)..k {
+        let v = if in_copy { col[i] } else { a[i * k + q] } * inv;
+        a[i * k + q] = v;
+        col[i] = v;
+    }
+    Ok(())
+}
+
 /// Solves `L Lᵀ x = b` in place (`b` becomes `x`) with the factor from
 /// [`cholesky_in_place`]: forward then backward substitution, O(k²).
 ///
@@ -194,14 +201,7 @@ pub fn cholesky_solve_in_place<T: Real>(l: &[T], b: &mut [T], k: usize) -> Resul
 /// lower triangle finite (the strict upper triangle is not read) and its
 /// diagonal positive.
 pub(crate) fn check_factor<T: Real>(l: &[T], k: usize) -> Result<()> {
-    for r in 0..k {
-        if let Some(c) = l[r * k..r * k + r + 1].iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "l",
-                index: r * k + c,
-            });
-        }
-    }
+    check::lower_finite(l, k, "l")?;
     if let Some(pivot) = (0..k).find(|&p| !positive(l[p * k + p])) {
         return Err(Error::NotPositiveDefinite { pivot });
     }

@@ -79,13 +79,7 @@ pub fn solve_row_eals<T: Real>(
     check::len(w, k, "w")?;
     check::finite(w, "w")?;
     let nu = row.len();
-    if pred_scratch.len() < eals_scratch_len(nu) {
-        return Err(Error::LengthMismatch {
-            what: "pred_scratch",
-            expected: nu,
-            actual: pred_scratch.len(),
-        });
-    }
+    check::min_len(pred_scratch, eals_scratch_len(nu), "pred_scratch")?;
     let pred = &mut pred_scratch[..nu];
     for (t, p) in pred.iter_mut().enumerate() {
         let (j, _, _) = row.cell(t);

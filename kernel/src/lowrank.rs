@@ -45,7 +45,9 @@
 
 use crate::MAX_K;
 use crate::check;
-use crate::cholesky::{backward_unchecked, check_factor, factor_unchecked, forward_unchecked};
+use crate::cholesky::{
+    backward_unchecked, check_factor, factor_unchecked, forward_unchecked, substitute_unchecked,
+};
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::real::{Real, axpy, dot};
@@ -172,14 +174,7 @@ pub fn solve_row_low_rank<T: Real>(
     let k = w.k();
     check::len(x, k, "x")?;
     let n_u = row.len();
-    let need = low_rank_scratch_len(n_u, k);
-    if scratch.len() < need {
-        return Err(Error::LengthMismatch {
-            what: "scratch",
-            expected: need,
-            actual: scratch.len(),
-        });
-    }
+    check::min_len(scratch, low_rank_scratch_len(n_u, k), "scratch")?;
     let (v, s) = scratch.split_at_mut(n_u * k);
     let mut b_hat = [T::ZERO; MAX_K];
     let b_hat = &mut b_hat[..k];
@@ -219,14 +214,7 @@ pub fn low_rank_gathered<T: Real>(
     let k = w.k();
     check::len(b_hat, k, "b_hat")?;
     let n_u = row.len();
-    let need = crate::gathered_rows_len(n_u, k);
-    if block.len() < need {
-        return Err(Error::LengthMismatch {
-            what: "block",
-            expected: need,
-            actual: block.len(),
-        });
-    }
+    check::min_len(block, crate::gathered_rows_len(n_u, k), "block")?;
     let mut n = 0usize;
     for t in 0..n_u {
         let (j, c, _) = row.cell(t);
@@ -295,13 +283,8 @@ pub fn low_rank_finish<T: Real>(
     check::len(x, k, "x")?;
     check::finite(block, "block")?;
     check::finite(b_hat, "b_hat")?;
+    check::lower_finite(s, n, "s")?;
     for a in 0..n {
-        if let Some(c) = s[a * n..a * n + a + 1].iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "s",
-                index: a * n + c,
-            });
-        }
         s[a * n + a] += T::ONE;
     }
     let mut t = [T::ZERO; MAX_K];
@@ -311,8 +294,7 @@ pub fn low_rank_finish<T: Real>(
     }
     if n > 0 {
         factor_unchecked(s, n)?;
-        forward_unchecked(s, t, n);
-        backward_unchecked(s, t, n);
+        substitute_unchecked(s, t, n);
     }
     // y = b̂ − Vᵀ w, then x = L⁻ᵀ y.
     for (a, &wa) in t.iter().enumerate() {

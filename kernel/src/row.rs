@@ -330,14 +330,7 @@ pub fn row_normal_equations_gathered<T: Real>(
     let k = items.k();
     check::len(a, k * k, "a")?;
     check::len(b, k, "b")?;
-    let need = gathered_rows_len(row.len(), k);
-    if block.len() < need {
-        return Err(crate::Error::LengthMismatch {
-            what: "block",
-            expected: need,
-            actual: block.len(),
-        });
-    }
+    check::min_len(block, gathered_rows_len(row.len(), k), "block")?;
     a.copy_from_slice(items.g0);
     for d in 0..k {
         a[d * k + d] += lambda;
