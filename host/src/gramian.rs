@@ -53,85 +53,93 @@ fn blas_dims(rows: usize, k: usize) -> Option<(std::os::raw::c_int, std::os::raw
     ))
 }
 
+/// The BLAS-backed methods of [`Float`] for one type, with its `syrk` and
+/// `trsm` (the two impls differ only in those names).
+macro_rules! blas_methods {
+    ($syrk:ident, $trsm:ident) => {
+        fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+            let Some((r, kk)) = blas_dims(rows, k) else {
+                return;
+            };
+            if rows == 0 || block.len() < rows * k || c.len() < k * k {
+                return;
+            }
+            // SAFETY: `block` holds `rows * k` and `c` holds `k * k` elements
+            // (checked above), matching the sizes and leading dimensions passed.
+            unsafe {
+                cblas_sys::$syrk(
+                    cblas_sys::CblasRowMajor,
+                    cblas_sys::CblasLower,
+                    cblas_sys::CblasTrans,
+                    kk,
+                    r,
+                    alpha,
+                    block.as_ptr(),
+                    kk,
+                    1.0,
+                    c.as_mut_ptr(),
+                    kk,
+                );
+            }
+        }
+        fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
+            let n = rows.len() / k.max(1);
+            let Some((r, kk)) = blas_dims(n, k) else {
+                return;
+            };
+            if n == 0 || rows.len() != n * k || l.len() != k * k {
+                return;
+            }
+            // SAFETY: `rows` holds `n * k` and `l` holds `k * k` elements
+            // (checked above), matching the sizes and leading dimensions passed.
+            unsafe {
+                cblas_sys::$trsm(
+                    cblas_sys::CblasRowMajor,
+                    cblas_sys::CblasRight,
+                    cblas_sys::CblasLower,
+                    cblas_sys::CblasTrans,
+                    cblas_sys::CblasNonUnit,
+                    r,
+                    kk,
+                    1.0,
+                    l.as_ptr(),
+                    kk,
+                    rows.as_mut_ptr(),
+                    kk,
+                );
+            }
+        }
+        fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
+            let Some((r, kk)) = blas_dims(rows, k) else {
+                return;
+            };
+            if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
+                return;
+            }
+            // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
+            // elements (checked above), matching the sizes and leading
+            // dimensions passed.
+            unsafe {
+                cblas_sys::$syrk(
+                    cblas_sys::CblasRowMajor,
+                    cblas_sys::CblasLower,
+                    cblas_sys::CblasNoTrans,
+                    r,
+                    kk,
+                    1.0,
+                    block.as_ptr(),
+                    kk,
+                    0.0,
+                    c.as_mut_ptr(),
+                    r,
+                );
+            }
+        }
+    };
+}
+
 impl Float for f32 {
-    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-        let Some((r, kk)) = blas_dims(rows, k) else {
-            return;
-        };
-        if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
-            return;
-        }
-        // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
-        // elements (checked above), matching the sizes and leading
-        // dimensions passed.
-        unsafe {
-            cblas_sys::cblas_ssyrk(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasNoTrans,
-                r,
-                kk,
-                1.0,
-                block.as_ptr(),
-                kk,
-                0.0,
-                c.as_mut_ptr(),
-                r,
-            );
-        }
-    }
-    fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
-        let n = rows.len() / k.max(1);
-        let Some((r, kk)) = blas_dims(n, k) else {
-            return;
-        };
-        if n == 0 || rows.len() != n * k || l.len() != k * k {
-            return;
-        }
-        // SAFETY: `rows` holds `n * k` and `l` holds `k * k` elements
-        // (checked above), matching the sizes and leading dimensions passed.
-        unsafe {
-            cblas_sys::cblas_strsm(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasRight,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasTrans,
-                cblas_sys::CblasNonUnit,
-                r,
-                kk,
-                1.0,
-                l.as_ptr(),
-                kk,
-                rows.as_mut_ptr(),
-                kk,
-            );
-        }
-    }
-    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-        let Some((r, kk)) = blas_dims(rows, k) else {
-            return;
-        };
-        if rows == 0 || block.len() < rows * k || c.len() < k * k {
-            return;
-        }
-        // SAFETY: `block` holds `rows * k` and `c` holds `k * k` elements
-        // (checked above), matching the sizes and leading dimensions passed.
-        unsafe {
-            cblas_sys::cblas_ssyrk(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasTrans,
-                kk,
-                r,
-                alpha,
-                block.as_ptr(),
-                kk,
-                1.0,
-                c.as_mut_ptr(),
-                kk,
-            );
-        }
-    }
+    blas_methods!(cblas_ssyrk, cblas_strsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v
@@ -146,83 +154,7 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-        let Some((r, kk)) = blas_dims(rows, k) else {
-            return;
-        };
-        if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
-            return;
-        }
-        // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
-        // elements (checked above), matching the sizes and leading
-        // dimensions passed.
-        unsafe {
-            cblas_sys::cblas_dsyrk(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasNoTrans,
-                r,
-                kk,
-                1.0,
-                block.as_ptr(),
-                kk,
-                0.0,
-                c.as_mut_ptr(),
-                r,
-            );
-        }
-    }
-    fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
-        let n = rows.len() / k.max(1);
-        let Some((r, kk)) = blas_dims(n, k) else {
-            return;
-        };
-        if n == 0 || rows.len() != n * k || l.len() != k * k {
-            return;
-        }
-        // SAFETY: `rows` holds `n * k` and `l` holds `k * k` elements
-        // (checked above), matching the sizes and leading dimensions passed.
-        unsafe {
-            cblas_sys::cblas_dtrsm(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasRight,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasTrans,
-                cblas_sys::CblasNonUnit,
-                r,
-                kk,
-                1.0,
-                l.as_ptr(),
-                kk,
-                rows.as_mut_ptr(),
-                kk,
-            );
-        }
-    }
-    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-        let Some((r, kk)) = blas_dims(rows, k) else {
-            return;
-        };
-        if rows == 0 || block.len() < rows * k || c.len() < k * k {
-            return;
-        }
-        // SAFETY: as for f32.
-        unsafe {
-            cblas_sys::cblas_dsyrk(
-                cblas_sys::CblasRowMajor,
-                cblas_sys::CblasLower,
-                cblas_sys::CblasTrans,
-                kk,
-                r,
-                alpha,
-                block.as_ptr(),
-                kk,
-                1.0,
-                c.as_mut_ptr(),
-                kk,
-            );
-        }
-    }
+    blas_methods!(cblas_dsyrk, cblas_dtrsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v as f64
