@@ -89,6 +89,19 @@ impl Record for (u32, u32, f32, i64) {
     }
 }
 
+/// The error for user `u`, item `i` (indices into the id maps), whose
+/// duplicates' values sum past `f32::MAX`, naming both by their ids.
+pub(crate) fn duplicate_overflow_error(users: &IdMap, items: &IdMap, u: u32, i: u32) -> Error {
+    let name = |ids: &IdMap, j: u32| ids.name(j as usize).unwrap_or("?").to_string();
+    Error::invalid(
+        "values",
+        duplicate_overflow(
+            format_args!("user '{}'", name(users, u)),
+            format_args!("item '{}'", name(items, i)),
+        ),
+    )
+}
+
 /// Sorts by key and merges duplicates in place; returns the row offsets of
 /// the `users.len() x items.len()` matrix.
 fn sort_merge<R: Record>(recs: &mut Vec<R>, users: &IdMap, items: &IdMap) -> Result<Vec<u64>> {
@@ -118,14 +131,7 @@ fn sort_merge<R: Record>(recs: &mut Vec<R>, users: &IdMap, items: &IdMap) -> Res
         }
     });
     if let Some((r, c)) = overflow {
-        let name = |ids: &IdMap, i: u32| ids.name(i as usize).unwrap_or("?").to_string();
-        return Err(Error::invalid(
-            "values",
-            duplicate_overflow(
-                format_args!("user '{}'", name(users, r)),
-                format_args!("item '{}'", name(items, c)),
-            ),
-        ));
+        return Err(duplicate_overflow_error(users, items, r, c));
     }
     let mut indptr = vec![0u64; nrows + 1];
     for r in recs.iter() {

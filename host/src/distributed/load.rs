@@ -31,10 +31,11 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::comm::Comm;
+use crate::data::duplicate_overflow_error;
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
 use crate::io::{LoadOptions, LoadReport, TripletDialect, load_piece, probe_triplets};
-use crate::sparse::{Csr, duplicate_overflow, sum_duplicate};
+use crate::sparse::{Csr, sum_duplicate};
 
 /// What a rank holds after loading.
 #[derive(Debug)]
@@ -328,13 +329,7 @@ pub fn load(comm: &Comm, path: &Path, opts: &LoadOptions) -> Result<LocalData> {
     // rank returns the same error.
     let overflow = |(u, i): (u32, u32)| Error::Format {
         path: path.to_path_buf(),
-        message: format!(
-            "invalid values: {}",
-            duplicate_overflow(
-                format_args!("user '{}'", user_ids.name(u as usize).unwrap_or("?")),
-                format_args!("item '{}'", item_ids.name(i as usize).unwrap_or("?")),
-            )
-        ),
+        message: duplicate_overflow_error(&user_ids, &item_ids, u, i).to_string(),
     };
     let users = comm.agree(local_csr(mine_u, &user_ranges[me], n).map_err(overflow))?;
     let items =
