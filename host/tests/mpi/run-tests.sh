@@ -62,34 +62,32 @@ else
     bad "P=4 with small messages runs"
 fi
 
-# 4. Bad input on one rank (the last quarter of the file): every rank stops,
-#    one clear message with the file line, no hang.
+# 4. Bad input: every rank stops with one clear message, the one a single
+#    process prints, and no hang. same_error NAME FILE WANT: trains FILE in
+#    one process and at P = 4, and checks both.
+same_error() {
+    local name=$1 file=$2 want=$3 rc
+    "$W" train "$file" "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" 2>"$T/single.err"
+    timeout 120 "${MPI[@]}" -np 4 "$W" train "$file" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && grep -q "$want" "$T/single.err"; then
+        ok "$name: one message '$want', exit $rc"
+    else
+        bad "$name (rc $rc)"
+    fi
+}
+n=$(wc -l <"$T/data.csv")
+# A bad line on the last rank (the last quarter of the file).
 cp "$T/data.csv" "$T/bad.csv"
-n=$(wc -l <"$T/bad.csv")
 line=$((n * 7 / 8))
 sed -i "${line}s/.*/u1,i1,-5/" "$T/bad.csv"
-"$W" train "$T/bad.csv" "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" 2>"$T/single.err"
-timeout 120 "${MPI[@]}" -np 4 "$W" train "$T/bad.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
-rc=$?
-want="bad.csv:$line: value '-5' is negative"
-if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && grep -q "$want" "$T/single.err"; then
-    ok "bad line on rank 3 of 4: one message '$want', exit $rc"
-else
-    bad "bad line on one rank (rc $rc)"
-fi
+same_error "bad line on rank 3 of 4" "$T/bad.csv" "bad.csv:$line: value '-5' is negative"
 # Duplicates of one pair on the first and the last rank whose values sum past
-# f32::MAX: the same one message as a single process, naming the pair.
+# f32::MAX, naming the pair.
 cp "$T/data.csv" "$T/ovf.csv"
 sed -i "$((n / 8))s/.*/u-ovf,i-ovf,3e38,100/; $((n * 7 / 8))s/.*/u-ovf,i-ovf,3e38,100/" "$T/ovf.csv"
-"$W" train "$T/ovf.csv" "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" 2>"$T/single.err"
-timeout 120 "${MPI[@]}" -np 4 "$W" train "$T/ovf.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
-rc=$?
-want="ovf.csv: invalid values: user 'u-ovf', item 'i-ovf': the values of its duplicates sum past"
-if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$(grep -c "$want" "$T/log")" = 1 ] && grep -q "$want" "$T/single.err"; then
-    ok "duplicates summing past f32::MAX across ranks: one message, exit $rc"
-else
-    bad "duplicates summing past f32::MAX (rc $rc)"
-fi
+same_error "duplicates summing past f32::MAX across ranks" "$T/ovf.csv" \
+    "ovf.csv: invalid values: user 'u-ovf', item 'i-ovf': the values of its duplicates sum past"
 # A missing file and a Matrix Market file: clear errors on every rank.
 timeout 60 "${MPI[@]}" -np 2 "$W" train "$T/missing.csv" --distributed "${FLAGS[@]}" "${IT[@]}" -o "$T/x.wmf" >"$T/log" 2>&1
 rc=$?
