@@ -436,6 +436,12 @@ pub struct Scratch<T> {
     block: Vec<T>,
     b: Vec<T>,
     cg_group: Vec<T>,
+    /// A CG group's fixed-side rows, gathered ([`gather_group`]).
+    gathered: Vec<T>,
+    /// Their `c0`, when it is per item.
+    gathered_c0: Vec<T>,
+    /// `0, 1, 2, ...`: the gathered rows' indices.
+    ramp: Vec<u32>,
 }
 
 impl<T: Float> Scratch<T> {
@@ -449,6 +455,9 @@ impl<T: Float> Scratch<T> {
             block: Vec::new(),
             b: vec![T::ZERO; k],
             cg_group: Vec::new(),
+            gathered: Vec::new(),
+            gathered_c0: Vec::new(),
+            ramp: Vec::new(),
         }
     }
 }
@@ -714,11 +723,18 @@ fn solve_generic<T: Float>(
 }
 
 /// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
-/// `side` (warm starts and results in `x`, `CG_GROUP * k`) by lock-step CG
-/// on the given instruction set; the error names the row's index.
+/// `side` (warm starts and results in `x`, `CG_GROUP * k`; `lambdas` per row
+/// of `side`) by the kernel's lock-step CG ([`wmf_kernel::solve_rows_cg`])
+/// on the given instruction set. When the group's fixed-side rows take more
+/// than `gather_above` bytes the kernel works on a gathered copy of them
+/// (same bits; [`cg_gather_bytes`] is the training's threshold). The error
+/// names the row's index.
+///
+/// # Errors
+/// The kernel's error for the first failing row, with that row's index.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn solve_cg_group<T: Float>(
+pub fn solve_cg_group<T: Float>(
     isa: Isa,
     items: &Items<'_, T>,
     side: &Side<T>,
@@ -727,31 +743,36 @@ fn solve_cg_group<T: Float>(
     steps: usize,
     x: &mut [T],
     scratch: &mut Scratch<T>,
+    gather_above: usize,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
     let need = wmf_kernel::cg_rows_scratch_len(CG_GROUP, items.k());
     if scratch.cg_group.len() < need {
         scratch.cg_group.resize(need, T::ZERO);
     }
-    let work = &mut scratch.cg_group;
     #[cfg(target_arch = "x86_64")]
     {
         match isa {
             // SAFETY: as in `solve_prepared`: only on CPUs that have the features.
             Isa::Avx512 => {
-                return unsafe { cg_group_avx512(items, side, first, lambdas, steps, x, work) };
+                return unsafe {
+                    cg_group_avx512(items, side, first, lambdas, steps, x, scratch, gather_above)
+                };
             }
             Isa::Avx2 => {
-                return unsafe { cg_group_avx2(items, side, first, lambdas, steps, x, work) };
+                return unsafe {
+                    cg_group_avx2(items, side, first, lambdas, steps, x, scratch, gather_above)
+                };
             }
             Isa::Baseline => {}
         }
     }
     let _ = isa;
-    cg_group_generic(items, side, first, lambdas, steps, x, work)
+    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn cg_group_avx512<T: Float>(
     items: &Items<'_, T>,
     side: &Side<T>,
@@ -759,13 +780,15 @@ fn cg_group_avx512<T: Float>(
     lambdas: &[T],
     steps: usize,
     x: &mut [T],
-    work: &mut [T],
+    scratch: &mut Scratch<T>,
+    gather_above: usize,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    cg_group_generic(items, side, first, lambdas, steps, x, work)
+    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn cg_group_avx2<T: Float>(
     items: &Items<'_, T>,
     side: &Side<T>,
@@ -773,12 +796,14 @@ fn cg_group_avx2<T: Float>(
     lambdas: &[T],
     steps: usize,
     x: &mut [T],
-    work: &mut [T],
+    scratch: &mut Scratch<T>,
+    gather_above: usize,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    cg_group_generic(items, side, first, lambdas, steps, x, work)
+    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
 }
 
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn cg_group_generic<T: Float>(
     items: &Items<'_, T>,
     side: &Side<T>,
@@ -786,25 +811,125 @@ fn cg_group_generic<T: Float>(
     lambdas: &[T],
     steps: usize,
     x: &mut [T],
-    work: &mut [T],
+    scratch: &mut Scratch<T>,
+    gather_above: usize,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    // The next group's fixed-side rows are scattered over a table larger
-    // than L2; asking for them now hides their latency behind this group.
-    prefetch_rows(
-        items.factors().as_slice(),
-        items.k(),
-        side,
-        first + CG_GROUP..first + 2 * CG_GROUP,
-    );
-    let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| side.row(first + v));
+    let Scratch {
+        cg_group: work,
+        gathered,
+        gathered_c0,
+        ramp,
+        ..
+    } = scratch;
     let lambdas: [T; CG_GROUP] =
         std::array::from_fn(|v| lambdas.get(first + v).copied().unwrap_or(T::ZERO));
     let params = CgParams { steps, tol: CG_TOL };
-    let results = wmf_kernel::solve_rows_cg(items, &rows, &lambdas, x, params, work);
+    // The group's cells: indptr[first..=first + CG_GROUP] (a full group).
+    let span = side
+        .indptr
+        .get(first)
+        .zip(side.indptr.get(first + CG_GROUP))
+        .map(|(&a, &b)| (a as usize, b as usize));
+    let results = match span {
+        Some((a, b)) if (b - a) * items.k() * std::mem::size_of::<T>() > gather_above => {
+            if ramp.len() < b - a {
+                ramp.extend(ramp.len() as u32..(b - a) as u32);
+            }
+            let local = gather_group(items, &side.indices[a..b], gathered, gathered_c0)
+                .map_err(|e| (first, e))?;
+            let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| {
+                let (s, e) = (
+                    side.indptr[first + v] as usize,
+                    side.indptr[first + v + 1] as usize,
+                );
+                Row::implicit(&ramp[s - a..e - a], &side.conf[s..e])
+            });
+            wmf_kernel::solve_rows_cg(&local, &rows, &lambdas, x, params, work)
+        }
+        _ => {
+            // The next group's fixed-side rows are scattered over a table
+            // larger than L2; asking for them now hides their latency behind
+            // this group.
+            prefetch_rows(
+                items.factors().as_slice(),
+                items.k(),
+                side,
+                first + CG_GROUP..first + 2 * CG_GROUP,
+            );
+            let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| side.row(first + v));
+            wmf_kernel::solve_rows_cg(items, &rows, &lambdas, x, params, work)
+        }
+    };
     for (v, r) in results.into_iter().enumerate() {
         r.map_err(|e| (first + v, e))?;
     }
     Ok(())
+}
+
+/// The fixed-side rows of `cells` (the observed cells of a group of rows)
+/// copied in cell order into `gathered` (their `c0` into `gathered_c0` when
+/// it is per item), as [`Items`] whose row `t` is the `t`-th cell's. With the
+/// rows' indices renumbered `0, 1, 2, ...` the kernel reads exactly the
+/// values it would read from `items`, so its results are bit for bit the
+/// same; it reads them `steps + 1` times, now from one contiguous block.
+///
+/// # Errors
+/// None in practice (the shape and `c0` come from validated `items`); the
+/// kernel's checks of the copy otherwise.
+fn gather_group<'s, 'a: 's, T: Float>(
+    items: &Items<'a, T>,
+    cells: &[u32],
+    gathered: &'s mut Vec<T>,
+    gathered_c0: &'s mut Vec<T>,
+) -> wmf_kernel::Result<Items<'s, T>> {
+    let k = items.k();
+    let fac = items.factors();
+    gathered.clear();
+    for &j in cells {
+        gathered.extend_from_slice(fac.row(j as usize));
+    }
+    let c0 = match *items.baseline() {
+        Baseline::Uniform(c) => Baseline::Uniform(c),
+        Baseline::PerItem(c) => {
+            gathered_c0.clear();
+            gathered_c0.extend(
+                cells
+                    .iter()
+                    .map(|&j| c.get(j as usize).copied().unwrap_or(T::ZERO)),
+            );
+            Baseline::PerItem(&gathered_c0[..])
+        }
+    };
+    Items::new(
+        Factors::with_shape(&gathered[..], cells.len(), k)?,
+        items.gramian(),
+        c0,
+    )
+}
+
+/// The size in bytes above which a CG group's fixed-side rows are gathered
+/// into one contiguous copy before the kernel's lock-step solve: 512 KiB,
+/// half this machine's L2.
+///
+/// Each of a CG solve's `steps + 1` passes reads every observed cell's
+/// fixed-side row. A group whose rows fit in L2 reads them from there after
+/// the first pass; a larger one (long rows: the item half of ML-20M-shaped
+/// data, about 590 cells per item, 1.2 MiB per group of 8 at k = 64) goes
+/// back to L3 or memory on every pass, at scattered addresses. One gather
+/// makes the later passes sequential reads of one block, which the hardware
+/// prefetcher streams. Measured (BENCHMARKS.md, batch 7): the ML-20M-shaped
+/// item half went from 0.82 to 0.45 s (k = 64) and from 1.54 to 0.80 s
+/// (k = 128); short rows gain nothing (their rows stay in cache), hence
+/// the threshold. `WMF_CG_GATHER=<bytes>` sets another (0 gathers every
+/// group; for benchmarks), read once per process.
+pub fn cg_gather_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var("WMF_CG_GATHER")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(512 * 1024)
+    })
 }
 
 /// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
@@ -814,7 +939,6 @@ fn cg_group_generic<T: Float>(
 fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
         let end = rows.end.min(side.nrows());
         let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end))
         else {
@@ -822,20 +946,33 @@ fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::o
         };
         let cells = side.indices.get(a as usize..b as usize).unwrap_or(&[]);
         for &j in cells {
-            let start = j as usize * k;
-            let Some(row) = factors.get(start..start + k) else {
-                continue;
-            };
-            let p = row.as_ptr().cast::<i8>();
-            for off in (0..std::mem::size_of_val(row)).step_by(64) {
-                // SAFETY: a prefetch never faults or changes memory, and the
-                // address lies within `row`.
-                unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
-            }
+            prefetch_row(factors, k, j as usize);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (factors, k, side, rows);
+}
+
+/// Hints the CPU to load row `j` of `factors` (`k` wide) into L2; as
+/// [`prefetch_rows`], only a hint.
+#[inline(always)]
+fn prefetch_row<T: Float>(factors: &[T], k: usize, j: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        let start = j * k;
+        let Some(row) = factors.get(start..start + k) else {
+            return;
+        };
+        let p = row.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(row)).step_by(64) {
+            // SAFETY: a prefetch never faults or changes memory, and the
+            // address lies within `row`.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (factors, k, j);
 }
 
 /// How rows are named in errors: `user 17 (id "abc")`.
@@ -935,6 +1072,7 @@ pub fn solve_side<T: Float>(
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
             if let (Solver::Cg { steps }, Some(items)) = (solver, shared) {
                 // Lock-step groups of rows; a last partial group row by row.
+                let gather_above = cg_gather_bytes();
                 return buf
                     .par_chunks_mut(CG_GROUP * k)
                     .enumerate()
@@ -944,7 +1082,15 @@ pub fn solve_side<T: Float>(
                             let first = g * CG_GROUP;
                             if xs.len() == CG_GROUP * k {
                                 return solve_cg_group(
-                                    isa, items, side, first, lambdas, steps, xs, scratch,
+                                    isa,
+                                    items,
+                                    side,
+                                    first,
+                                    lambdas,
+                                    steps,
+                                    xs,
+                                    scratch,
+                                    gather_above,
                                 )
                                 .map_err(|(i, e)| fail(i, e));
                             }

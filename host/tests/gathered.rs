@@ -187,3 +187,100 @@ fn cholesky_side_solve_matches_the_kernel_f64() {
 fn cholesky_side_solve_matches_the_kernel_f32() {
     side_solve_matches_the_kernel::<f32>(1e-4);
 }
+
+/// The CG solver's gathered groups (the fixed-side rows of a group copied
+/// into one block before the kernel's lock-step solve) give bit for bit the
+/// results of the ungathered groups and of the kernel's one-row solve, with
+/// uniform and per-item `c0`.
+fn cg_gathered_group_is_bit_identical<T: Float>() {
+    use wmf_host::als::{CG_GROUP, Scratch, Side, isa, solve_cg_group};
+    let mut rng = StdRng::seed_from_u64(13);
+    let (m, n, k) = (3 * CG_GROUP, 70usize, 9usize);
+    let h: Vec<T> = (0..n * k)
+        .map(|_| T::of_f32(rng.gen_range(-1.0f32..1.0)))
+        .collect();
+    let c0_per: Vec<T> = (0..n)
+        .map(|_| T::of_f32(rng.gen_range(0.5f32..2.0)))
+        .collect();
+    let mut trip = Vec::new();
+    for i in 0..m {
+        let len = (i * 11) % n;
+        let mut cols: Vec<u32> = (0..n as u32).collect();
+        for j in 0..len {
+            cols.swap(j, rng.gen_range(j..n));
+        }
+        for &j in &cols[..len] {
+            trip.push((i as u32, j, rng.gen_range(1.0f32..9.0)));
+        }
+    }
+    let conf = wmf_host::Csr::from_triplets(m, n, &trip).unwrap();
+    let side = Side::<T>::from_csr(&conf);
+    let lambdas: Vec<T> = (0..m).map(|i| T::of_f32(0.1 + i as f32 * 0.01)).collect();
+    let fac = Factors::new(&h, n, k).unwrap();
+    for c0 in [
+        Baseline::Uniform(T::of_f32(1.0)),
+        Baseline::PerItem(&c0_per),
+    ] {
+        let mut g0 = vec![T::ZERO; k * k];
+        wmf_kernel::gramian(&fac, c0, &mut g0).unwrap();
+        let items = Items::new(fac, &g0, c0).unwrap();
+        let start: Vec<T> = (0..m * k)
+            .map(|_| T::of_f32(rng.gen_range(-0.1f32..0.1)))
+            .collect();
+        let mut scratch = Scratch::new(k);
+        let solve = |gather_above: usize, scratch: &mut Scratch<T>| {
+            let mut x = start.clone();
+            for (g, xs) in x.chunks_mut(CG_GROUP * k).enumerate() {
+                solve_cg_group(
+                    isa(),
+                    &items,
+                    &side,
+                    g * CG_GROUP,
+                    &lambdas,
+                    3,
+                    xs,
+                    scratch,
+                    gather_above,
+                )
+                .unwrap();
+            }
+            x
+        };
+        let plain = solve(usize::MAX, &mut scratch);
+        let gathered = solve(0, &mut scratch);
+        assert!(
+            plain
+                .iter()
+                .zip(&gathered)
+                .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits()),
+            "gathered and plain groups differ"
+        );
+        assert_ne!(plain, start, "the solve moved the factors");
+        let mut work = vec![T::ZERO; wmf_kernel::cg_scratch_len(k)];
+        for i in 0..m {
+            let mut x = start[i * k..(i + 1) * k].to_vec();
+            let params = wmf_kernel::CgParams {
+                steps: 3,
+                tol: wmf_host::als::CG_TOL,
+            };
+            wmf_kernel::solve_row_cg(&items, &side.row(i), lambdas[i], &mut x, params, &mut work)
+                .unwrap();
+            assert!(
+                x.iter()
+                    .zip(&gathered[i * k..(i + 1) * k])
+                    .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits()),
+                "row {i}: the gathered group differs from the one-row solve"
+            );
+        }
+    }
+}
+
+#[test]
+fn cg_gathered_group_is_bit_identical_f64() {
+    cg_gathered_group_is_bit_identical::<f64>();
+}
+
+#[test]
+fn cg_gathered_group_is_bit_identical_f32() {
+    cg_gathered_group_is_bit_identical::<f32>();
+}
