@@ -949,6 +949,7 @@ pub fn cg_gather_bytes() -> usize {
 fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
     #[cfg(target_arch = "x86_64")]
     {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
         let end = rows.end.min(side.nrows());
         let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end))
         else {
@@ -956,33 +957,20 @@ fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::o
         };
         let cells = side.indices.get(a as usize..b as usize).unwrap_or(&[]);
         for &j in cells {
-            prefetch_row(factors, k, j as usize);
+            let start = j as usize * k;
+            let Some(row) = factors.get(start..start + k) else {
+                continue;
+            };
+            let p = row.as_ptr().cast::<i8>();
+            for off in (0..std::mem::size_of_val(row)).step_by(64) {
+                // SAFETY: a prefetch never faults or changes memory, and the
+                // address lies within `row`.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (factors, k, side, rows);
-}
-
-/// Hints the CPU to load row `j` of `factors` (`k` wide) into L2; as
-/// [`prefetch_rows`], only a hint.
-#[inline(always)]
-fn prefetch_row<T: Float>(factors: &[T], k: usize, j: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        let start = j * k;
-        let Some(row) = factors.get(start..start + k) else {
-            return;
-        };
-        let p = row.as_ptr().cast::<i8>();
-        for off in (0..std::mem::size_of_val(row)).step_by(64) {
-            // SAFETY: a prefetch never faults or changes memory, and the
-            // address lies within `row`.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (factors, k, j);
 }
 
 /// How rows are named in errors: `user 17 (id "abc")`.

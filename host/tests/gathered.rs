@@ -91,6 +91,17 @@ fn gathered_rejects_a_short_block() {
     );
 }
 
+/// `len` distinct columns of `0..n` in random order (a partial Fisher-Yates
+/// shuffle).
+fn random_columns(rng: &mut StdRng, n: usize, len: usize) -> Vec<u32> {
+    let mut cols: Vec<u32> = (0..n as u32).collect();
+    for j in 0..len {
+        cols.swap(j, rng.gen_range(j..n));
+    }
+    cols.truncate(len);
+    cols
+}
+
 /// The host's Cholesky side solve (short rows through the kernel's low-rank
 /// solve with BLAS `trsm` whitening and `syrk`, long rows and rows with a
 /// cell below `c0` through the normal equations) against the kernel's
@@ -111,12 +122,8 @@ fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
     // a few below it (those rows must take the normal equations).
     let mut trip = Vec::new();
     for i in 0..m {
-        let len = (i * 7) % (2 * k + 5);
-        let mut cols: Vec<u32> = (0..n as u32).collect();
-        for j in 0..len {
-            cols.swap(j, rng.gen_range(j..n));
-        }
-        for (t, &j) in cols[..len].iter().enumerate() {
+        let cols = random_columns(&mut rng, n, (i * 7) % (2 * k + 5));
+        for (t, &j) in cols.iter().enumerate() {
             let c = match (i % 9, t % 4) {
                 (0, 1) => 0.5,
                 (_, 3) => 1.0,
@@ -204,12 +211,7 @@ fn cg_gathered_group_is_bit_identical<T: Float>() {
         .collect();
     let mut trip = Vec::new();
     for i in 0..m {
-        let len = (i * 11) % n;
-        let mut cols: Vec<u32> = (0..n as u32).collect();
-        for j in 0..len {
-            cols.swap(j, rng.gen_range(j..n));
-        }
-        for &j in &cols[..len] {
+        for j in random_columns(&mut rng, n, (i * 11) % n) {
             trip.push((i as u32, j, rng.gen_range(1.0f32..9.0)));
         }
     }
