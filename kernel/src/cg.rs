@@ -14,7 +14,9 @@ pub struct CgParams {
     /// steps per ALS half-iteration is the usual setting.
     pub steps: usize,
     /// Stop early once `|r|² <= tol² · |b|²` (relative residual). `0` never
-    /// stops early except on an exactly zero residual.
+    /// stops early except on an exactly zero residual, and saves the solve
+    /// the `b = Σ c x h` accumulation that only this test needs (one of the
+    /// three vector updates per cell of the first pass over the row).
     pub tol: f64,
 }
 
@@ -147,14 +149,16 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
     let ps: [&mut [T]; G] = core::array::from_fn(|_| next());
     let mut aps: [&mut [T]; G] = core::array::from_fn(|_| next());
 
-    // One pass over the observed cells gives both b = Σ c x h (into p, for
-    // |b|) and r = b − A x = Σ (c x − (c − c0_j) h_j·x) h_j − (G0 + λ I) x.
+    // One pass over the observed cells gives r = b − A x = Σ (c x − (c −
+    // c0_j) h_j·x) h_j − (G0 + λ I) x and, when a tolerance needs |b|, also
+    // b = Σ c x h (into p). Without it tol_sq is 0 whatever |b| is.
     symv_multi(
         items.g0,
         core::array::from_fn(|v| &*xs[v]),
         aps.each_mut().map(|s| &mut **s),
         k,
     );
+    let need_b = params.tol > 0.0;
     let mut rr = [T::ZERO; G];
     let mut tol_sq = [T::ZERO; G];
     let mut steps = [0usize; G];
@@ -182,7 +186,9 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
                 cx[d] - (c - items.c0.at(j)) * dots[d]
             });
             axpy4(coef, h, r);
-            axpy4(cx, h, p);
+            if need_b {
+                axpy4(cx, h, p);
+            }
             t += 4;
         }
         for t in full..row.len() {
@@ -191,9 +197,11 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
             let cx = c * pref;
             let coef = cx - (c - items.c0.at(j)) * dot(hj, x);
             axpy(coef, hj, r);
-            axpy(cx, hj, p);
+            if need_b {
+                axpy(cx, hj, p);
+            }
         }
-        let b_sq = dot(p, p);
+        let b_sq = if need_b { dot(p, p) } else { T::ZERO };
         p.copy_from_slice(r);
         rr[v] = dot(r, r);
         if !rr[v].is_finite() {
