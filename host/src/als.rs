@@ -551,90 +551,64 @@ fn detect_isa() -> Isa {
     Isa::Baseline
 }
 
-/// [`solve_one`] with the shared [`Items`] already validated (`None` for
-/// [`FixedSide::PerRow`]), on the given instruction set.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn solve_prepared<T: Float>(
-    isa: Isa,
-    fac: Factors<'_, T>,
-    fixed: FixedSide<'_, T>,
-    shared: Option<&Items<'_, T>>,
-    low_rank: Option<&Whitened<'_, T>>,
-    row_index: usize,
-    row: &Row<'_, T>,
-    lambda: T,
-    solver: Solver,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-) -> wmf_kernel::Result<()> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        match isa {
-            // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU has
-            // those features (detected at run time); the functions are
-            // otherwise ordinary safe Rust.
-            Isa::Avx512 => {
-                return unsafe {
-                    solve_avx512(
-                        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
-                    )
-                };
+/// Defines `$name(isa, args…)`, which runs `$generic(args…)` compiled for the
+/// given [`Isa`]: two `#[target_feature]` copies (AVX-512, AVX2) that the
+/// `#[inline(always)]` generic body and the kernel's loops are inlined into,
+/// and the plain build for [`Isa::Baseline`] (and off x86-64). The copies are
+/// ordinary safe Rust; calling one is `unsafe` only because the CPU must
+/// have its features, which [`isa`] checked at run time.
+macro_rules! isa_dispatch {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$t:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            = $generic:ident;
+    ) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        #[inline]
+        $vis fn $name $(<$t: $bound>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512 $(<$t: $bound>)? ($($arg: $ty),*) -> $ret {
+                    $generic($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2 $(<$t: $bound>)? ($($arg: $ty),*) -> $ret {
+                    $generic($($arg),*)
+                }
+                match isa {
+                    // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
+                    // has those features (detected at run time).
+                    $crate::als::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    $crate::als::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::als::Isa::Baseline => {}
+                }
             }
-            Isa::Avx2 => {
-                return unsafe {
-                    solve_avx2(
-                        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
-                    )
-                };
-            }
-            Isa::Baseline => {}
+            let _ = isa;
+            $generic($($arg),*)
         }
-    }
-    let _ = isa;
-    solve_generic(
-        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
-    )
+    };
 }
+pub(crate) use isa_dispatch;
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn solve_avx512<T: Float>(
-    fac: Factors<'_, T>,
-    fixed: FixedSide<'_, T>,
-    shared: Option<&Items<'_, T>>,
-    low_rank: Option<&Whitened<'_, T>>,
-    row_index: usize,
-    row: &Row<'_, T>,
-    lambda: T,
-    solver: Solver,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-) -> wmf_kernel::Result<()> {
-    solve_generic(
-        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn solve_avx2<T: Float>(
-    fac: Factors<'_, T>,
-    fixed: FixedSide<'_, T>,
-    shared: Option<&Items<'_, T>>,
-    low_rank: Option<&Whitened<'_, T>>,
-    row_index: usize,
-    row: &Row<'_, T>,
-    lambda: T,
-    solver: Solver,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-) -> wmf_kernel::Result<()> {
-    solve_generic(
-        fac, fixed, shared, low_rank, row_index, row, lambda, solver, x, scratch,
-    )
+isa_dispatch! {
+    /// [`solve_one`] with the shared [`Items`] already validated (`None` for
+    /// [`FixedSide::PerRow`]), on the given instruction set.
+    fn solve_prepared<T: Float>(
+        fac: Factors<'_, T>,
+        fixed: FixedSide<'_, T>,
+        shared: Option<&Items<'_, T>>,
+        low_rank: Option<&Whitened<'_, T>>,
+        row_index: usize,
+        row: &Row<'_, T>,
+        lambda: T,
+        solver: Solver,
+        x: &mut [T],
+        scratch: &mut Scratch<T>,
+    ) -> wmf_kernel::Result<()> = solve_generic;
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -727,84 +701,27 @@ fn solve_generic<T: Float>(
     }
 }
 
-/// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
-/// `side` (warm starts and results in `x`, `CG_GROUP * k`; `lambdas` per row
-/// of `side`) by the kernel's lock-step CG ([`wmf_kernel::solve_rows_cg`])
-/// on the given instruction set. When the group's fixed-side rows take more
-/// than `gather_above` bytes (and at most [`CG_GATHER_MAX_BYTES`]) the
-/// kernel works on a gathered copy of them (same bits; [`cg_gather_bytes`]
-/// is the training's threshold). The error names the row's index.
-///
-/// # Errors
-/// The kernel's error for the first failing row, with that row's index.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub fn solve_cg_group<T: Float>(
-    isa: Isa,
-    items: &Items<'_, T>,
-    side: &Side<T>,
-    first: usize,
-    lambdas: &[T],
-    steps: usize,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-    gather_above: usize,
-) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    let need = wmf_kernel::cg_rows_scratch_len(CG_GROUP, items.k());
-    if scratch.cg_group.len() < need {
-        scratch.cg_group.resize(need, T::ZERO);
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        match isa {
-            // SAFETY: as in `solve_prepared`: only on CPUs that have the features.
-            Isa::Avx512 => {
-                return unsafe {
-                    cg_group_avx512(items, side, first, lambdas, steps, x, scratch, gather_above)
-                };
-            }
-            Isa::Avx2 => {
-                return unsafe {
-                    cg_group_avx2(items, side, first, lambdas, steps, x, scratch, gather_above)
-                };
-            }
-            Isa::Baseline => {}
-        }
-    }
-    let _ = isa;
-    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn cg_group_avx512<T: Float>(
-    items: &Items<'_, T>,
-    side: &Side<T>,
-    first: usize,
-    lambdas: &[T],
-    steps: usize,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-    gather_above: usize,
-) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn cg_group_avx2<T: Float>(
-    items: &Items<'_, T>,
-    side: &Side<T>,
-    first: usize,
-    lambdas: &[T],
-    steps: usize,
-    x: &mut [T],
-    scratch: &mut Scratch<T>,
-    gather_above: usize,
-) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    cg_group_generic(items, side, first, lambdas, steps, x, scratch, gather_above)
+isa_dispatch! {
+    /// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
+    /// `side` (warm starts and results in `x`, `CG_GROUP * k`; `lambdas` per row
+    /// of `side`) by the kernel's lock-step CG ([`wmf_kernel::solve_rows_cg`])
+    /// on the given instruction set. When the group's fixed-side rows take more
+    /// than `gather_above` bytes (and at most [`CG_GATHER_MAX_BYTES`]) the
+    /// kernel works on a gathered copy of them (same bits; [`cg_gather_bytes`]
+    /// is the training's threshold). The error names the row's index.
+    ///
+    /// # Errors
+    /// The kernel's error for the first failing row, with that row's index.
+    pub fn solve_cg_group<T: Float>(
+        items: &Items<'_, T>,
+        side: &Side<T>,
+        first: usize,
+        lambdas: &[T],
+        steps: usize,
+        x: &mut [T],
+        scratch: &mut Scratch<T>,
+        gather_above: usize,
+    ) -> std::result::Result<(), (usize, wmf_kernel::Error)> = cg_group_generic;
 }
 
 #[inline(always)]
@@ -819,6 +736,10 @@ fn cg_group_generic<T: Float>(
     scratch: &mut Scratch<T>,
     gather_above: usize,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    let need = wmf_kernel::cg_rows_scratch_len(CG_GROUP, items.k());
+    if scratch.cg_group.len() < need {
+        scratch.cg_group.resize(need, T::ZERO);
+    }
     let Scratch {
         cg_group: work,
         gathered,

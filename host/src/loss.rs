@@ -82,12 +82,13 @@ pub fn loss_terms<T: Float>(
     let fac = Factors::new(hs, n, k).map_err(|e| Error::kernel("checking the item factors", e))?;
     let items =
         Items::new(fac, g0, c0).map_err(|e| Error::kernel("checking the item Gramian", e))?;
+    let isa = crate::als::isa();
     let per_user: Vec<f64> = (0..users.nrows())
         .into_par_iter()
         .map(|u| {
             let wu = w.row(u);
             let wu = wu.as_slice().unwrap_or(&[]);
-            wmf_kernel::row_loss(&items, &users.row(u), user_lambda[u], wu)
+            row_loss(isa, &items, &users.row(u), user_lambda[u], wu)
                 .map(|l| l.to_f64())
                 .map_err(|e| Error::kernel(format!("loss of user {u}"), e))
         })
@@ -98,6 +99,27 @@ pub fn loss_terms<T: Float>(
         total += item_lambda[j].to_f64() * sq;
     }
     Ok(total)
+}
+
+crate::als::isa_dispatch! {
+    /// [`wmf_kernel::row_loss`] on the widest instruction set the CPU has
+    /// (same bits on every one: see [`crate::als::Isa`]).
+    fn row_loss<T: Float>(
+        items: &Items<'_, T>,
+        row: &wmf_kernel::Row<'_, T>,
+        lambda: T,
+        w: &[T],
+    ) -> wmf_kernel::Result<T> = row_loss_generic;
+}
+
+#[inline(always)]
+fn row_loss_generic<T: Float>(
+    items: &Items<'_, T>,
+    row: &wmf_kernel::Row<'_, T>,
+    lambda: T,
+    w: &[T],
+) -> wmf_kernel::Result<T> {
+    wmf_kernel::row_loss(items, row, lambda, w)
 }
 
 #[cfg(test)]

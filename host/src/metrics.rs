@@ -202,29 +202,12 @@ pub const AUC_COUNTING_MAX_POSITIVES: usize = 64;
 /// counters. Compiled for the widest instruction set the CPU has (the
 /// solver's [`crate::als::isa`]); the counts are integers, the same on all.
 fn count_below_equal(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use crate::als::Isa;
-        match crate::als::isa() {
-            // SAFETY: `isa()` reports AVX-512 / AVX2 only when the CPU has them.
-            Isa::Avx512 => return unsafe { count_avx512(scores, pos, out) },
-            Isa::Avx2 => return unsafe { count_avx2(scores, pos, out) },
-            Isa::Baseline => {}
-        }
-    }
-    count_generic(scores, pos, out);
+    count_on(crate::als::isa(), scores, pos, out);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-fn count_avx512(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
-    count_generic(scores, pos, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn count_avx2(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) {
-    count_generic(scores, pos, out);
+crate::als::isa_dispatch! {
+    /// [`count_below_equal`] on the given instruction set.
+    fn count_on(scores: &[f32], pos: &[f32], out: &mut [(u64, u64)]) -> () = count_generic;
 }
 
 #[inline(always)]

@@ -131,3 +131,47 @@ fn gramian_equals_reference() {
     .unwrap();
     assert_eq!(g, [0.0; 4]);
 }
+
+/// `row_loss` against the dense definition at ranks around the 16-column
+/// tiles and 4-row groups of its `wᵀ G0 w` (`k` below, at and past 16, and a
+/// multiple of 16 plus a partial group), and with row lengths that leave 0-3
+/// cells after the groups of four of its observed-cell dots.
+#[test]
+fn row_loss_equals_dense_around_its_tiles() {
+    let ks: &[usize] = if crate::common::MIRI {
+        &[17]
+    } else {
+        &[1, 3, 4, 15, 16, 17, 20, 33, 35, 64]
+    };
+    for &k in ks {
+        for per_item_c0 in [false, true] {
+            let spec = Spec {
+                m: if crate::common::MIRI { 2 } else { 6 },
+                n: 23,
+                k,
+                per_item_c0,
+                explicit_pref: false,
+                density: 0.4,
+            };
+            let model = Model::random(&mut rng(300 + k as u64), spec);
+            let items = model.items();
+            let (x, c) = model.dense();
+            let n = model.n;
+            for (u, rd) in model.rows.iter().enumerate() {
+                let w = model.w_row(u);
+                let f = row_loss(&items, &rd.row(), 0.3, w).unwrap();
+                let want = reference::row_loss(
+                    &x[u * n..(u + 1) * n],
+                    &c[u * n..(u + 1) * n],
+                    &model.h,
+                    w,
+                    0.3,
+                );
+                assert!(
+                    rel_err1(f, want) <= tol::implicit_form(),
+                    "k {k} per-item c0 {per_item_c0} user {u}: row_loss {f} vs {want}"
+                );
+            }
+        }
+    }
+}
