@@ -276,10 +276,7 @@ fn cg_step<T: Real>(
         return Some(report(*rr, *steps));
     }
     // Apply the step only if every new coordinate stays finite.
-    if x.iter()
-        .zip(p.iter())
-        .any(|(xi, pi)| !(*xi + alpha * *pi).is_finite())
-    {
+    if !check::axpy_all_finite(alpha, p, x) {
         return Some(Err(crate::Error::NonFiniteResult { what: "x" }));
     }
     axpy(alpha, p, x);

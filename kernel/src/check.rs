@@ -116,8 +116,39 @@ pub(crate) fn finite<T: Real>(s: &[T], what: &'static str) -> Result<()> {
     }
 }
 
+/// True when every `x_i + alpha p_i` is finite (over the common length),
+/// branch-free as [`all_finite`].
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn axpy_all_finite<T: Real>(alpha: T, p: &[T], x: &[T]) -> bool {
+    let (cx, rx) = x.as_chunks::<16>();
+    let (cp, rp) = p.as_chunks::<16>();
+    let mut acc = [T::ZERO; 16];
+    for (a, b) in cx.iter().zip(cp) {
+        for l in 0..16 {
+            acc[l] += (a[l] + alpha * b[l]) * T::ZERO;
+        }
+    }
+    acc.iter().all(|v| v.is_finite())
+        && rx
+            .iter()
+            .zip(rp)
+            .all(|(a, b)| (*a + alpha * *b).is_finite())
+}
+
+/// [`axpy_all_finite`] for bare metal: a plain scan (see [`all_finite`]).
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn axpy_all_finite<T: Real>(alpha: T, p: &[T], x: &[T]) -> bool {
+    x.iter().zip(p).all(|(a, b)| (*a + alpha * *b).is_finite())
+}
+
 /// Every element finite and `>= 0`.
+#[inline(always)]
 pub(crate) fn nonneg<T: Real>(s: &[T], what: &'static str) -> Result<()> {
+    if all_nonneg(s) {
+        return Ok(());
+    }
     for (index, v) in s.iter().enumerate() {
         if !v.is_finite() {
             return Err(Error::NonFinite { what, index });
@@ -129,13 +160,49 @@ pub(crate) fn nonneg<T: Real>(s: &[T], what: &'static str) -> Result<()> {
     Ok(())
 }
 
+/// True when every element is finite and `>= 0`, branch-free on hosts: the
+/// [`all_finite`] sums, and a count of negative elements (a NaN compares
+/// false and is caught by the sums). [`nonneg`] then only scans for the
+/// first bad element when there is one.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn all_nonneg<T: Real>(s: &[T]) -> bool {
+    let (chunks, rest) = s.as_chunks::<16>();
+    let mut acc = [T::ZERO; 16];
+    let mut neg = [0u32; 16];
+    for c in chunks {
+        for l in 0..16 {
+            acc[l] += c[l] * T::ZERO;
+            neg[l] |= u32::from(c[l] < T::ZERO);
+        }
+    }
+    acc.iter().all(|v| v.is_finite())
+        && neg.iter().all(|&n| n == 0)
+        && rest.iter().all(|v| v.is_finite() && *v >= T::ZERO)
+}
+
+/// [`all_nonneg`] for bare metal: a plain scan.
+#[cfg(target_os = "none")]
+#[inline(always)]
+fn all_nonneg<T: Real>(s: &[T]) -> bool {
+    s.iter().all(|v| v.is_finite() && *v >= T::ZERO)
+}
+
 /// A scalar that must be finite and `>= 0`.
 pub(crate) fn scalar_nonneg<T: Real>(v: T, what: &'static str) -> Result<()> {
     nonneg(core::slice::from_ref(&v), what)
 }
 
 /// Item indices strictly ascending and `< n`.
+#[inline(always)]
 pub(crate) fn items(items: &[u32], n: usize, what: &'static str) -> Result<()> {
+    // Branch-free pass first (vectorises): every index below `n` and each
+    // one above the one before; the scan below names the first bad position.
+    let below = items.iter().fold(true, |ok, &i| ok & ((i as usize) < n));
+    let ascending = items.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
+    if below && ascending {
+        return Ok(());
+    }
     let mut prev: Option<u32> = None;
     for (position, &i) in items.iter().enumerate() {
         if i as usize >= n {
@@ -161,5 +228,96 @@ pub(crate) fn result<T: Real>(s: &[T], what: &'static str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::NonFiniteResult { what })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The branch-free checks against plain scans, at every length up to
+    //! three 16-lane chunks and with one bad value at every position.
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    /// Lengths tried: past three chunks natively, past one under Miri.
+    const LENS: usize = if cfg!(miri) { 20 } else { 50 };
+
+    fn bad_values() -> [f32; 5] {
+        [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0, -0.0]
+    }
+
+    #[test]
+    fn axpy_all_finite_equals_the_scan() {
+        for len in 0..LENS {
+            let x: Vec<f32> = (0..len).map(|i| i as f32 - 7.0).collect();
+            let p: Vec<f32> = (0..len).map(|i| 1.0 - i as f32 * 0.5).collect();
+            for at in 0..len {
+                for (v, alpha) in [(f32::MAX, 2.0), (f32::NAN, 1.0), (1.0, f32::MAX)] {
+                    let mut pb = p.clone();
+                    pb[at] = v;
+                    let scan = x
+                        .iter()
+                        .zip(&pb)
+                        .all(|(a, b)| (*a + alpha * *b).is_finite());
+                    assert_eq!(
+                        axpy_all_finite(alpha, &pb, &x),
+                        scan,
+                        "len {len} at {at} {v} {alpha}"
+                    );
+                }
+            }
+            assert!(axpy_all_finite(0.5, &p, &x), "len {len}");
+        }
+    }
+
+    #[test]
+    fn nonneg_and_items_name_the_first_bad_position() {
+        for len in 0..LENS {
+            let good: Vec<f32> = (0..len).map(|i| i as f32 * 0.25).collect();
+            assert_eq!(nonneg(&good, "v"), Ok(()));
+            for at in 0..len {
+                for bad in bad_values() {
+                    let mut s = good.clone();
+                    s[at] = bad;
+                    let want = if !bad.is_finite() {
+                        Err(Error::NonFinite {
+                            what: "v",
+                            index: at,
+                        })
+                    } else if bad < 0.0 {
+                        Err(Error::Negative {
+                            what: "v",
+                            index: at,
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    assert_eq!(nonneg(&s, "v"), want, "len {len} at {at} {bad}");
+                }
+            }
+            let idx: Vec<u32> = (0..len as u32).map(|i| 2 * i).collect();
+            assert_eq!(items(&idx, 2 * len, "items"), Ok(()));
+            for at in 0..len {
+                let mut out = idx.clone();
+                out[at] = 2 * len as u32;
+                let got = items(&out, 2 * len, "items");
+                let want = Err(Error::IndexOutOfRange {
+                    what: "items",
+                    position: at,
+                    index: 2 * len,
+                    bound: 2 * len,
+                });
+                assert_eq!(got, want, "len {len} at {at}");
+                if at > 0 {
+                    let mut dup = idx.clone();
+                    dup[at] = dup[at - 1];
+                    let want = Err(Error::NotAscending {
+                        what: "items",
+                        position: at,
+                    });
+                    assert_eq!(items(&dup, 2 * len, "items"), want, "len {len} at {at}");
+                }
+            }
+        }
     }
 }
