@@ -230,12 +230,19 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
             aps.each_mut().map(|s| &mut **s),
             k,
         );
+        // All the rows' products first, then their steps: the steps' short
+        // dependency chains (two dots, two divisions) of different rows then
+        // sit next to each other for the processor to overlap.
+        for v in 0..G {
+            if active[v] {
+                apply_a_observed(items, &rows[v], lambdas[v], ps[v], aps[v], G > 1);
+            }
+        }
         for v in 0..G {
             if !active[v] {
                 continue;
             }
             let (x, r, p, ap) = (&mut *xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v]);
-            apply_a_observed(items, &rows[v], lambdas[v], p, ap, G > 1);
             if let Some(end) = cg_step(x, r, p, ap, &mut rr[v], &mut steps[v]) {
                 result[v] = end;
                 active[v] = false;
