@@ -73,7 +73,7 @@ def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_re
     os.makedirs(os.path.dirname(model), exist_ok=True)
     cmd = [args.wmf, "train", os.path.join(data_dir, "train.csv"), "-k", k, "--iterations", iters,
            "--lambda", args.lam, "--alpha", args.alpha, "--solver", solver, "--threads", threads,
-           "--json", "-o", model, *extra]
+           "--json", "-o", model, "--loss-every", iters, *extra]
     out, rss, cpu, wall = timed(cmd, env_for(blas))
     its = [json.loads(l) for l in out.splitlines() if l.startswith("{") and '"iteration"' in l]
     res = {"lib": "wmf", "iter_s": [r["solve_s"] for r in its], "fit_s": its[-1]["elapsed_s"],

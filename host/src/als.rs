@@ -1114,6 +1114,12 @@ fn other(what: &str) -> &'static str {
     if what == "user" { "item" } else { "user" }
 }
 
+/// Whether the loss is evaluated after iteration `it` of `iterations`:
+/// every `every`-th iteration and the last.
+pub fn loss_due(it: usize, iterations: usize, every: usize) -> bool {
+    it == iterations || it.is_multiple_of(every.max(1))
+}
+
 /// What the observer is told after every iteration.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct IterationReport {
@@ -1121,8 +1127,10 @@ pub struct IterationReport {
     pub iteration: usize,
     /// Total iterations of the run.
     pub iterations: usize,
-    /// Training loss after this iteration ([`crate::loss::training_loss`]).
-    pub loss: f64,
+    /// Training loss after this iteration ([`crate::loss::training_loss`]),
+    /// when it was evaluated: after every [`Als::with_loss_every`]-th
+    /// iteration and after the last (`null` in JSON otherwise).
+    pub loss: Option<f64>,
     /// Seconds since training started.
     pub elapsed_s: f64,
     /// Seconds this iteration spent solving rows (both halves, Gramians
@@ -1143,6 +1151,7 @@ pub struct Als<T> {
     pub config: TrainConfig,
     user_ids: Option<IdMap>,
     item_ids: Option<IdMap>,
+    loss_every: usize,
     pool: rayon::ThreadPool,
 }
 
@@ -1205,6 +1214,7 @@ impl<T: Float> Als<T> {
             config: config.clone(),
             user_ids: None,
             item_ids: None,
+            loss_every: 1,
             pool,
         })
     }
@@ -1212,6 +1222,15 @@ impl<T: Float> Als<T> {
     /// The number of worker threads of this run's pool (`config.threads`).
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
+    }
+
+    /// Evaluates the training loss after every `n`-th iteration (and after
+    /// the last) instead of after each (`n = 0` counts as 1). The loss costs
+    /// about one CG pass over the data (at 50k users, k = 64: 15 ms against
+    /// an iteration's 77 ms); it never changes the factors.
+    pub fn with_loss_every(mut self, n: usize) -> Self {
+        self.loss_every = n.max(1);
+        self
     }
 
     /// Names rows by their external ids in error messages.
@@ -1368,7 +1387,9 @@ impl<T: Float> Als<T> {
             let solve_start = Instant::now();
             self.iterate()?;
             let solve_s = solve_start.elapsed().as_secs_f64();
-            let loss = self.loss()?;
+            let loss = loss_due(it, iterations, self.loss_every)
+                .then(|| self.loss())
+                .transpose()?;
             let report = IterationReport {
                 iteration: it,
                 iterations,

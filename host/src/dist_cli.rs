@@ -135,6 +135,7 @@ pub(crate) fn train_distributed(c: TrainCmd) -> Result<()> {
 
     let mut config = c.train.config()?;
     let opts = c.input.options()?;
+    let loss_every = c.out.loss_every()?;
     if c.train.threads.is_none() {
         // Share the cores among the ranks on this node.
         let local = std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
@@ -162,18 +163,28 @@ pub(crate) fn train_distributed(c: TrainCmd) -> Result<()> {
                 let _ = writeln!(std::io::stdout().lock(), "{line}");
             }
         } else if talk {
+            let loss = r
+                .loss
+                .map_or_else(|| "-".to_owned(), |l| format!("{l:.6e}"));
             eprintln!(
-                "iteration {}/{} loss {:.6e} ({:.2} s)",
-                r.iteration, r.iterations, r.loss, r.elapsed_s
+                "iteration {}/{} loss {loss} ({:.2} s)",
+                r.iteration, r.iterations, r.elapsed_s
             );
         }
     };
-    let result =
-        wmf_host::distributed::train(&comm, &c.input.input, &opts, &config, &ckpt, &mut observer)
-            .and_then(|t| {
-                wmf_host::distributed::save(&comm, t.model.as_ref(), &c.output)?;
-                Ok(t)
-            });
+    let result = wmf_host::distributed::train(
+        &comm,
+        &c.input.input,
+        &opts,
+        &config,
+        &ckpt,
+        loss_every,
+        &mut observer,
+    )
+    .and_then(|t| {
+        wmf_host::distributed::save(&comm, t.model.as_ref(), &c.output)?;
+        Ok(t)
+    });
     match result {
         Ok(t) => {
             if json {

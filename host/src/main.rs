@@ -216,6 +216,21 @@ struct OutputOpts {
     /// JSON lines on stdout (one per iteration, then a summary).
     #[arg(long)]
     json: bool,
+    /// Evaluate the training loss after every N-th iteration and after the
+    /// last, not after each (it costs about one CG pass over the data and
+    /// never changes the model; skipped iterations report `"loss": null`)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    loss_every: usize,
+}
+
+impl OutputOpts {
+    /// `--loss-every`, checked.
+    fn loss_every(&self) -> Result<usize> {
+        if self.loss_every == 0 {
+            bail!("invalid --loss-every: must be at least 1");
+        }
+        Ok(self.loss_every)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -725,6 +740,7 @@ fn fit_resumable(
     if every == 0 {
         bail!("invalid --checkpoint-every: must be at least 1");
     }
+    out.loss_every()?; // checked before any work, like --checkpoint-every
     let fingerprint = wmf_host::checkpoint::fingerprint(&values);
     let (nrows, ncols) = (values.nrows, values.ncols);
     let (mut als, done) = match resume {
@@ -744,7 +760,9 @@ fn fit_resumable(
             )
         }
     };
-    als = als.with_ids(user_ids, item_ids);
+    als = als
+        .with_ids(user_ids, item_ids)
+        .with_loss_every(out.loss_every);
     let info = !out.quiet && !out.json;
     if info && let Some(dir) = resume {
         eprintln!(
@@ -797,7 +815,9 @@ fn fit_resumable(
     let mut interrupted_at = None;
     als.run_from(done, &mut |als, r| {
         bar.set_position(r.iteration as u64);
-        bar.set_message(format!("loss {:.6e}", r.loss));
+        if let Some(loss) = r.loss {
+            bar.set_message(format!("loss {loss:.6e}"));
+        }
         if json && let Ok(line) = serde_json::to_string(r) {
             let _ = writeln!(stdout.lock(), "{line}");
         }

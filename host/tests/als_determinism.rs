@@ -23,7 +23,8 @@ fn run(threads: usize, seed: u64, solver: Solver) -> (Vec<f32>, Vec<f32>, Vec<f6
     let mut als = Als::<f32>::new(&values, &cfg).unwrap();
     assert_eq!(als.threads(), threads);
     let mut losses = Vec::new();
-    als.run(&mut |r| losses.push(r.loss)).unwrap();
+    als.run(&mut |r| losses.push(r.loss.expect("loss every iteration")))
+        .unwrap();
     (
         als.w.iter().copied().collect(),
         als.h.iter().copied().collect(),
@@ -139,5 +140,48 @@ fn singular_system_names_the_row() {
     assert!(
         err.contains("solving user 1 (id \"1\")") && err.contains("--lambda"),
         "{err}"
+    );
+}
+
+/// `with_loss_every(3)` over 7 iterations evaluates the loss after
+/// iterations 3, 6 and 7 only, with the values an every-iteration run
+/// reports there, and trains the same factors bit for bit.
+#[test]
+fn loss_every_n_skips_evaluations_not_work() {
+    let values = random_values(120, 90, 0.1, 8);
+    let cfg = TrainConfig {
+        k: 6,
+        iterations: 7,
+        solver: Solver::Cg { steps: 3 },
+        threads: 2,
+        ..TrainConfig::default()
+    };
+    let train = |every: usize| {
+        let mut als = Als::<f32>::new(&values, &cfg)
+            .unwrap()
+            .with_loss_every(every);
+        let mut reports = Vec::new();
+        als.run(&mut |r| reports.push((r.iteration, r.loss)))
+            .unwrap();
+        (als.w, als.h, reports)
+    };
+    let (w1, h1, each) = train(1);
+    let (w3, h3, some) = train(3);
+    assert_eq!((w1, h1), (w3, h3), "the loss never changes the factors");
+    let evaluated: Vec<usize> = some
+        .iter()
+        .filter(|(_, l)| l.is_some())
+        .map(|(it, _)| *it)
+        .collect();
+    assert_eq!(evaluated, [3, 6, 7]);
+    for ((it, l3), (_, l1)) in some.iter().zip(&each) {
+        assert!(l1.is_some(), "iteration {it}: every-iteration run");
+        if l3.is_some() {
+            assert_eq!(l3, l1, "iteration {it}");
+        }
+    }
+    assert!(
+        wmf_host::als::loss_due(2, 5, 0),
+        "0 counts as every iteration"
     );
 }

@@ -92,8 +92,10 @@ fn from_values_trains_to_the_same_bits() {
         let mut a = Als::<f32>::new(&values, &config).unwrap();
         let mut b = Als::<f32>::from_values(values.clone(), &config).unwrap();
         let (mut la, mut lb) = (Vec::new(), Vec::new());
-        a.run(&mut |r| la.push(r.loss)).unwrap();
-        b.run(&mut |r| lb.push(r.loss)).unwrap();
+        a.run(&mut |r| la.push(r.loss.expect("loss every iteration")))
+            .unwrap();
+        b.run(&mut |r| lb.push(r.loss.expect("loss every iteration")))
+            .unwrap();
         assert_eq!(a.w, b.w, "{config:?}");
         assert_eq!(a.h, b.h, "{config:?}");
         assert_eq!(la, lb, "{config:?}");

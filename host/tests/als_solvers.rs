@@ -22,7 +22,8 @@ fn train(solver: Solver, values: &wmf_host::Csr) -> (f64, Vec<Vec<u32>>) {
     };
     let mut als = Als::<f32>::new(values, &cfg).unwrap();
     let mut losses = Vec::new();
-    als.run(&mut |r| losses.push(r.loss)).unwrap();
+    als.run(&mut |r| losses.push(r.loss.expect("loss every iteration")))
+        .unwrap();
     assert_eq!(losses.len(), 15);
     // the loss never increases by more than rounding for exact ALS
     if solver == Solver::Cholesky {

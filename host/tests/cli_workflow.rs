@@ -56,6 +56,31 @@ fn train_save_load_recommend_eval() {
     assert_eq!(lines[5]["iteration"], 6);
     assert!(lines[5]["loss"].as_f64().unwrap() < lines[0]["loss"].as_f64().unwrap());
 
+    // --loss-every 4: the loss after iterations 4 and 6 (the last) only, and
+    // the same model as every iteration's
+    let mut args4 = vec![
+        "train",
+        "data.csv",
+        "-o",
+        "model4.wmf",
+        "--json",
+        "--loss-every",
+        "4",
+    ];
+    args4.extend(common);
+    let out = ok(&wmf(d, &args4));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let evaluated: Vec<bool> = lines[..6].iter().map(|l| l["loss"].is_f64()).collect();
+    assert_eq!(evaluated, [false, false, false, true, false, true], "{out}");
+    assert!(lines[..6].iter().all(|l| l.get("loss").is_some()), "{out}");
+    assert_eq!(
+        std::fs::read(d.join("model.wmf")).unwrap(),
+        std::fs::read(d.join("model4.wmf")).unwrap()
+    );
+
     // recommend one user, excluding seen items
     let out = ok(&wmf(
         d,

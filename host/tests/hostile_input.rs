@@ -475,6 +475,10 @@ mod training {
             ]),
             "wmf: error: invalid --checkpoint-every: must be at least 1\n"
         );
+        assert_eq!(
+            cli(&["--loss-every", "0", "-q"]),
+            "wmf: error: invalid --loss-every: must be at least 1\n"
+        );
     }
 }
 

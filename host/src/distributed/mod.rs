@@ -115,7 +115,8 @@ fn own_names(ids: &IdMap, range: &std::ops::Range<usize>) -> IdMap {
 
 /// Trains on `input` across the ranks of `comm`. Collective: every rank calls
 /// it with the same arguments. `observer` is called on every rank after each
-/// iteration.
+/// iteration; the loss is evaluated after every `loss_every`-th iteration and
+/// the last ([`crate::als::loss_due`]).
 ///
 /// # Errors
 /// [`crate::Error::Distributed`] (the same on every rank) for bad input, a bad
@@ -127,6 +128,7 @@ pub fn train(
     opts: &LoadOptions,
     config: &TrainConfig,
     ckpt: &CheckpointOptions,
+    loss_every: usize,
     observer: &mut dyn FnMut(&IterationReport),
 ) -> Result<Trained> {
     comm.agree(validate_config(config))?;
@@ -175,7 +177,9 @@ pub fn train(
         let solve_start = Instant::now();
         als.iterate()?;
         let solve_s = solve_start.elapsed().as_secs_f64();
-        let loss = als.loss()?;
+        let loss = crate::als::loss_due(it, iterations, loss_every)
+            .then(|| als.loss())
+            .transpose()?;
         observer(&IterationReport {
             iteration: it,
             iterations,
