@@ -31,7 +31,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
-use wmf_kernel::{Baseline, CgParams, Factors, Items, Row, Whitened};
+use wmf_kernel::{Baseline, CgParams, EigenWhitened, Factors, Items, Row, Whitened};
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
@@ -85,12 +85,31 @@ pub fn low_rank_cutoff(k: usize) -> usize {
     }
 }
 
-/// The fixed side whitened for [`wmf_kernel::solve_row_low_rank`]: the
-/// Cholesky factor `l` of `G0 + λ I` and `hw = F L⁻ᵀ` (a copy of the fixed
-/// factors, the low-rank path's only extra memory).
+/// The fixed side whitened for the kernel's low-rank solve: `hw` (a copy of
+/// the fixed factors `F`, the low-rank path's only extra memory) and how it
+/// was whitened.
 struct Whitening<T> {
-    l: Vec<T>,
+    basis: Basis<T>,
     hw: Vec<T>,
+}
+
+/// How a [`Whitening`] was made.
+enum Basis<T> {
+    /// One `λ` for every row ([`wmf_kernel::solve_row_low_rank`]): the
+    /// Cholesky factor `l` of `G0 + λ I`, `hw = F L⁻ᵀ`.
+    Cholesky(Vec<T>),
+    /// A `λ` per row ([`wmf_kernel::solve_row_low_rank_eigen`]):
+    /// `G0 = Q diag(e) Qᵀ`, `hw = F Q`.
+    Eigen { q: Vec<T>, e: Vec<T> },
+}
+
+/// The low-rank solve a half-iteration's short rows go to.
+#[derive(Debug, Clone, Copy)]
+enum LowRank<'a, T> {
+    /// Every row has the same `λ`.
+    Shared(Whitened<'a, T>),
+    /// Each row has its own `λ`.
+    PerRow(EigenWhitened<'a, T>),
 }
 
 impl<T> Drop for Whitening<T> {
@@ -108,6 +127,50 @@ impl<T> Drop for Whitening<T> {
     }
 }
 
+/// Which low-rank solve a half-iteration's short rows take (see
+/// [`low_rank_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowRankKind {
+    /// Every row has the same `λ`: one Cholesky factor of `G0 + λ I`
+    /// ([`wmf_kernel::solve_row_low_rank`]).
+    SharedLambda,
+    /// Rows have their own `λ`: the eigenbasis of `G0`
+    /// ([`wmf_kernel::solve_row_low_rank_eigen`]).
+    PerRowLambda,
+}
+
+/// Whether the Cholesky solver sends a half-iteration's rows of at most
+/// [`low_rank_cutoff`] cells to a low-rank solve, and which: only with one
+/// shared Gramian, a cutoff above 0, and enough rows to solve
+/// (`rows_to_solve · k >= 3 n_fixed`: the whitening costs `n_fixed k²`
+/// flops and saves up to about `k³ / 3` per row, so a partial solve of a
+/// few rows goes without it). The whitening itself can still decline (a
+/// `G0 + λ I` that is not positive definite); those rows then take the
+/// normal equations.
+pub fn low_rank_kind<T: Float>(
+    solver: Solver,
+    fixed: &FixedSide<'_, T>,
+    lambdas: &[T],
+    rows_to_solve: usize,
+    n_fixed: usize,
+    k: usize,
+) -> Option<LowRankKind> {
+    let worth_it = rows_to_solve.saturating_mul(k) >= n_fixed.saturating_mul(3);
+    if solver != Solver::Cholesky
+        || !matches!(fixed, FixedSide::Shared { .. })
+        || low_rank_cutoff(k) == 0
+        || !worth_it
+        || lambdas.is_empty()
+    {
+        return None;
+    }
+    Some(if lambdas.iter().all(|&l| l == lambdas[0]) {
+        LowRankKind::SharedLambda
+    } else {
+        LowRankKind::PerRowLambda
+    })
+}
+
 /// [`Whitening`] of `fixed` (`k` columns): `L` by the kernel's Cholesky,
 /// `F L⁻ᵀ` by BLAS `trsm` in parallel blocks of rows; `None` when
 /// `G0 + λ I` is not positive definite (every row then goes to the normal
@@ -121,7 +184,56 @@ fn whiten<T: Float>(fixed: &[T], k: usize, g0: &[T], lambda: T) -> Option<Whiten
     let mut hw = fixed.to_vec();
     hw.par_chunks_mut(4096 * k)
         .for_each(|rows| T::trsm_right_lower_trans(&l, k, rows));
-    let w = Whitening { l, hw };
+    let w = Whitening {
+        basis: Basis::Cholesky(l),
+        hw,
+    };
+    w.hw.iter().all(|v| v.is_finite()).then_some(w)
+}
+
+/// [`Whitening`] of `fixed` in the eigenbasis of `G0` for rows with their
+/// own `λ >= min_lambda`: `G0 = Q diag(e) Qᵀ` by LAPACK (`syevd`, in `f64`,
+/// from `G0`'s lower triangle), `F Q` by BLAS `gemm` in parallel blocks of
+/// rows. `None` when some `e + min_lambda` is not comfortably positive
+/// (every row then goes to the normal equations) or LAPACK fails.
+fn whiten_eigen<T: Float>(
+    fixed: &[T],
+    k: usize,
+    g0: &[T],
+    min_lambda: f64,
+) -> Option<Whitening<T>> {
+    use ndarray_linalg::{Eigh, UPLO};
+    let a = Array2::<f64>::from_shape_fn((k, k), |(i, j)| g0[i.max(j) * k + i.min(j)].to_f64());
+    let (e, q) = a.eigh(UPLO::Lower).ok()?;
+    // The smallest `e + λ` sets the conditioning of the whitening; rounding
+    // can leave `e` slightly negative for a singular `G0`.
+    let scale = e
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(f64::MIN_POSITIVE);
+    let floor = e.iter().fold(f64::INFINITY, |m, &v| m.min(v)) + min_lambda;
+    if floor.is_nan() || floor <= 1e-6 * scale {
+        return None;
+    }
+    let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
+    let e: Vec<T> = e.iter().map(|&v| T::from_f64(v)).collect();
+    let qm = ArrayView2::from_shape((k, k), &q[..]).ok()?;
+    let mut hw = vec![T::ZERO; fixed.len()];
+    hw.par_chunks_mut(4096 * k)
+        .zip(fixed.par_chunks(4096 * k))
+        .for_each(|(out, rows)| {
+            let n = rows.len() / k;
+            if let (Ok(f), Ok(mut o)) = (
+                ArrayView2::from_shape((n, k), rows),
+                ndarray::ArrayViewMut2::from_shape((n, k), out),
+            ) {
+                ndarray::linalg::general_mat_mul(T::ONE, &f, &qm, T::ZERO, &mut o);
+            }
+        });
+    let w = Whitening {
+        basis: Basis::Eigen { q, e },
+        hw,
+    };
     w.hw.iter().all(|v| v.is_finite()).then_some(w)
 }
 
@@ -601,7 +713,7 @@ isa_dispatch! {
         fac: Factors<'_, T>,
         fixed: FixedSide<'_, T>,
         shared: Option<&Items<'_, T>>,
-        low_rank: Option<&Whitened<'_, T>>,
+        low_rank: Option<&LowRank<'_, T>>,
         row_index: usize,
         row: &Row<'_, T>,
         lambda: T,
@@ -617,7 +729,7 @@ fn solve_generic<T: Float>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
-    low_rank: Option<&Whitened<'_, T>>,
+    low_rank: Option<&LowRank<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -665,10 +777,22 @@ fn solve_generic<T: Float>(
                     block.resize(need, T::ZERO);
                 }
                 let (v, s) = block.split_at_mut(row.len() * k);
-                if let Some(n) = wmf_kernel::low_rank_gathered(w, row, v, b)? {
+                let gathered = match w {
+                    LowRank::Shared(w) => wmf_kernel::low_rank_gathered(w, row, v, b)?,
+                    LowRank::PerRow(w) => {
+                        wmf_kernel::low_rank_gathered_eigen(w, row, lambda, v, b)?
+                    }
+                };
+                if let Some(n) = gathered {
                     let s = &mut s[..n * n];
                     T::syrk_outer_lower(v, n, k, s);
-                    return wmf_kernel::low_rank_finish(w, &v[..n * k], n, s, b, x);
+                    let v = &v[..n * k];
+                    return match w {
+                        LowRank::Shared(w) => wmf_kernel::low_rank_finish(w, v, n, s, b, x),
+                        LowRank::PerRow(w) => {
+                            wmf_kernel::low_rank_finish_eigen(w, v, n, s, lambda, b, x)
+                        }
+                    };
                 }
             }
             // BLAS-3 form: the kernel writes G0 + λI, b and the scaled rows
@@ -950,27 +1074,34 @@ pub fn solve_side<T: Float>(
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();
-    // Short rows of the Cholesky solver go to the low-rank solve when every
-    // row shares G0 + λI (one Gramian, one λ).
-    // The whitening costs `n_fixed k²` flops and saves up to about `k³ / 3`
-    // per row, so a partial solve of a few rows goes without it.
-    let uniform_lambda = lambdas
-        .first()
-        .filter(|&&l0| lambdas.iter().all(|&l| l == l0));
+    // Short rows of the Cholesky solver go to a low-rank solve when the rows
+    // share one Gramian (low_rank_kind): with one λ through one factor of
+    // G0 + λI, with a λ per row (frequency-scaled regularisation) through
+    // G0's eigenvectors.
     let rows_to_solve = select.map_or(out.nrows(), <[u32]>::len);
-    let worth_it = rows_to_solve.saturating_mul(k) >= nf.saturating_mul(3);
-    let whitened = match (solver, fixed, uniform_lambda) {
-        (Solver::Cholesky, FixedSide::Shared { g0, .. }, Some(&lambda))
-            if low_rank_cutoff(k) > 0 && worth_it =>
-        {
-            whiten(fixed_slice, k, g0, lambda)
+    let whitened = match (
+        fixed,
+        low_rank_kind(solver, &fixed, lambdas, rows_to_solve, nf, k),
+    ) {
+        (FixedSide::Shared { g0, .. }, Some(LowRankKind::SharedLambda)) => {
+            whiten(fixed_slice, k, g0, lambdas[0])
+        }
+        (FixedSide::Shared { g0, .. }, Some(LowRankKind::PerRowLambda)) => {
+            let min_lambda = lambdas
+                .iter()
+                .map(|l| l.to_f64())
+                .fold(f64::INFINITY, f64::min);
+            whiten_eigen(fixed_slice, k, g0, min_lambda)
         }
         _ => None,
     };
     let low_rank = match (&whitened, fixed) {
         (Some(w), FixedSide::Shared { c0, .. }) => Some(
             Factors::new(&w.hw, nf, k)
-                .and_then(|f| Whitened::new(f, &w.l, c0))
+                .and_then(|f| match &w.basis {
+                    Basis::Cholesky(l) => Whitened::new(f, l, c0).map(LowRank::Shared),
+                    Basis::Eigen { q, e } => EigenWhitened::new(f, q, e, c0).map(LowRank::PerRow),
+                })
                 .map_err(|e| {
                     Error::kernel(format!("whitening the {} factors", other(names.what)), e)
                 })?,

@@ -103,11 +103,12 @@ fn random_columns(rng: &mut StdRng, n: usize, len: usize) -> Vec<u32> {
 }
 
 /// The host's Cholesky side solve (short rows through the kernel's low-rank
-/// solve with BLAS `trsm` whitening and `syrk`, long rows and rows with a
-/// cell below `c0` through the normal equations) against the kernel's
-/// normal-equations solve of every row, in both precisions.
-fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
-    use wmf_host::als::{FixedSide, RowNames, Side, solve_side};
+/// solve with BLAS `trsm` whitening and `syrk`, or with a λ per row through
+/// the eigenbasis of `G0` (LAPACK `syevd`, BLAS `gemm`); long rows and rows
+/// with a cell below `c0` through the normal equations) against the
+/// kernel's normal-equations solve of every row, in both precisions.
+fn side_solve_matches_the_kernel<T: Float>(tol: f64, per_row_lambda: bool) {
+    use wmf_host::als::{FixedSide, LowRankKind, RowNames, Side, low_rank_kind, solve_side};
     use wmf_host::model::Solver;
     let mut rng = StdRng::seed_from_u64(12);
     let (m, n, k) = (60usize, 50usize, 12usize);
@@ -134,17 +135,33 @@ fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
     }
     let conf = wmf_host::Csr::from_triplets(m, n, &trip).unwrap();
     let side = Side::<T>::from_csr(&conf);
-    let lambda = T::of_f32(0.4);
+    let lambdas: Vec<T> = (0..m)
+        .map(|i| {
+            T::of_f32(if per_row_lambda {
+                0.05 + 0.3 * (i % 7) as f32
+            } else {
+                0.4
+            })
+        })
+        .collect();
     let fixed = ndarray::Array2::from_shape_vec((n, k), h.clone()).unwrap();
     let mut out = ndarray::Array2::<T>::zeros((m, k));
+    let shared = FixedSide::Shared {
+        g0: &g0,
+        c0: Baseline::Uniform(c0),
+    };
+    let kind = low_rank_kind(Solver::Cholesky, &shared, &lambdas, m, n, k);
+    let want_kind = if per_row_lambda {
+        LowRankKind::PerRowLambda
+    } else {
+        LowRankKind::SharedLambda
+    };
+    assert_eq!(kind, Some(want_kind));
     solve_side(
         &side,
         fixed.view(),
-        FixedSide::Shared {
-            g0: &g0,
-            c0: Baseline::Uniform(c0),
-        },
-        &vec![lambda; m],
+        shared,
+        &lambdas,
         Solver::Cholesky,
         &mut out,
         None,
@@ -155,7 +172,7 @@ fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
     )
     .unwrap();
     let items = Items::new(fac, &g0, Baseline::Uniform(c0)).unwrap();
-    for i in 0..m {
+    for (i, &lambda) in lambdas.iter().enumerate() {
         let row = side.row(i);
         let (mut a, mut want) = (vec![T::ZERO; k * k], vec![T::ZERO; k]);
         wmf_kernel::solve_row_cholesky(&items, &row, lambda, &mut a, &mut want).unwrap();
@@ -187,12 +204,22 @@ fn side_solve_matches_the_kernel<T: Float>(tol: f64) {
 
 #[test]
 fn cholesky_side_solve_matches_the_kernel_f64() {
-    side_solve_matches_the_kernel::<f64>(1e-10);
+    side_solve_matches_the_kernel::<f64>(1e-10, false);
 }
 
 #[test]
 fn cholesky_side_solve_matches_the_kernel_f32() {
-    side_solve_matches_the_kernel::<f32>(1e-4);
+    side_solve_matches_the_kernel::<f32>(1e-4, false);
+}
+
+#[test]
+fn cholesky_side_solve_with_a_lambda_per_row_matches_the_kernel_f64() {
+    side_solve_matches_the_kernel::<f64>(1e-10, true);
+}
+
+#[test]
+fn cholesky_side_solve_with_a_lambda_per_row_matches_the_kernel_f32() {
+    side_solve_matches_the_kernel::<f32>(1e-4, true);
 }
 
 /// The CG solver's gathered groups (the fixed-side rows of a group copied

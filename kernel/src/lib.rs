@@ -88,7 +88,8 @@ pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solv
 pub use error::{Error, Result};
 pub use factors::{Baseline, Factors, Items, Row};
 pub use lowrank::{
-    Whitened, low_rank_finish, low_rank_gathered, low_rank_scratch_len, solve_row_low_rank,
+    EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
+    low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,
     whiten_rows,
 };
 pub use real::Real;

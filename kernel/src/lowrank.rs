@@ -38,6 +38,26 @@
 //! precision times the conditioning of `A` (the tests check both in `f64`
 //! and `f32`), not bit for bit.
 //!
+//! # One λ per row: the eigenbasis
+//! With a different `λ_u` per row (frequency-scaled regularisation) `B` is
+//! no longer shared, but its eigenvectors are: `G0 = Q diag(e) Qᵀ` gives
+//! `B_u = Q diag(e + λ_u) Qᵀ`. Whitening with `Q diag(s_u)`,
+//! `s_u = (e + λ_u)^(-1/2)` (element-wise), instead of `L⁻ᵀ`:
+//!
+//! ```text
+//! ĥ_j = s_u ⊙ (Qᵀ h_j),   x = Q (s_u ⊙ y)
+//! ```
+//!
+//! and everything between (`V`, `b̂`, `S`, `w`, `y`) is as above. The
+//! rotated rows `Qᵀ h_j` (`H Q`) are computed once per half-iteration for
+//! every row; a row only scales its own `n` of them by `s_u` (`n k`
+//! multiplies) and rotates its `y` back (`k²`). [`EigenWhitened`] holds
+//! `H Q`, `Q` and `e`; [`solve_row_low_rank_eigen`],
+//! [`low_rank_gathered_eigen`] and [`low_rank_finish_eigen`] take the row's
+//! `λ_u`. A row whose `e + λ_u` is not positive everywhere
+//! ([`Error::NotPositiveDefinite`], `pivot` = the eigenvalue's index) has no
+//! positive definite `B_u`.
+//!
 //! A cell with `c_t < c0_t` would enter with a minus sign and make `S`
 //! indefinite; such rows, and rows with more than [`crate::MAX_K`] weighted
 //! cells, are left to the normal equations ([`solve_row_low_rank`] returns
@@ -50,7 +70,7 @@ use crate::cholesky::{
 };
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
-use crate::real::{Real, axpy, dot};
+use crate::real::{Real, axpy, dot, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -88,6 +108,65 @@ impl<'a, T: Real> Whitened<'a, T> {
     /// Number of latent factors `k`.
     pub fn k(&self) -> usize {
         self.h.k()
+    }
+}
+
+/// The fixed side of a half-iteration in the eigenbasis of its Gramian, for
+/// rows that each have their own `λ`: `H Q` with `G0 = Q diag(e) Qᵀ`, the
+/// orthogonal `Q` (`k x k`, row-major, eigenvectors in columns), the
+/// eigenvalues `e` and the baseline weights `c0` (see the
+/// [module docs](self#one-λ-per-row-the-eigenbasis)).
+#[derive(Debug, Clone, Copy)]
+pub struct EigenWhitened<'a, T> {
+    h: Factors<'a, T>,
+    q: &'a [T],
+    e: &'a [T],
+    c0: Baseline<'a, T>,
+}
+
+impl<'a, T: Real> EigenWhitened<'a, T> {
+    /// Bundles the rotated factors `hq = H Q` (row `j` is `Qᵀ h_j`), the
+    /// eigenvectors `q` (columns of a `k x k` row-major matrix) and the
+    /// eigenvalues `e` (`k`) of `G0`, and the baseline `c0` of `H`'s Gramian.
+    /// That `q` is orthogonal and `e` its eigenvalues is the caller's
+    /// promise (a host computes them with LAPACK); the solves are exact for
+    /// the `G0 = Q diag(e) Qᵀ` they describe.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `q` is not `k * k`, `e` not `k` or a
+    /// per-item `c0` not `n` long; [`Error::NonFinite`] for `q` or `e`;
+    /// [`Error::Negative`] / [`Error::NonFinite`] for `c0`.
+    pub fn new(hq: Factors<'a, T>, q: &'a [T], e: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        let k = hq.k();
+        check::len(q, k * k, "q")?;
+        check::len(e, k, "e")?;
+        check::finite(q, "q")?;
+        check::finite(e, "e")?;
+        c0.validate(hq.n())?;
+        Ok(Self { h: hq, q, e, c0 })
+    }
+
+    /// Number of fixed-side rows `n`.
+    pub fn n(&self) -> usize {
+        self.h.n()
+    }
+
+    /// Number of latent factors `k`.
+    pub fn k(&self) -> usize {
+        self.h.k()
+    }
+
+    /// The row scaling `s = (e + λ)^(-1/2)` into `s` (`k`).
+    fn scaling(&self, lambda: T, s: &mut [T]) -> Result<()> {
+        check::scalar_nonneg(lambda, "lambda")?;
+        for (pivot, (sv, &ev)) in s.iter_mut().zip(self.e).enumerate() {
+            let d = ev + lambda;
+            if !positive(d) || !d.is_finite() {
+                return Err(Error::NotPositiveDefinite { pivot });
+            }
+            *sv = T::ONE / d.sqrt();
+        }
+        Ok(())
     }
 }
 
@@ -210,15 +289,29 @@ pub fn low_rank_gathered<T: Real>(
     block: &mut [T],
     b_hat: &mut [T],
 ) -> Result<Option<usize>> {
-    check_row(row, w.n())?;
-    let k = w.k();
+    gather(&w.h, w.c0, None, row, block, b_hat)
+}
+
+/// [`low_rank_gathered`] for the row with factors `h` and baseline `c0`,
+/// each row `h_j` scaled by `scale` element-wise when given.
+#[inline(always)]
+fn gather<T: Real>(
+    h: &Factors<'_, T>,
+    c0: Baseline<'_, T>,
+    scale: Option<&[T]>,
+    row: &Row<'_, T>,
+    block: &mut [T],
+    b_hat: &mut [T],
+) -> Result<Option<usize>> {
+    check_row(row, h.n())?;
+    let k = h.k();
     check::len(b_hat, k, "b_hat")?;
     let n_u = row.len();
     check::min_len(block, crate::gathered_rows_len(n_u, k), "block")?;
     let mut n = 0usize;
     for t in 0..n_u {
         let (j, c, _) = row.cell(t);
-        let d = c - w.c0.at(j);
+        let d = c - c0.at(j);
         if d < T::ZERO {
             return Ok(None);
         }
@@ -233,15 +326,30 @@ pub fn low_rank_gathered<T: Real>(
     let mut r = 0;
     for t in 0..n_u {
         let (j, c, pref) = row.cell(t);
-        let hj = w.h.row(j);
+        let hj = h.row(j);
         axpy(c * pref, hj, b_hat);
-        let d = c - w.c0.at(j);
+        let d = c - c0.at(j);
         if d > T::ZERO {
             let sd = d.sqrt();
-            for (o, hv) in block[r * k..(r + 1) * k].iter_mut().zip(hj) {
-                *o = sd * *hv;
+            let out = &mut block[r * k..(r + 1) * k];
+            match scale {
+                None => {
+                    for (o, hv) in out.iter_mut().zip(hj) {
+                        *o = sd * *hv;
+                    }
+                }
+                Some(s) => {
+                    for ((o, hv), sv) in out.iter_mut().zip(hj).zip(s) {
+                        *o = sd * (*sv * *hv);
+                    }
+                }
             }
             r += 1;
+        }
+    }
+    if let Some(s) = scale {
+        for (bv, sv) in b_hat.iter_mut().zip(s) {
+            *bv *= *sv;
         }
     }
     Ok(Some(n))
@@ -269,7 +377,25 @@ pub fn low_rank_finish<T: Real>(
     b_hat: &mut [T],
     x: &mut [T],
 ) -> Result<()> {
-    let k = w.k();
+    capacitance(w.k(), block, n, s, b_hat, x)?;
+    backward_unchecked(w.l, b_hat, w.k());
+    check::result(b_hat, "x")?;
+    x.copy_from_slice(b_hat);
+    Ok(())
+}
+
+/// The shared middle of [`low_rank_finish`] and [`low_rank_finish_eigen`]:
+/// the checks, `S = I + V Vᵀ` factored, `S w = V b̂`, and `y = b̂ − Vᵀ w`
+/// into `b_hat`.
+#[inline(always)]
+fn capacitance<T: Real>(
+    k: usize,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    b_hat: &mut [T],
+    x: &[T],
+) -> Result<()> {
     if n > MAX_K {
         return Err(Error::DimensionTooLarge {
             what: "n",
@@ -296,12 +422,117 @@ pub fn low_rank_finish<T: Real>(
         factor_unchecked(s, n)?;
         substitute_unchecked(s, t, n);
     }
-    // y = b̂ − Vᵀ w, then x = L⁻ᵀ y.
+    // y = b̂ − Vᵀ w
     for (a, &wa) in t.iter().enumerate() {
         axpy(-wa, &block[a * k..(a + 1) * k], b_hat);
     }
-    backward_unchecked(w.l, b_hat, k);
-    check::result(b_hat, "x")?;
-    x.copy_from_slice(b_hat);
+    Ok(())
+}
+
+/// [`solve_row_low_rank`] for a row with its own `lambda`, through the
+/// eigenbasis of `G0` (see the [module docs](self#one-λ-per-row-the-eigenbasis)):
+/// the same exact solution of the row's normal equations with `G0 + λ I`.
+///
+/// # Errors
+/// As [`solve_row_low_rank`]; [`Error::Negative`] / [`Error::NonFinite`]
+/// for `lambda`; [`Error::NotPositiveDefinite`] when an eigenvalue plus
+/// `lambda` is not positive.
+#[inline(always)]
+pub fn solve_row_low_rank_eigen<T: Real>(
+    w: &EigenWhitened<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    scratch: &mut [T],
+    x: &mut [T],
+) -> Result<bool> {
+    let k = w.k();
+    check::len(x, k, "x")?;
+    let n_u = row.len();
+    check::min_len(scratch, low_rank_scratch_len(n_u, k), "scratch")?;
+    let (v, s) = scratch.split_at_mut(n_u * k);
+    let mut b_hat = [T::ZERO; MAX_K];
+    let b_hat = &mut b_hat[..k];
+    let Some(n) = low_rank_gathered_eigen(w, row, lambda, v, b_hat)? else {
+        return Ok(false);
+    };
+    let s = &mut s[..n * n];
+    for a in 0..n {
+        let va = &v[a * k..(a + 1) * k];
+        for bb in 0..=a {
+            s[a * n + bb] = dot(va, &v[bb * k..(bb + 1) * k]);
+        }
+    }
+    low_rank_finish_eigen(w, &v[..n * k], n, s, lambda, b_hat, x)?;
+    Ok(true)
+}
+
+/// [`low_rank_gathered`] in the eigenbasis: the rows
+/// `v_t = sqrt(d_t) (s ⊙ Qᵀ h_t)` and `b̂ = s ⊙ Σ_obs c_t x_t Qᵀ h_t`,
+/// `s = (e + λ)^(-1/2)`. O(n_u k + k).
+///
+/// # Errors
+/// As [`low_rank_gathered`], and those of `lambda` as in
+/// [`solve_row_low_rank_eigen`].
+#[inline(always)]
+pub fn low_rank_gathered_eigen<T: Real>(
+    w: &EigenWhitened<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    block: &mut [T],
+    b_hat: &mut [T],
+) -> Result<Option<usize>> {
+    let k = w.k();
+    if k > MAX_K {
+        return Err(Error::DimensionTooLarge {
+            what: "k",
+            value: k,
+            max: MAX_K,
+        });
+    }
+    let mut s = [T::ZERO; MAX_K];
+    let s = &mut s[..k];
+    w.scaling(lambda, s)?;
+    gather(&w.h, w.c0, Some(s), row, block, b_hat)
+}
+
+/// [`low_rank_finish`] in the eigenbasis: the capacitance solve, then
+/// `x = Q (s ⊙ y)`. O(n³/6 + n k + k²).
+///
+/// # Errors
+/// As [`low_rank_finish`], and those of `lambda` as in
+/// [`solve_row_low_rank_eigen`].
+#[inline(always)]
+pub fn low_rank_finish_eigen<T: Real>(
+    w: &EigenWhitened<'_, T>,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    lambda: T,
+    b_hat: &mut [T],
+    x: &mut [T],
+) -> Result<()> {
+    let k = w.k();
+    if k > MAX_K {
+        return Err(Error::DimensionTooLarge {
+            what: "k",
+            value: k,
+            max: MAX_K,
+        });
+    }
+    let mut sc = [T::ZERO; MAX_K];
+    let sc = &mut sc[..k];
+    w.scaling(lambda, sc)?;
+    capacitance(k, block, n, s, b_hat, x)?;
+    for (bv, sv) in b_hat.iter_mut().zip(sc.iter()) {
+        *bv *= *sv;
+    }
+    // x_r = Σ_c Q[r][c] z_c: one dot per row of Q
+    let mut out = [T::ZERO; MAX_K];
+    let out = &mut out[..k];
+    for (o, qr) in out.iter_mut().zip(w.q.chunks_exact(k)) {
+        *o = dot(qr, b_hat);
+    }
+    check::result(out, "x")?;
+    x.copy_from_slice(out);
     Ok(())
 }

@@ -6,8 +6,9 @@
 
 use crate::common::{MIRI, Model, Spec, rel_err, rng, tol, trials, wide};
 use wmf_kernel::{
-    Baseline, Error, Factors, Real, Row, Whitened, cholesky_in_place, low_rank_scratch_len,
-    solve_row_cholesky, solve_row_low_rank, whiten_rows,
+    Baseline, EigenWhitened, Error, Factors, Real, Row, Whitened, cholesky_in_place,
+    low_rank_scratch_len, solve_row_cholesky, solve_row_low_rank, solve_row_low_rank_eigen,
+    whiten_rows,
 };
 
 /// `L` with `L Lᵀ = G0 + λ I`, and `Ĥ = H L⁻ᵀ`.
@@ -237,5 +238,195 @@ fn argument_errors() {
             what: "rows",
             index: 1
         }
+    );
+}
+
+/// Cyclic Jacobi in `f64`: `(q, e)` with `a = q diag(e) qᵀ` (`q` row-major,
+/// eigenvectors in columns), checked against `a` before it is returned.
+fn eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut m = a.to_vec();
+    let mut q = vec![0.0; k * k];
+    for d in 0..k {
+        q[d * k + d] = 1.0;
+    }
+    let scale: f64 = a.iter().map(|v| v * v).sum::<f64>().max(f64::MIN_POSITIVE);
+    for _sweep in 0..60 {
+        let off: f64 = (0..k)
+            .flat_map(|p| ((p + 1)..k).map(move |r| (p, r)))
+            .map(|(p, r)| m[p * k + r] * m[p * k + r])
+            .sum();
+        if off <= 1e-30 * scale {
+            break;
+        }
+        for p in 0..k {
+            for r in (p + 1)..k {
+                let apr = m[p * k + r];
+                if apr == 0.0 {
+                    continue;
+                }
+                let theta = (m[r * k + r] - m[p * k + p]) / (2.0 * apr);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for i in 0..k {
+                    let (x, y) = (m[i * k + p], m[i * k + r]);
+                    m[i * k + p] = c * x - s * y;
+                    m[i * k + r] = s * x + c * y;
+                }
+                for i in 0..k {
+                    let (x, y) = (m[p * k + i], m[r * k + i]);
+                    m[p * k + i] = c * x - s * y;
+                    m[r * k + i] = s * x + c * y;
+                }
+                for i in 0..k {
+                    let (x, y) = (q[i * k + p], q[i * k + r]);
+                    q[i * k + p] = c * x - s * y;
+                    q[i * k + r] = s * x + c * y;
+                }
+            }
+        }
+    }
+    let e: Vec<f64> = (0..k).map(|d| m[d * k + d]).collect();
+    // a q = q diag(e)
+    for i in 0..k {
+        for c in 0..k {
+            let aq: f64 = (0..k).map(|r| a[i * k + r] * q[r * k + c]).sum();
+            assert!(
+                (aq - q[i * k + c] * e[c]).abs() <= 1e-9 * scale.sqrt(),
+                "Jacobi did not converge"
+            );
+        }
+    }
+    (q, e)
+}
+
+/// Every row of `model`, each with its own λ, by the eigenbasis low-rank
+/// solve and by the normal equations; returns how many rows it took.
+fn agree_eigen<T: Real>(model: &Model<T>) -> usize {
+    let (n, k) = (model.n, model.k);
+    let (q, e) = eigen(&wide(&model.g0), k);
+    let h = wide(&model.h);
+    let hq: Vec<f64> = (0..n * k)
+        .map(|i| {
+            let (j, c) = (i / k, i % k);
+            (0..k).map(|r| h[j * k + r] * q[r * k + c]).sum()
+        })
+        .collect();
+    let (q, e, hq): (Vec<T>, Vec<T>, Vec<T>) = (
+        crate::common::cast(&q),
+        crate::common::cast(&e),
+        crate::common::cast(&hq),
+    );
+    let w = EigenWhitened::new(Factors::new(&hq, n, k).unwrap(), &q, &e, model.baseline()).unwrap();
+    let items = model.items();
+    let mut taken = 0;
+    for (u, r) in model.rows.iter().enumerate() {
+        let row = r.row();
+        let lambda = T::from_f64(0.05 + 0.4 * u as f64);
+        let mut scratch = vec![T::ZERO; low_rank_scratch_len(row.len(), k)];
+        let mut x = vec![T::from_f64(7.0); k];
+        let took = solve_row_low_rank_eigen(&w, &row, lambda, &mut scratch, &mut x).unwrap();
+        let mut a = vec![T::ZERO; k * k];
+        let mut want = vec![T::ZERO; k];
+        solve_row_cholesky(&items, &row, lambda, &mut a, &mut want).unwrap();
+        let below_c0 = (0..row.len()).any(|t| r.conf[t] < model.baseline().at(r.items[t] as usize));
+        assert_eq!(took, !below_c0, "user {u}: applicability");
+        if took {
+            taken += 1;
+            let err = rel_err(&wide(&x), &wide(&want));
+            assert!(
+                err <= tol::solver_agreement::<T>(),
+                "user {u} (n_u = {}, k = {k}, λ = {lambda:?}): rel err {err:e}",
+                row.len()
+            );
+        } else {
+            assert!(x.iter().all(|v| v.to_f64() == 7.0), "user {u}: x written");
+        }
+    }
+    taken
+}
+
+fn check_all_eigen<T: Real>() {
+    let ks: &[usize] = if MIRI { &[3] } else { &[1, 3, 8, 17, 32] };
+    let mut g = rng(44);
+    let mut taken = 0;
+    for &k in ks {
+        for (per_item, explicit) in [(false, false), (true, true)] {
+            for density in [0.05, 0.3] {
+                let n = if MIRI { 8 } else { 3 * k + 20 };
+                let mut m =
+                    Model::random(&mut g, spec(n, k, per_item, explicit, density)).cast::<T>();
+                agree_eigen(&m);
+                lift(&mut m);
+                taken += agree_eigen(&m);
+            }
+        }
+    }
+    assert!(taken > 0);
+}
+
+/// One λ per row through the eigenbasis of `G0`: the same solutions as the
+/// normal equations with each row's `G0 + λ_u I`.
+#[test]
+fn eigenbasis_agrees_with_the_normal_equations_per_row_lambda_f64() {
+    check_all_eigen::<f64>();
+}
+
+#[test]
+fn eigenbasis_agrees_with_the_normal_equations_per_row_lambda_f32() {
+    check_all_eigen::<f32>();
+}
+
+#[test]
+fn eigenbasis_argument_errors() {
+    let h = [1.0f64, 0.0, 0.0, 1.0, 0.5, 0.5];
+    let fac = Factors::new(&h, 3, 2).unwrap();
+    let q = [1.0, 0.0, 0.0, 1.0];
+    let e = [2.0, -0.5];
+    let c0 = Baseline::Uniform(1.0);
+    assert_eq!(
+        EigenWhitened::new(fac, &q[..3], &e, c0).unwrap_err(),
+        Error::LengthMismatch {
+            what: "q",
+            expected: 4,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        EigenWhitened::new(fac, &q, &[f64::NAN, 1.0], c0).unwrap_err(),
+        Error::NonFinite {
+            what: "e",
+            index: 0
+        }
+    );
+    let w = EigenWhitened::new(fac, &q, &e, c0).unwrap();
+    let row = Row::implicit(&[0, 2], &[2.0, 3.0]);
+    let mut scratch = [0.0; 16];
+    let mut x = [9.0; 2];
+    // e + λ must be positive everywhere: λ = 0.5 leaves eigenvalue 1 at 0.
+    assert_eq!(
+        solve_row_low_rank_eigen(&w, &row, 0.5, &mut scratch, &mut x).unwrap_err(),
+        Error::NotPositiveDefinite { pivot: 1 }
+    );
+    assert_eq!(
+        solve_row_low_rank_eigen(&w, &row, -1.0, &mut scratch, &mut x).unwrap_err(),
+        Error::Negative {
+            what: "lambda",
+            index: 0
+        }
+    );
+    assert_eq!(x, [9.0; 2], "x untouched on errors");
+    // λ = 1: B = diag(3, 0.5), A = B + Σ (c − 1) h hᵀ, b = Σ c h.
+    assert!(solve_row_low_rank_eigen(&w, &row, 1.0, &mut scratch, &mut x).unwrap());
+    let a = [3.0 + 1.0 + 0.5, 0.5, 0.5, 0.5 + 0.5];
+    let b = [2.0 + 1.5, 1.5];
+    let det = a[0] * a[3] - a[1] * a[2];
+    let want = [
+        (b[0] * a[3] - a[1] * b[1]) / det,
+        (a[0] * b[1] - a[2] * b[0]) / det,
+    ];
+    assert!(
+        (x[0] - want[0]).abs() < 1e-12 && (x[1] - want[1]).abs() < 1e-12,
+        "{x:?} vs {want:?}"
     );
 }
