@@ -55,6 +55,16 @@ else
     bad "P=4 popularity runs"
 fi
 
+# 2b. Frequency-scaled lambda with Cholesky (short rows through the eigenbasis
+#     low-rank solve); P = 4 against single.
+X=(--reg-scaling 0.5 --solver cholesky)
+train1 "${X[@]}" -o "$T/single-rs.wmf" >"$T/log" 2>&1 || bad "single-process reg-scaling cholesky"
+if trainP 4 "${IT[@]}" "${X[@]}" -o "$T/d4-rs.wmf" >"$T/log" 2>&1; then
+    check "P=4 reg-scaling/Cholesky equals single-process" "$W" diff-models "$T/d4-rs.wmf" "$T/single-rs.wmf" --tol 1e-5
+else
+    bad "P=4 reg-scaling cholesky runs"
+fi
+
 # 3. Messages split into many rounds give the same model.
 if WMF_MPI_MAX_MESSAGE=999 trainP 4 "${IT[@]}" -o "$T/d4-small.wmf" >"$T/log" 2>&1; then
     check "P=4 with 999-element messages equals P=4" "$W" diff-models "$T/d4-small.wmf" "$T/d4-cg.wmf" --tol 0
