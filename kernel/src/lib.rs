@@ -24,7 +24,8 @@
 //!   interaction), and [`gradient_step_row`] for the smallest devices.
 //!   [`solve_row_low_rank`] is the exact solve for rows shorter than `k`
 //!   through the whitened problem's capacitance system (Woodbury); the host
-//!   trainer uses it for short rows.
+//!   trainer uses it for short rows, and [`solve_row_low_rank_eigen`] (the
+//!   same in the eigenbasis of `G0`) when each row has its own `λ`.
 //!   [`solve_rows_cg`] runs [`solve_row_cg`] for several rows in lock-step
 //!   (one pass over `G0` per step for all of them) with the same bits; the
 //!   host trainer uses it.
