@@ -58,8 +58,9 @@ pub const CG_TOL: f64 = 0.0;
 pub const CG_GROUP: usize = 8;
 
 /// The longest row (in cells) the Cholesky solver hands to the kernel's
-/// low-rank solve ([`wmf_kernel::solve_row_low_rank`]) when every row shares
-/// `G0 + λ I`: `k − 16`, at least `k / 2`.
+/// low-rank solve ([`wmf_kernel::solve_row_low_rank`], or
+/// [`wmf_kernel::solve_row_low_rank_eigen`] when each row has its own `λ`;
+/// see [`low_rank_kind`]): `k − 16`, at least `k / 2`.
 ///
 /// Its `n² k / 2` multiply-adds and `n x n` factorisation cost less than
 /// forming and factoring the `k x k` normal equations (`n k² / 2 + k³ / 6`)
