@@ -156,9 +156,11 @@ impl<'a, T: Real> EigenWhitened<'a, T> {
         self.h.k()
     }
 
-    /// The row scaling `s = (e + λ)^(-1/2)` into `s` (`k`).
-    fn scaling(&self, lambda: T, s: &mut [T]) -> Result<()> {
+    /// The row scaling `s = (e + λ)^(-1/2)`, in the first `k` elements
+    /// (`k <= MAX_K`: [`Factors`] holds no larger `k`).
+    fn scaling(&self, lambda: T) -> Result<[T; MAX_K]> {
         check::scalar_nonneg(lambda, "lambda")?;
+        let mut s = [T::ZERO; MAX_K];
         for (pivot, (sv, &ev)) in s.iter_mut().zip(self.e).enumerate() {
             let d = ev + lambda;
             if !positive(d) || !d.is_finite() {
@@ -166,7 +168,7 @@ impl<'a, T: Real> EigenWhitened<'a, T> {
             }
             *sv = T::ONE / d.sqrt();
         }
-        Ok(())
+        Ok(s)
     }
 }
 
@@ -481,18 +483,8 @@ pub fn low_rank_gathered_eigen<T: Real>(
     block: &mut [T],
     b_hat: &mut [T],
 ) -> Result<Option<usize>> {
-    let k = w.k();
-    if k > MAX_K {
-        return Err(Error::DimensionTooLarge {
-            what: "k",
-            value: k,
-            max: MAX_K,
-        });
-    }
-    let mut s = [T::ZERO; MAX_K];
-    let s = &mut s[..k];
-    w.scaling(lambda, s)?;
-    gather(&w.h, w.c0, Some(s), row, block, b_hat)
+    let s = w.scaling(lambda)?;
+    gather(&w.h, w.c0, Some(&s[..w.k()]), row, block, b_hat)
 }
 
 /// [`low_rank_finish`] in the eigenbasis: the capacitance solve, then
@@ -512,18 +504,9 @@ pub fn low_rank_finish_eigen<T: Real>(
     x: &mut [T],
 ) -> Result<()> {
     let k = w.k();
-    if k > MAX_K {
-        return Err(Error::DimensionTooLarge {
-            what: "k",
-            value: k,
-            max: MAX_K,
-        });
-    }
-    let mut sc = [T::ZERO; MAX_K];
-    let sc = &mut sc[..k];
-    w.scaling(lambda, sc)?;
+    let sc = w.scaling(lambda)?;
     capacitance(k, block, n, s, b_hat, x)?;
-    for (bv, sv) in b_hat.iter_mut().zip(sc.iter()) {
+    for (bv, sv) in b_hat.iter_mut().zip(&sc[..k]) {
         *bv *= *sv;
     }
     // x_r = Σ_c Q[r][c] z_c: one dot per row of Q
