@@ -285,6 +285,29 @@ mod tests {
     }
 
     #[test]
+    fn lower_finite_reads_only_the_lower_triangle() {
+        for k in 1..20 {
+            let good: Vec<f32> = (0..k * k).map(|i| i as f32 * 0.5).collect();
+            assert_eq!(lower_finite(&good, k, "a"), Ok(()));
+            for at in 0..k * k {
+                for bad in [f32::INFINITY, f32::NAN] {
+                    let mut a = good.clone();
+                    a[at] = bad;
+                    let want = if at % k <= at / k {
+                        Err(Error::NonFinite {
+                            what: "a",
+                            index: at,
+                        })
+                    } else {
+                        Ok(())
+                    };
+                    assert_eq!(lower_finite(&a, k, "a"), want, "k {k} at {at} {bad}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn axpy_all_finite_equals_the_scan() {
         for len in 0..LENS {
             let x: Vec<f32> = (0..len).map(|i| i as f32 - 7.0).collect();

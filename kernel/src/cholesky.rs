@@ -214,22 +214,30 @@ pub(crate) fn substitute_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     backward_unchecked(l, b, k);
 }
 
-/// `L y = b` in place, by rows: `y_p = (b_p − L_p,<p · y_<p) / L_pp`.
+/// `L y = b` in place, by rows: `y_p = (b_p − L_p,<p · y_<p) · (1 / L_pp)`.
+///
+/// Each step's result feeds the next, so the steps form one dependency
+/// chain. Multiplying by the reciprocal keeps the division off that chain:
+/// `1 / L_pp` does not depend on `b`, and the processor computes it ahead
+/// while the previous steps run (a division's latency is about three
+/// multiplies'). The result can differ from `/ L_pp` in the last bit; every
+/// target runs this same expression.
 #[inline(always)]
 pub(crate) fn forward_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     for p in 0..k {
         let s = dot(&l[p * k..p * k + p], &b[..p]);
-        b[p] = (b[p] - s) / l[p * k + p];
+        b[p] = (b[p] - s) * (T::ONE / l[p * k + p]);
     }
 }
 
 /// `Lᵀ x = y` in place, by columns of `Lᵀ` (rows of `L`): once `x_q` is
 /// known, subtract `L_qp x_q` from every earlier `b_p`, a contiguous axpy
-/// over row `q` of `L`.
+/// over row `q` of `L`. `x_q = y_q · (1 / L_qq)`, off the chain as in
+/// [`forward_unchecked`].
 #[inline(always)]
 pub(crate) fn backward_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     for q in (0..k).rev() {
-        let xq = b[q] / l[q * k + q];
+        let xq = b[q] * (T::ONE / l[q * k + q]);
         b[q] = xq;
         for (bp, lqp) in b[..q].iter_mut().zip(&l[q * k..q * k + q]) {
             *bp -= *lqp * xq;
