@@ -8,6 +8,11 @@
 // `criterion_group!` defines an undocumented public function.
 #![allow(missing_docs)]
 
+/// The allocator the `wmf` binary uses (large blocks on a cache line), so
+/// that these benches measure the same memory layout.
+#[global_allocator]
+static ALLOC: wmf_host::alloc::CacheLineAlloc = wmf_host::alloc::CacheLineAlloc;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use wmf_host::als::Als;
 use wmf_host::synth::{SynthConfig, generate};

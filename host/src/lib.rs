@@ -9,6 +9,7 @@
 // Link OpenBLAS (system library, cblas interface) for ndarray's `blas` feature.
 extern crate openblas_src as _;
 
+pub mod alloc;
 pub mod als;
 pub mod checkpoint;
 pub mod confidence;

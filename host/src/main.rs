@@ -24,6 +24,11 @@ use wmf_host::{BaselineWeight, Confidence, Csr, Model, RegScaling, Solver, Train
 
 mod dist_cli;
 
+/// Large blocks (factor matrices, gathered rows) start on a cache line; see
+/// [`wmf_host::alloc`].
+#[global_allocator]
+static ALLOC: wmf_host::alloc::CacheLineAlloc = wmf_host::alloc::CacheLineAlloc;
+
 /// Weighted matrix factorisation of implicit feedback (ALS with Cholesky, CG or eALS row solvers).
 #[derive(Debug, Parser)]
 #[command(name = "wmf", version, about, propagate_version = true)]
