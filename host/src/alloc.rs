@@ -68,10 +68,43 @@ unsafe impl GlobalAlloc for CacheLineAlloc {
             return std::ptr::null_mut();
         };
         let new = adjusted(new_layout);
-        if new.align() == old.align() {
+        if new.align() == old.align() && old.align() == layout.align() {
+            // small to small (or a caller's own alignment of 64 or more)
             // SAFETY: `ptr` was allocated by `System` with `old`; the new
             // size is valid for that alignment (checked by `from_size_align`).
             return unsafe { System.realloc(ptr, old, new_size) };
+        }
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if new.align() == old.align() && layout.align() <= 16 {
+            // Both blocks large, the caller's alignment at most malloc's
+            // own 16. `System.realloc` at an alignment above 16 always
+            // allocates, copies and frees, so a growing vector needed its
+            // old and new blocks at once (measured: peak RSS 88.7 -> 105.9
+            // MiB training 50k at k = 128). glibc's own `realloc` accepts
+            // its `posix_memalign` blocks, grows them in place where it can
+            // and keeps a mapped block's offset in its page (`mremap`), so
+            // the result is usually still on a line; when it is not, the
+            // data moves once more to an aligned block (or, if that fails,
+            // stays where it is: 16-byte aligned satisfies the caller).
+            // SAFETY: `ptr` is a live block from glibc's `posix_memalign`
+            // (System's path for alignments above 16); `libc::realloc`
+            // returns a block of `new_size` bytes holding the contents, or
+            // null with `ptr` untouched; `fresh` receives `new_size` bytes
+            // of `moved` before `moved` is freed; every block returned is
+            // one `free` (System's `dealloc`) accepts.
+            unsafe {
+                let moved = libc::realloc(ptr.cast(), new_size).cast::<u8>();
+                if moved.is_null() || (moved as usize).is_multiple_of(LINE) {
+                    return moved;
+                }
+                let fresh = System.alloc(new);
+                if fresh.is_null() {
+                    return moved;
+                }
+                std::ptr::copy_nonoverlapping(moved, fresh, new_size);
+                libc::free(moved.cast());
+                return fresh;
+            }
         }
         // SAFETY: `new` is a valid non-zero layout (`new_size > 0` by the
         // caller's contract); on success both blocks are live and at least
