@@ -39,10 +39,8 @@ pub fn gradient_step_row<T: Real>(
 ) -> Result<()> {
     check::scalar_nonneg(lr, "lr")?;
     row_gradient(items, row, lambda, w, grad_scratch)?;
-    if w.iter()
-        .zip(grad_scratch.iter())
-        .any(|(wi, gi)| !(*wi - lr * *gi).is_finite())
-    {
+    // `w + (−lr) g` is `w − lr g` exactly (negation is exact)
+    if !check::axpy_all_finite(-lr, grad_scratch, w) {
         return Err(Error::NonFiniteResult { what: "w" });
     }
     for (wi, gi) in w.iter_mut().zip(grad_scratch.iter()) {
