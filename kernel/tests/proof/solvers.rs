@@ -505,6 +505,54 @@ fn unblocked_cholesky(a: &mut [f32], k: usize) {
 }
 
 #[test]
+fn blocked_cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
+    // A negative diagonal entry at `bad` makes that pivot the first
+    // non-positive one. The blocked factorisation must report it and leave
+    // every finished column (j < bad, all rows) as the unblocked one has it,
+    // also where the failing pivot lies inside a block whose earlier columns
+    // are kept in their copies.
+    let mut r = rng(4243);
+    let cases: &[(usize, &[usize])] = if crate::common::MIRI {
+        &[(9, &[0, 3, 8])]
+    } else {
+        &[(20, &[0, 1, 7, 8, 11, 19]), (64, &[3, 15, 16, 35, 63])]
+    };
+    for &(k, bads) in cases {
+        let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
+        let mut a0 = vec![0.0f32; k * k];
+        for i in 0..k {
+            for j in 0..k {
+                let mut s = 0.0f32;
+                for t in 0..k {
+                    s += m[i * k + t] * m[j * k + t];
+                }
+                a0[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
+            }
+        }
+        for &bad in bads {
+            let mut a = a0.clone();
+            a[bad * k + bad] = -1e6;
+            let mut want = a.clone();
+            unblocked_cholesky(&mut want, k);
+            assert_eq!(
+                wmf_kernel::cholesky_in_place(&mut a, k),
+                Err(wmf_kernel::Error::NotPositiveDefinite { pivot: bad }),
+                "k {k} bad {bad}"
+            );
+            for j in 0..bad {
+                for i in j..k {
+                    assert_eq!(
+                        a[i * k + j].to_bits(),
+                        want[i * k + j].to_bits(),
+                        "k {k} bad {bad}: L[{i}][{j}]"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn blocked_cholesky_equals_unblocked_bit_for_bit() {
     // Blocking changes only memory traffic: every element gets the same
     // updates in the same order, so the factor is identical to the bit.
