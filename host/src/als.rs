@@ -938,6 +938,8 @@ fn gather_group<'s, 'a: 's, T: Float>(
     let k = items.k();
     let fac = items.factors();
     gathered.clear();
+    // one allocation of the final size, not a doubling series of reallocs
+    gathered.reserve(cells.len() * k);
     for &j in cells {
         gathered.extend_from_slice(fac.row(j as usize));
     }
