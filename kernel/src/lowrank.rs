@@ -252,14 +252,36 @@ pub fn solve_row_low_rank<T: Real>(
     scratch: &mut [T],
     x: &mut [T],
 ) -> Result<bool> {
-    let k = w.k();
+    solve_low_rank_by(
+        w.k(),
+        row.len(),
+        scratch,
+        x,
+        |v, b_hat| low_rank_gathered(w, row, v, b_hat),
+        |v, n, s, b_hat, x| low_rank_finish(w, v, n, s, b_hat, x),
+    )
+}
+
+/// The body of the in-kernel low-rank solves ([`solve_row_low_rank`],
+/// [`solve_row_low_rank_eigen`]): checks `x` (`k`) and `scratch` (for a row
+/// of `n_u` cells), has `gathered` write `V` and `b̂` (`None`: the row is
+/// not taken, `Ok(false)`), forms the lower triangle of `V Vᵀ` with the
+/// kernel's dots and hands `V`, `n`, `V Vᵀ`, `b̂` and `x` to `finish`.
+#[inline(always)]
+fn solve_low_rank_by<T: Real>(
+    k: usize,
+    n_u: usize,
+    scratch: &mut [T],
+    x: &mut [T],
+    gathered: impl FnOnce(&mut [T], &mut [T]) -> Result<Option<usize>>,
+    finish: impl FnOnce(&[T], usize, &mut [T], &mut [T], &mut [T]) -> Result<()>,
+) -> Result<bool> {
     check::len(x, k, "x")?;
-    let n_u = row.len();
     check::min_len(scratch, low_rank_scratch_len(n_u, k), "scratch")?;
     let (v, s) = scratch.split_at_mut(n_u * k);
     let mut b_hat = [T::ZERO; MAX_K];
     let b_hat = &mut b_hat[..k];
-    let Some(n) = low_rank_gathered(w, row, v, b_hat)? else {
+    let Some(n) = gathered(v, b_hat)? else {
         return Ok(false);
     };
     let s = &mut s[..n * n];
@@ -269,7 +291,7 @@ pub fn solve_row_low_rank<T: Real>(
             s[a * n + bb] = dot(va, &v[bb * k..(bb + 1) * k]);
         }
     }
-    low_rank_finish(w, &v[..n * k], n, s, b_hat, x)?;
+    finish(&v[..n * k], n, s, b_hat, x)?;
     Ok(true)
 }
 
@@ -447,25 +469,14 @@ pub fn solve_row_low_rank_eigen<T: Real>(
     scratch: &mut [T],
     x: &mut [T],
 ) -> Result<bool> {
-    let k = w.k();
-    check::len(x, k, "x")?;
-    let n_u = row.len();
-    check::min_len(scratch, low_rank_scratch_len(n_u, k), "scratch")?;
-    let (v, s) = scratch.split_at_mut(n_u * k);
-    let mut b_hat = [T::ZERO; MAX_K];
-    let b_hat = &mut b_hat[..k];
-    let Some(n) = low_rank_gathered_eigen(w, row, lambda, v, b_hat)? else {
-        return Ok(false);
-    };
-    let s = &mut s[..n * n];
-    for a in 0..n {
-        let va = &v[a * k..(a + 1) * k];
-        for bb in 0..=a {
-            s[a * n + bb] = dot(va, &v[bb * k..(bb + 1) * k]);
-        }
-    }
-    low_rank_finish_eigen(w, &v[..n * k], n, s, lambda, b_hat, x)?;
-    Ok(true)
+    solve_low_rank_by(
+        w.k(),
+        row.len(),
+        scratch,
+        x,
+        |v, b_hat| low_rank_gathered_eigen(w, row, lambda, v, b_hat),
+        |v, n, s, b_hat, x| low_rank_finish_eigen(w, v, n, s, lambda, b_hat, x),
+    )
 }
 
 /// [`low_rank_gathered`] in the eigenbasis: the rows
