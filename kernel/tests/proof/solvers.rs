@@ -504,6 +504,23 @@ fn unblocked_cholesky(a: &mut [f32], k: usize) {
     }
 }
 
+/// `A = M Mᵀ + k I` for a random `M` (entries in `[-1, 1)`): symmetric
+/// positive definite, `k x k` row-major.
+fn spd(r: &mut impl Rng, k: usize) -> Vec<f32> {
+    let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
+    let mut a = vec![0.0f32; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            let mut s = 0.0f32;
+            for t in 0..k {
+                s += m[i * k + t] * m[j * k + t];
+            }
+            a[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
+        }
+    }
+    a
+}
+
 #[test]
 fn blocked_cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
     // A negative diagonal entry at `bad` makes that pivot the first
@@ -518,17 +535,7 @@ fn blocked_cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
         &[(20, &[0, 1, 7, 8, 11, 19]), (64, &[3, 15, 16, 35, 63])]
     };
     for &(k, bads) in cases {
-        let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
-        let mut a0 = vec![0.0f32; k * k];
-        for i in 0..k {
-            for j in 0..k {
-                let mut s = 0.0f32;
-                for t in 0..k {
-                    s += m[i * k + t] * m[j * k + t];
-                }
-                a0[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
-            }
-        }
+        let a0 = spd(&mut r, k);
         for &bad in bads {
             let mut a = a0.clone();
             a[bad * k + bad] = -1e6;
@@ -563,18 +570,7 @@ fn blocked_cholesky_equals_unblocked_bit_for_bit() {
         &[1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 64, 67]
     };
     for &k in sizes {
-        let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
-        // A = M Mᵀ + k I: symmetric positive definite
-        let mut a = vec![0.0f32; k * k];
-        for i in 0..k {
-            for j in 0..k {
-                let mut s = 0.0f32;
-                for t in 0..k {
-                    s += m[i * k + t] * m[j * k + t];
-                }
-                a[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
-            }
-        }
+        let mut a = spd(&mut r, k);
         let mut want = a.clone();
         unblocked_cholesky(&mut want, k);
         wmf_kernel::cholesky_in_place(&mut a, k).unwrap();
