@@ -764,11 +764,12 @@ fn solve_generic<T: Float>(
         }
     };
     match solver {
-        Solver::Cholesky if !row.is_empty() => {
+        Solver::Cholesky => {
             let k = items.k();
             // A short row: the whitened problem's capacitance system (the
             // kernel declines rows with a cell below c0; those fall through).
             if let Some(w) = low_rank
+                && !row.is_empty()
                 && row.len() <= low_rank_cutoff(k)
             {
                 // The kernel gathers V and b̂, one syrk forms V Vᵀ, the
@@ -796,23 +797,14 @@ fn solve_generic<T: Float>(
                     };
                 }
             }
-            // BLAS-3 form: the kernel writes G0 + λI, b and the scaled rows
-            // sqrt(|c − c0|) h_j; one syrk per sign adds Σ (c − c0) h_j h_jᵀ;
-            // the kernel factors and solves.
-            let need = wmf_kernel::gathered_rows_len(row.len(), k);
-            if block.len() < need {
-                block.resize(need, T::ZERO);
-            }
-            let (pos, neg) =
-                wmf_kernel::row_normal_equations_gathered(items, row, lambda, a, block, b)?;
-            T::syrk_lower(T::ONE, &block[..pos * k], pos, k, a);
-            T::syrk_lower(-T::ONE, &block[pos * k..(pos + neg) * k], neg, k, a);
-            wmf_kernel::solve_spd_in_place(a, b, k)?;
-            x.copy_from_slice(b);
-            Ok(())
+            // A long row (or an empty one: the kernel's rule, x = 0): the
+            // kernel's exact solve. It forms the normal equations' rank
+            // updates in register tiles over blocks of the row's cells (the
+            // BLAS-3 work of a `syrk`, without gathering or packing the
+            // rows), factors and solves: the bits the kernel, and the C ABI,
+            // give for this row on any target.
+            wmf_kernel::solve_row_cholesky(items, row, lambda, a, x)
         }
-        // an empty row: the kernel's rule (x = 0)
-        Solver::Cholesky => wmf_kernel::solve_row_cholesky(items, row, lambda, a, x),
         Solver::Cg { steps } => {
             wmf_kernel::solve_row_cg(items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
                 .map(|_| ())

@@ -27,10 +27,6 @@ pub trait Float:
     /// Converts a vector from `f32`: for `f32` the same vector (its allocation
     /// is kept, no copy), for `f64` a new one.
     fn vec_of_f32(v: Vec<f32>) -> Vec<Self>;
-    /// `c_lower += alpha · blockᵀ block` on the lower triangle of the
-    /// row-major `k x k` matrix `c`, where `block` is `rows x k` row-major
-    /// (BLAS `syrk`). Does nothing for `rows = 0` or mismatched lengths.
-    fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]);
     /// `rows = rows · L⁻ᵀ` in place for the lower-triangular row-major
     /// `k x k` factor `l` (its strict upper triangle is not read), where
     /// `rows` is `rows.len() / k` rows of `k` (BLAS `trsm`, right side,
@@ -57,31 +53,6 @@ fn blas_dims(rows: usize, k: usize) -> Option<(std::os::raw::c_int, std::os::raw
 /// `trsm` (the two impls differ only in those names).
 macro_rules! blas_methods {
     ($syrk:ident, $trsm:ident) => {
-        fn syrk_lower(alpha: Self, block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-            let Some((r, kk)) = blas_dims(rows, k) else {
-                return;
-            };
-            if rows == 0 || block.len() < rows * k || c.len() < k * k {
-                return;
-            }
-            // SAFETY: `block` holds `rows * k` and `c` holds `k * k` elements
-            // (checked above), matching the sizes and leading dimensions passed.
-            unsafe {
-                cblas_sys::$syrk(
-                    cblas_sys::CblasRowMajor,
-                    cblas_sys::CblasLower,
-                    cblas_sys::CblasTrans,
-                    kk,
-                    r,
-                    alpha,
-                    block.as_ptr(),
-                    kk,
-                    1.0,
-                    c.as_mut_ptr(),
-                    kk,
-                );
-            }
-        }
         fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
             let n = rows.len() / k.max(1);
             let Some((r, kk)) = blas_dims(n, k) else {

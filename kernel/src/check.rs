@@ -246,6 +246,18 @@ pub(crate) fn result<T: Real>(s: &[T], what: &'static str) -> Result<()> {
     }
 }
 
+/// [`result`] for the lower triangle (diagonal included) of the row-major
+/// `k x k` matrix `a`, whose strict upper triangle may hold anything: the
+/// whole matrix is scanned first (the common, all-finite case in one fast
+/// pass) and only when that fails are the lower rows scanned alone.
+pub(crate) fn lower_result<T: Real>(a: &[T], k: usize, what: &'static str) -> Result<()> {
+    if all_finite(a) || (0..k).all(|r| a.get(r * k..r * k + r + 1).is_some_and(all_finite)) {
+        Ok(())
+    } else {
+        Err(Error::NonFiniteResult { what })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The branch-free checks against plain scans, at every length up to
@@ -259,6 +271,24 @@ mod tests {
 
     fn bad_values() -> [f32; 5] {
         [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0, -0.0]
+    }
+
+    #[test]
+    fn lower_result_reads_only_the_lower_triangle() {
+        let k = 5;
+        for bad in bad_values().into_iter().filter(|v| !v.is_finite()) {
+            for i in 0..k * k {
+                let mut a: Vec<f32> = (0..k * k).map(|v| v as f32).collect();
+                a[i] = bad;
+                let (r, c) = (i / k, i % k);
+                let got = lower_result(&a, k, "a");
+                if c <= r {
+                    assert_eq!(got, Err(Error::NonFiniteResult { what: "a" }), "({r}, {c})");
+                } else {
+                    assert_eq!(got, Ok(()), "({r}, {c})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::factors::{Items, Row};
 use crate::real::{Real, dot, positive};
-use crate::row::normal_equations_unchecked;
+use crate::row::normal_equations_lower_unchecked;
 
 /// Factors the symmetric positive definite `a` (`k x k`, row-major) in place:
 /// on success its lower triangle (diagonal included) holds `L` with `A = L Lᵀ`;
@@ -313,8 +313,8 @@ pub fn solve_row_cholesky<T: Real>(
     }
     let mut b = [T::ZERO; crate::MAX_K];
     let b = &mut b[..k];
-    normal_equations_unchecked(items, row, lambda, a_scratch, b);
-    check::result(a_scratch, "a")?;
+    normal_equations_lower_unchecked(items, row, lambda, a_scratch, b);
+    check::lower_result(a_scratch, k, "a")?;
     check::result(b, "b")?;
     factor_unchecked(a_scratch, k)?;
     substitute_unchecked(a_scratch, b, k);

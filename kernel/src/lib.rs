@@ -94,9 +94,6 @@ pub use lowrank::{
     whiten_rows,
 };
 pub use real::Real;
-pub use row::{
-    gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations,
-    row_normal_equations_gathered,
-};
+pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};
 pub use sgd::gradient_step_row;
 pub use topn::{Scored, score_items, select_top_n_into, top_n, top_n_into};

@@ -263,6 +263,164 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
     }
 }
 
+/// The rank-1 updates of [`syr_lower`] for `n` vectors in order:
+/// `A[r][c] += (w_t x_t[r]) x_t[c]` for `t = 0, 1, …, n − 1`, where
+/// `cell(t) = (w_t, x_t)` (every `x_t` of length `k`). Every lower-triangle
+/// element gets exactly the sequence of operations of `n` [`syr_lower`]
+/// calls, so the bits are theirs on every target. Entries of the strict
+/// upper triangle within 16 columns of the diagonal may be overwritten with
+/// partial sums (callers mirror the lower triangle or never read the upper).
+///
+/// On hosts with `k` a multiple of 16 the loops run over tiles of 4 rows
+/// by up to 64 columns (16 accumulators of 16 lanes) with all `n` vectors
+/// streaming through each tile, so the tile's `A` entries stay in
+/// registers instead of being loaded and stored once per vector: the
+/// `n k² / 2` multiply-adds of the row's normal equations run at the
+/// vector units' rate (the BLAS-3 work of a `syrk`, without its packing).
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn syr_lower_many<T: Real>(
+    a: &mut [T],
+    k: usize,
+    h: &[T],
+    cells: &[u32],
+    weight: impl Fn(usize) -> T,
+) {
+    const L: usize = SYMV_TILE;
+    if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
+        for (t, &j) in cells.iter().enumerate() {
+            if let Some(x) = row_of(h, j, k) {
+                syr_lower(weight(t), x, a, k);
+            }
+        }
+        return;
+    }
+    // Blocks of cells whose rows fit in L1 (16 KiB of f32) pass through all
+    // the tiles before the next block: a long row's vectors are then read
+    // from L2 once, not once per tile.
+    let block = (SYR_BLOCK_VALUES / k).max(1);
+    let mut first = 0;
+    for cells in cells.chunks(block) {
+        let weight = |t: usize| weight(first + t);
+        let mut r0 = 0;
+        while r0 < k {
+            // column chunks up to the tile's last row, four at a time
+            let chunks = (r0 + 3) / L + 1;
+            let mut g = 0;
+            while g < chunks {
+                let c0 = g * L;
+                match chunks - g {
+                    1 => syr_tile::<T, 1>(a, k, r0, c0, h, cells, &weight),
+                    2 => syr_tile::<T, 2>(a, k, r0, c0, h, cells, &weight),
+                    3 => syr_tile::<T, 3>(a, k, r0, c0, h, cells, &weight),
+                    _ => syr_tile::<T, 4>(a, k, r0, c0, h, cells, &weight),
+                }
+                g += 4;
+            }
+            r0 += 4;
+        }
+        first += cells.len();
+    }
+}
+
+/// Values of the fixed-side rows per cell block of [`syr_lower_many`].
+#[cfg(not(target_os = "none"))]
+const SYR_BLOCK_VALUES: usize = 4096;
+
+/// [`syr_lower_many`] on bare metal: one [`syr_lower`] per vector (a
+/// scalar FPU has no registers for a tile), the same operations per element.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn syr_lower_many<T: Real>(
+    a: &mut [T],
+    k: usize,
+    h: &[T],
+    cells: &[u32],
+    weight: impl Fn(usize) -> T,
+) {
+    for (t, &j) in cells.iter().enumerate() {
+        if let Some(x) = row_of(h, j, k) {
+            syr_lower(weight(t), x, a, k);
+        }
+    }
+}
+
+/// Row `j` (`k` wide) of the row-major table `h`, `None` when out of bounds.
+#[inline(always)]
+fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
+    let start = (j as usize).checked_mul(k)?;
+    h.get(start..start.checked_add(k)?)
+}
+
+/// One tile of [`syr_lower_many`]: rows `r0..r0 + 4`, columns
+/// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16 and `r0` of 4).
+/// The four rows' accumulators are separate arrays and the products are
+/// written row by row: that is the shape LLVM keeps in vector registers
+/// (one array of rows was vectorised across rows, with gathers).
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn syr_tile<T: Real, const NC: usize>(
+    a: &mut [T],
+    k: usize,
+    r0: usize,
+    c0: usize,
+    h: &[T],
+    cells: &[u32],
+    weight: &impl Fn(usize) -> T,
+) {
+    const L: usize = SYMV_TILE;
+    let load = |s: &[T], off: usize| -> [T; L] {
+        s.get(off..off + L)
+            .and_then(|s| s.first_chunk::<L>())
+            .copied()
+            .unwrap_or([T::ZERO; L])
+    };
+    let (mut a0, mut a1, mut a2, mut a3) = (
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+    );
+    for ch in 0..NC {
+        let c = c0 + ch * L;
+        a0[ch] = load(a, r0 * k + c);
+        a1[ch] = load(a, (r0 + 1) * k + c);
+        a2[ch] = load(a, (r0 + 2) * k + c);
+        a3[ch] = load(a, (r0 + 3) * k + c);
+    }
+    for (t, &j) in cells.iter().enumerate() {
+        // an out-of-range row (unreachable for validated rows) is skipped,
+        // as in the untiled loop
+        let Some(x) = row_of(h, j, k) else {
+            continue;
+        };
+        let Some(&[x0, x1, x2, x3]) = x.get(r0..r0 + 4).and_then(|s| s.first_chunk::<4>()) else {
+            continue;
+        };
+        let w = weight(t);
+        let (s0, s1, s2, s3) = (w * x0, w * x1, w * x2, w * x3);
+        for ch in 0..NC {
+            let xv = load(x, c0 + ch * L);
+            for l in 0..L {
+                a0[ch][l] += s0 * xv[l];
+                a1[ch][l] += s1 * xv[l];
+                a2[ch][l] += s2 * xv[l];
+                a3[ch][l] += s3 * xv[l];
+            }
+        }
+    }
+    for ch in 0..NC {
+        let c = c0 + ch * L;
+        for (i, acc) in [&a0, &a1, &a2, &a3].into_iter().enumerate() {
+            let off = (r0 + i) * k + c;
+            if let Some(d) = a.get_mut(off..off + L) {
+                d.copy_from_slice(&acc[ch]);
+            }
+        }
+    }
+}
+
 /// Copies the lower triangle of a k x k row-major matrix onto its upper triangle.
 #[inline]
 pub(crate) fn mirror_lower<T: Real>(a: &mut [T], k: usize) {

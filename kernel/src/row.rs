@@ -42,7 +42,9 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row};
-use crate::real::{Real, axpy, axpy4, dot, dot4, mirror_lower, quad_form, symv, syr_lower};
+use crate::real::{
+    Real, axpy, axpy4, dot, dot4, mirror_lower, quad_form, symv, syr_lower, syr_lower_many,
+};
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
 /// symmetric), written to `g`.
@@ -282,106 +284,45 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
     b: &mut [T],
 ) {
     let k = items.k();
-    a.copy_from_slice(items.g0);
-    b.fill(T::ZERO);
-    for t in 0..row.len() {
-        let (j, c, x) = row.cell(t);
-        let hj = items.h.row(j);
-        syr_lower(c - items.c0.at(j), hj, a, k);
-        axpy(c * x, hj, b);
-    }
+    normal_equations_lower_unchecked(items, row, lambda, a, b);
     mirror_lower(a, k);
-    for d in 0..k {
-        a[d * k + d] += lambda;
-    }
 }
 
-/// The split of [`row_normal_equations`] that lets a host do the `O(n_u k²)`
-/// part as one BLAS-3 product: with `d_t = c_t − c0_{j_t}` per observed cell,
-///
-/// ```text
-/// A = (G0 + λ I) + Pᵀ P − Nᵀ N,   b = Σ_obs c_uj x_uj h_j
-/// P = rows sqrt(d_t) h_j for d_t > 0,   N = rows sqrt(−d_t) h_j for d_t < 0
-/// ```
-///
-/// This writes `a = G0 + λ I` (`k x k`, full), `b` (`k`) and, into `block`
-/// (row-major, `k` columns), the rows of `P` followed by the rows of `N`
-/// (cells with `d_t = 0` contribute nothing and are left out); it returns
-/// `(rows of P, rows of N)`. The caller then adds `Pᵀ P` and subtracts
-/// `Nᵀ N` (e.g. `syrk` on the lower triangle) and solves with
-/// [`crate::solve_spd_in_place`], which reads only the lower triangle.
-/// `block` needs [`gathered_rows_len`]`(row.len(), k)` elements. O(n_u k + k²).
-///
-/// # Errors
-/// As [`row_normal_equations`], plus [`crate::Error::LengthMismatch`] when
-/// `block` is shorter than [`gathered_rows_len`].
-///
-/// ```
-/// use wmf_kernel::{Baseline, Factors, Items, Row, row_normal_equations_gathered};
-/// let h = [1.0f64, 0.0, 0.0, 1.0];
-/// let g0 = [1.0, 0.0, 0.0, 1.0];
-/// let items = Items::new(Factors::new(&h, 2, 2).unwrap(), &g0, Baseline::Uniform(1.0)).unwrap();
-/// let (mut a, mut b, mut block) = ([0.0; 4], [0.0; 2], [0.0; 2]);
-/// let (pos, neg) = row_normal_equations_gathered(
-///     &items, &Row::implicit(&[1], &[5.0]), 0.5, &mut a, &mut block, &mut b).unwrap();
-/// assert_eq!((pos, neg), (1, 0));
-/// assert_eq!(a, [1.5, 0.0, 0.0, 1.5]);
-/// assert_eq!(block, [0.0, 2.0]); // sqrt(5 - 1) * h_1
-/// assert_eq!(b, [0.0, 5.0]);
-/// ```
+/// [`normal_equations_unchecked`] on the lower triangle of `a` only (what
+/// the Cholesky factorisation reads); the strict upper triangle holds
+/// unspecified finite-or-not values. Every lower element is computed by the
+/// same operations as there: `G0`, then the cells' rank-1 updates in cell
+/// order ([`syr_lower_many`]), then `λ` on the diagonal.
 #[inline(always)]
-pub fn row_normal_equations_gathered<T: Real>(
+pub(crate) fn normal_equations_lower_unchecked<T: Real>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,
     lambda: T,
     a: &mut [T],
-    block: &mut [T],
     b: &mut [T],
-) -> Result<(usize, usize)> {
-    items.check_row(row)?;
-    check::scalar_nonneg(lambda, "lambda")?;
+) {
     let k = items.k();
-    check::len(a, k * k, "a")?;
-    check::len(b, k, "b")?;
-    check::min_len(block, gathered_rows_len(row.len(), k), "block")?;
     a.copy_from_slice(items.g0);
+    b.fill(T::ZERO);
+    let n = row.items.len().min(row.conf.len());
+    let (cells, conf, h) = (&row.items[..n], &row.conf[..n], items.h.as_slice());
+    // the baseline's kind resolved once, so the tiles' loop is compiled for each
+    match items.c0 {
+        Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0),
+        Baseline::PerItem(c0) => syr_lower_many(a, k, h, cells, |t| {
+            conf[t] - c0.get(cells[t] as usize).copied().unwrap_or(T::ZERO)
+        }),
+    }
+    for t in 0..row.len() {
+        let (j, c, x) = row.cell(t);
+        axpy(c * x, items.h.row(j), b);
+    }
     for d in 0..k {
         a[d * k + d] += lambda;
     }
-    b.fill(T::ZERO);
-    let (mut pos, mut neg) = (0usize, 0usize);
-    let n = row.len();
-    for t in 0..n {
-        let (j, c, x) = row.cell(t);
-        let hj = items.h.row(j);
-        axpy(c * x, hj, b);
-        let d = c - items.c0.at(j);
-        // positives fill the block from the front, negatives from the back
-        let slot = if d > T::ZERO {
-            pos += 1;
-            pos - 1
-        } else if d < T::ZERO {
-            neg += 1;
-            n - neg
-        } else {
-            continue;
-        };
-        let s = d.abs().sqrt();
-        for (o, hv) in block[slot * k..(slot + 1) * k].iter_mut().zip(hj) {
-            *o = s * *hv;
-        }
-    }
-    // move the negatives (stored backwards at the end) right after the positives
-    if neg > 0 && pos + neg < n {
-        block.copy_within((n - neg) * k..n * k, pos * k);
-    }
-    check::result(a, "a")?;
-    check::result(b, "b")?;
-    check::result(&block[..(pos + neg) * k], "block")?;
-    Ok((pos, neg))
 }
 
-/// Length of the `block` of [`row_normal_equations_gathered`]: `n_u * k`.
+/// Length of a block of `n_u` gathered rows of `k` values: `n_u * k`.
 pub const fn gathered_rows_len(n_u: usize, k: usize) -> usize {
     n_u.saturating_mul(k)
 }

@@ -587,3 +587,115 @@ fn blocked_cholesky_equals_unblocked_bit_for_bit() {
         }
     }
 }
+
+/// The normal equations by the plain rank-1 loop of their definition:
+/// `A = G0`, then for every cell in order `A[r][c] += ((c_t − c0_j) h_j[r]) h_j[c]`
+/// on the lower triangle, mirrored, then `λ` on the diagonal.
+fn rank1_normal_equations<T: Real>(
+    h: &[T],
+    k: usize,
+    g0: &[T],
+    c0: &[T],
+    cells: &[u32],
+    conf: &[T],
+    lambda: T,
+) -> Vec<T> {
+    let mut a = g0.to_vec();
+    for (&j, &c) in cells.iter().zip(conf) {
+        let j = j as usize;
+        let w = c - c0[j];
+        let x = &h[j * k..(j + 1) * k];
+        for r in 0..k {
+            let s = w * x[r];
+            for col in 0..=r {
+                a[r * k + col] += s * x[col];
+            }
+        }
+    }
+    for r in 0..k {
+        for col in (r + 1)..k {
+            a[r * k + col] = a[col * k + r];
+        }
+    }
+    for d in 0..k {
+        a[d * k + d] += lambda;
+    }
+    a
+}
+
+fn tiled_normal_equations_equal_rank1_loop<T: Real>(seed: u64) {
+    let mut r = rng(seed);
+    // k = 16 multiples go through the register tiles (blocks of 4096 / k
+    // cells: 64 at k = 64, 32 at k = 128), the others through the plain loop
+    let (ks, lens): (&[usize], &[usize]) = if crate::common::MIRI {
+        (&[16, 7], &[0, 3])
+    } else {
+        (
+            &[16, 32, 48, 64, 80, 128, 7, 20],
+            &[0, 1, 3, 17, 31, 32, 33, 64, 65, 130],
+        )
+    };
+    let n = 300;
+    for &k in ks {
+        let h: Vec<T> = (0..n * k)
+            .map(|_| T::from_f64(r.gen_range(-1.0..1.0)))
+            .collect();
+        // per-item c0 around the confidences: weights of both signs and zero
+        let c0: Vec<T> = (0..n)
+            .map(|j| {
+                T::from_f64(if j % 7 == 0 {
+                    2.0
+                } else {
+                    r.gen_range(0.5..3.0)
+                })
+            })
+            .collect();
+        let fac = Factors::new(&h, n, k).unwrap();
+        let mut g0 = vec![T::ZERO; k * k];
+        wmf_kernel::gramian(&fac, Baseline::PerItem(&c0), &mut g0).unwrap();
+        let items = Items::new(fac, &g0, Baseline::PerItem(&c0)).unwrap();
+        let uniform = Items::new(fac, &g0, Baseline::Uniform(T::ONE)).unwrap();
+        let ones = vec![T::ONE; n];
+        for &len in lens {
+            let mut cells: Vec<u32> = (0..n as u32).collect();
+            for i in 0..len {
+                let j = r.gen_range(i..n);
+                cells.swap(i, j);
+            }
+            let mut cells = cells[..len].to_vec();
+            cells.sort_unstable();
+            let conf: Vec<T> = cells
+                .iter()
+                .map(|&j| {
+                    T::from_f64(if j % 7 == 0 {
+                        2.0
+                    } else {
+                        r.gen_range(0.5..3.0)
+                    })
+                })
+                .collect();
+            let row = Row::implicit(&cells, &conf);
+            let lambda = T::from_f64(0.25);
+            for (items, c0) in [(&items, &c0), (&uniform, &ones)] {
+                let want = rank1_normal_equations(&h, k, &g0, c0, &cells, &conf, lambda);
+                let (mut a, mut b) = (vec![T::ZERO; k * k], vec![T::ZERO; k]);
+                row_normal_equations(items, &row, lambda, &mut a, &mut b).unwrap();
+                for (i, (got, want)) in a.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        got.to_f64().to_bits(),
+                        want.to_f64().to_bits(),
+                        "k {k} cells {len}: A[{}][{}] {got} vs {want}",
+                        i / k,
+                        i % k
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn tiled_normal_equations_equal_the_rank1_loop_bit_for_bit() {
+    tiled_normal_equations_equal_rank1_loop::<f32>(4301);
+    tiled_normal_equations_equal_rank1_loop::<f64>(4302);
+}
