@@ -263,20 +263,28 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
     }
 }
 
-/// The rank-1 updates of [`syr_lower`] for `n` vectors in order:
-/// `A[r][c] += (w_t x_t[r]) x_t[c]` for `t = 0, 1, …, n − 1`, where
-/// `cell(t) = (w_t, x_t)` (every `x_t` of length `k`). Every lower-triangle
-/// element gets exactly the sequence of operations of `n` [`syr_lower`]
-/// calls, so the bits are theirs on every target. Entries of the strict
-/// upper triangle within 16 columns of the diagonal may be overwritten with
-/// partial sums (callers mirror the lower triangle or never read the upper).
+/// The rank-1 updates of [`syr_lower`] for the rows `cells` of the
+/// row-major table `h` (`k` wide), in order:
+/// `A[r][c] += (w_t x_t[r]) x_t[c]` for `t = 0, 1, …`, where `x_t` is row
+/// `cells[t]` of `h` and `w_t = weight(t)` (a row out of range is skipped).
+/// Every lower-triangle element gets exactly the sequence of operations of
+/// one [`syr_lower`] call per cell, so the bits are theirs on every target.
+/// Entries of the strict upper triangle within 16 columns of the diagonal
+/// may be overwritten with partial sums (callers mirror the lower triangle
+/// or never read the upper).
+///
+/// Derivation: `Σ_t w_t x_t x_tᵀ` is symmetric, so only `c <= r` is formed;
+/// element `(r, c)` is `Σ_t (w_t x_t[r]) x_t[c]`, summed in cell order.
 ///
 /// On hosts with `k` a multiple of 16 the loops run over tiles of 4 rows
-/// by up to 64 columns (16 accumulators of 16 lanes) with all `n` vectors
+/// by up to 64 columns (16 accumulators of 16 lanes) with all the cells
 /// streaming through each tile, so the tile's `A` entries stay in
-/// registers instead of being loaded and stored once per vector: the
+/// registers instead of being loaded and stored once per cell: the
 /// `n k² / 2` multiply-adds of the row's normal equations run at the
 /// vector units' rate (the BLAS-3 work of a `syrk`, without its packing).
+/// Each tile reads every cell's row again, so callers hand the cells over
+/// in blocks of [`syr_block_len`] whose rows they have just read whole
+/// (they are then in L1).
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn syr_lower_many<T: Real>(
@@ -295,37 +303,39 @@ pub(crate) fn syr_lower_many<T: Real>(
         }
         return;
     }
-    // Blocks of cells whose rows fit in L1 (16 KiB of f32) pass through all
-    // the tiles before the next block: a long row's vectors are then read
-    // from L2 once, not once per tile.
-    let block = (SYR_BLOCK_VALUES / k).max(1);
-    let mut first = 0;
-    for cells in cells.chunks(block) {
-        let weight = |t: usize| weight(first + t);
-        let mut r0 = 0;
-        while r0 < k {
-            // column chunks up to the tile's last row, four at a time
-            let chunks = (r0 + 3) / L + 1;
-            let mut g = 0;
-            while g < chunks {
-                let c0 = g * L;
-                match chunks - g {
-                    1 => syr_tile::<T, 1>(a, k, r0, c0, h, cells, &weight),
-                    2 => syr_tile::<T, 2>(a, k, r0, c0, h, cells, &weight),
-                    3 => syr_tile::<T, 3>(a, k, r0, c0, h, cells, &weight),
-                    _ => syr_tile::<T, 4>(a, k, r0, c0, h, cells, &weight),
-                }
-                g += 4;
+    let mut r0 = 0;
+    while r0 < k {
+        // column chunks up to the tile's last row, four at a time
+        let chunks = (r0 + 3) / L + 1;
+        let mut g = 0;
+        while g < chunks {
+            let c0 = g * L;
+            match chunks - g {
+                1 => syr_tile::<T, 1>(a, k, r0, c0, h, cells, &weight),
+                2 => syr_tile::<T, 2>(a, k, r0, c0, h, cells, &weight),
+                3 => syr_tile::<T, 3>(a, k, r0, c0, h, cells, &weight),
+                _ => syr_tile::<T, 4>(a, k, r0, c0, h, cells, &weight),
             }
-            r0 += 4;
+            g += 4;
         }
-        first += cells.len();
+        r0 += 4;
     }
 }
 
-/// Values of the fixed-side rows per cell block of [`syr_lower_many`].
+/// How many cells a caller of [`syr_lower_many`] hands it at a time so
+/// that their rows (`k` values each) stay in L1 while every tile passes
+/// over them: 4096 values (16 KiB of `f32`). On bare metal, where there
+/// are no tiles and no cache to keep, all of them.
 #[cfg(not(target_os = "none"))]
-const SYR_BLOCK_VALUES: usize = 4096;
+pub(crate) fn syr_block_len(k: usize) -> usize {
+    (4096 / k.max(1)).max(1)
+}
+
+/// [`syr_block_len`] on bare metal: one block.
+#[cfg(target_os = "none")]
+pub(crate) fn syr_block_len(_k: usize) -> usize {
+    usize::MAX
+}
 
 /// [`syr_lower_many`] on bare metal: one [`syr_lower`] per vector (a
 /// scalar FPU has no registers for a tile), the same operations per element.

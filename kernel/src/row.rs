@@ -43,7 +43,8 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row};
 use crate::real::{
-    Real, axpy, axpy4, dot, dot4, mirror_lower, quad_form, symv, syr_lower, syr_lower_many,
+    Real, axpy, axpy4, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower,
+    syr_lower_many,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
@@ -306,16 +307,28 @@ pub(crate) fn normal_equations_lower_unchecked<T: Real>(
     b.fill(T::ZERO);
     let n = row.items.len().min(row.conf.len());
     let (cells, conf, h) = (&row.items[..n], &row.conf[..n], items.h.as_slice());
-    // the baseline's kind resolved once, so the tiles' loop is compiled for each
-    match items.c0 {
-        Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0),
-        Baseline::PerItem(c0) => syr_lower_many(a, k, h, cells, |t| {
-            conf[t] - c0.get(cells[t] as usize).copied().unwrap_or(T::ZERO)
-        }),
-    }
-    for t in 0..row.len() {
-        let (j, c, x) = row.cell(t);
-        axpy(c * x, items.h.row(j), b);
+    // Blocks of cells whose fixed-side rows fit in L1: `b`'s axpys read each
+    // of the block's rows whole and in order (independent loads the memory
+    // system overlaps), then the rank updates' tiles, which touch each row
+    // once per tile, find them in L1. Per element of `a` and `b` the sums
+    // still run in cell order.
+    let block = syr_block_len(k);
+    let mut first = 0;
+    while first < n {
+        let end = first.saturating_add(block).min(n);
+        for t in first..end {
+            let (j, c, x) = row.cell(t);
+            axpy(c * x, items.h.row(j), b);
+        }
+        let (cells, conf) = (&cells[first..end], &conf[first..end]);
+        // the baseline's kind resolved once, so the tiles' loop is compiled for each
+        match items.c0 {
+            Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0),
+            Baseline::PerItem(c0) => syr_lower_many(a, k, h, cells, |t| {
+                conf[t] - c0.get(cells[t] as usize).copied().unwrap_or(T::ZERO)
+            }),
+        }
+        first = end;
     }
     for d in 0..k {
         a[d * k + d] += lambda;
