@@ -635,7 +635,7 @@ fn tiled_normal_equations_equal_rank1_loop<T: Real>(seed: u64) {
             &[0, 1, 3, 17, 31, 32, 33, 64, 65, 130],
         )
     };
-    let n = 300;
+    let n = if crate::common::MIRI { 24 } else { 300 };
     for &k in ks {
         let h: Vec<T> = (0..n * k)
             .map(|_| T::from_f64(r.gen_range(-1.0..1.0)))
