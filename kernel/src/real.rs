@@ -296,11 +296,7 @@ pub(crate) fn syr_lower_many<T: Real>(
 ) {
     const L: usize = SYMV_TILE;
     if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
-        for (t, &j) in cells.iter().enumerate() {
-            if let Some(x) = row_of(h, j, k) {
-                syr_lower(weight(t), x, a, k);
-            }
-        }
+        syr_lower_each(a, k, h, cells, weight);
         return;
     }
     let mut r0 = 0;
@@ -337,11 +333,24 @@ pub(crate) fn syr_block_len(_k: usize) -> usize {
     usize::MAX
 }
 
-/// [`syr_lower_many`] on bare metal: one [`syr_lower`] per vector (a
-/// scalar FPU has no registers for a tile), the same operations per element.
+/// [`syr_lower_many`] on bare metal: one [`syr_lower`] per cell (a scalar
+/// FPU has no registers for a tile), the same operations per element.
 #[cfg(target_os = "none")]
 #[inline(always)]
 pub(crate) fn syr_lower_many<T: Real>(
+    a: &mut [T],
+    k: usize,
+    h: &[T],
+    cells: &[u32],
+    weight: impl Fn(usize) -> T,
+) {
+    syr_lower_each(a, k, h, cells, weight);
+}
+
+/// [`syr_lower_many`]'s definition, untiled: one [`syr_lower`] per cell,
+/// in cell order (bare metal, and hosts where `k` is not a multiple of 16).
+#[inline(always)]
+fn syr_lower_each<T: Real>(
     a: &mut [T],
     k: usize,
     h: &[T],
