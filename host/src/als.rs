@@ -31,7 +31,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
-use wmf_kernel::{Baseline, CgParams, EigenWhitened, Factors, Items, Row, Whitened};
+use wmf_kernel::{Baseline, CgParams, EigenWhitened, Factors, Items, Row, Tiling, Whitened};
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
@@ -597,7 +597,7 @@ pub fn solve_one<T: Float>(
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
     let shared = match fixed {
-        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0)?),
+        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0)?.with_tiling(tiling())),
         FixedSide::PerRow { .. } => None,
     };
     solve_prepared(
@@ -645,6 +645,18 @@ pub fn isa() -> Isa {
             _ => have,
         }
     })
+}
+
+/// The kernel's register blocking for this process's [`Isa`]: the wide
+/// rank-update tiles (4 x 64) where AVX-512's 32 registers of 16 lanes hold
+/// them, the narrow ones (4 x 16) everywhere else (AVX2 and SSE2 have 16
+/// registers; the wide tiles spill their accumulators there). Results are bit for bit the same under both
+/// ([`wmf_kernel::Tiling`]); BENCHMARKS.md, batch 11, has the measurements.
+pub fn tiling() -> Tiling {
+    match isa() {
+        Isa::Avx512 => Tiling::Wide,
+        Isa::Avx2 | Isa::Baseline => Tiling::Narrow,
+    }
 }
 
 fn detect_isa() -> Isa {
@@ -751,7 +763,7 @@ fn solve_generic<T: Float>(
     let items = match (shared, fixed) {
         (Some(items), _) => items,
         (None, FixedSide::Shared { g0, c0 }) => {
-            per_row = Items::new(fac, g0, c0)?;
+            per_row = Items::new(fac, g0, c0)?.with_tiling(tiling());
             &per_row
         }
         (None, FixedSide::PerRow { gram, c0 }) => {
@@ -759,7 +771,7 @@ fn solve_generic<T: Float>(
             for (gv, wv) in g.iter_mut().zip(gram) {
                 *gv = c * *wv;
             }
-            per_row = Items::new(fac, g, Baseline::Uniform(c))?;
+            per_row = Items::new(fac, g, Baseline::Uniform(c))?.with_tiling(tiling());
             &per_row
         }
     };
@@ -947,11 +959,12 @@ fn gather_group<'s, 'a: 's, T: Float>(
             Baseline::PerItem(&gathered_c0[..])
         }
     };
-    Items::new(
+    Ok(Items::new(
         Factors::with_shape(&gathered[..], cells.len(), k)?,
         items.gramian(),
         c0,
-    )
+    )?
+    .with_tiling(items.tiling()))
 }
 
 /// The largest gathered copy of a CG group's fixed-side rows (32 MiB per
@@ -1063,9 +1076,13 @@ pub fn solve_side<T: Float>(
     let fac = Factors::new(fixed_slice, nf, k)
         .map_err(|e| Error::kernel(format!("checking the {} factors", other(names.what)), e))?;
     let shared = match fixed {
-        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0).map_err(|e| {
-            Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
-        })?),
+        FixedSide::Shared { g0, c0 } => Some(
+            Items::new(fac, g0, c0)
+                .map_err(|e| {
+                    Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
+                })?
+                .with_tiling(tiling()),
+        ),
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();

@@ -7,6 +7,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::real::Real;
+use crate::tiling::Tiling;
 
 /// A row-major `n x k` factor matrix (item factors `H`, or user factors `W`),
 /// checked finite with `1 <= k <= MAX_K` and `1 <= n <= u32::MAX`.
@@ -135,6 +136,7 @@ pub struct Items<'a, T> {
     pub(crate) h: Factors<'a, T>,
     pub(crate) g0: &'a [T],
     pub(crate) c0: Baseline<'a, T>,
+    pub(crate) tiling: Tiling,
 }
 
 impl<'a, T: Real> Items<'a, T> {
@@ -151,7 +153,26 @@ impl<'a, T: Real> Items<'a, T> {
         check::len(g0, h.k * h.k, "g0")?;
         check::finite(g0, "g0")?;
         c0.validate(h.n)?;
-        Ok(Self { h, g0, c0 })
+        Ok(Self {
+            h,
+            g0,
+            c0,
+            tiling: Tiling::default(),
+        })
+    }
+
+    /// The same items with the loops blocked for another register file
+    /// (see [`Tiling`]; [`Items::new`] takes [`Tiling::default`]). The
+    /// results are bit for bit the same under every tiling; only the speed
+    /// differs.
+    #[must_use]
+    pub fn with_tiling(self, tiling: Tiling) -> Self {
+        Self { tiling, ..self }
+    }
+
+    /// The register blocking of the tiled host loops (see [`Tiling`]).
+    pub fn tiling(&self) -> Tiling {
+        self.tiling
     }
 
     /// Number of items `n`.

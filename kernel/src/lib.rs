@@ -72,6 +72,7 @@ pub mod lowrank;
 mod real;
 pub mod row;
 mod sgd;
+mod tiling;
 mod topn;
 
 /// The largest rank `k` any function accepts. Stack buffers of `MAX_K`
@@ -96,4 +97,5 @@ pub use lowrank::{
 pub use real::Real;
 pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};
 pub use sgd::gradient_step_row;
+pub use tiling::Tiling;
 pub use topn::{Scored, score_items, select_top_n_into, top_n, top_n_into};

@@ -1,5 +1,6 @@
 //! The scalar type the kernels are generic over, with `libm` behind this one module.
 
+use crate::tiling::Tiling;
 use core::fmt::{Debug, Display};
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -293,6 +294,7 @@ pub(crate) fn syr_lower_many<T: Real>(
     h: &[T],
     cells: &[u32],
     weight: impl Fn(usize) -> T,
+    tiling: Tiling,
 ) {
     const L: usize = SYMV_TILE;
     if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
@@ -301,18 +303,20 @@ pub(crate) fn syr_lower_many<T: Real>(
     }
     let mut r0 = 0;
     while r0 < k {
-        // column chunks up to the tile's last row, four at a time
+        // column chunks up to the tile's last row, up to the tiling's
+        // width (four chunks, or one) at a time
         let chunks = (r0 + 3) / L + 1;
+        let width = tiling.syr_chunks();
         let mut g = 0;
         while g < chunks {
             let c0 = g * L;
-            match chunks - g {
+            match (chunks - g).min(width) {
                 1 => syr_tile::<T, 1>(a, k, r0, c0, h, cells, &weight),
                 2 => syr_tile::<T, 2>(a, k, r0, c0, h, cells, &weight),
                 3 => syr_tile::<T, 3>(a, k, r0, c0, h, cells, &weight),
                 _ => syr_tile::<T, 4>(a, k, r0, c0, h, cells, &weight),
             }
-            g += 4;
+            g += width;
         }
         r0 += 4;
     }
@@ -343,6 +347,7 @@ pub(crate) fn syr_lower_many<T: Real>(
     h: &[T],
     cells: &[u32],
     weight: impl Fn(usize) -> T,
+    _tiling: Tiling,
 ) {
     syr_lower_each(a, k, h, cells, weight);
 }

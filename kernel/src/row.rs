@@ -323,10 +323,15 @@ pub(crate) fn normal_equations_lower_unchecked<T: Real>(
         let (cells, conf) = (&cells[first..end], &conf[first..end]);
         // the baseline's kind resolved once, so the tiles' loop is compiled for each
         match items.c0 {
-            Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0),
-            Baseline::PerItem(c0) => syr_lower_many(a, k, h, cells, |t| {
-                conf[t] - c0.get(cells[t] as usize).copied().unwrap_or(T::ZERO)
-            }),
+            Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0, items.tiling),
+            Baseline::PerItem(c0) => syr_lower_many(
+                a,
+                k,
+                h,
+                cells,
+                |t| conf[t] - c0.get(cells[t] as usize).copied().unwrap_or(T::ZERO),
+                items.tiling,
+            ),
         }
         first = end;
     }

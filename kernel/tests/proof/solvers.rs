@@ -6,9 +6,10 @@
 use crate::common::{Model, RowData, Spec, cast, reference, rel_err, rng, tol, trials, wide};
 use rand::Rng;
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Error, Factors, Items, Real, Row, cd_sweeps, cholesky_in_place,
-    cholesky_solve_in_place, eals_online_update, fixed, gradient_step_row, row_gradient, row_loss,
-    row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals, solve_spd_in_place,
+    Baseline, CellUpdate, CgParams, Error, Factors, Items, Real, Row, Tiling, cd_sweeps,
+    cholesky_in_place, cholesky_solve_in_place, eals_online_update, fixed, gradient_step_row,
+    row_gradient, row_loss, row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals,
+    solve_spd_in_place,
 };
 
 fn spec(per_item_c0: bool, explicit_pref: bool) -> Spec {
@@ -676,18 +677,23 @@ fn tiled_normal_equations_equal_rank1_loop<T: Real>(seed: u64) {
                 .collect();
             let row = Row::implicit(&cells, &conf);
             let lambda = T::from_f64(0.25);
-            for (items, c0) in [(&items, &c0), (&uniform, &ones)] {
-                let want = rank1_normal_equations(&h, k, &g0, c0, &cells, &conf, lambda);
-                let (mut a, mut b) = (vec![T::ZERO; k * k], vec![T::ZERO; k]);
-                row_normal_equations(items, &row, lambda, &mut a, &mut b).unwrap();
-                for (i, (got, want)) in a.iter().zip(&want).enumerate() {
-                    assert_eq!(
-                        got.to_f64().to_bits(),
-                        want.to_f64().to_bits(),
-                        "k {k} cells {len}: A[{}][{}] {got} vs {want}",
-                        i / k,
-                        i % k
-                    );
+            // every tiling (the wide 4 x 64 tiles and the narrow 4 x 16 ones)
+            // gives the rank-1 loop's bits
+            for tiling in [Tiling::Wide, Tiling::Narrow] {
+                for (items, c0) in [(&items, &c0), (&uniform, &ones)] {
+                    let items = items.with_tiling(tiling);
+                    let want = rank1_normal_equations(&h, k, &g0, c0, &cells, &conf, lambda);
+                    let (mut a, mut b) = (vec![T::ZERO; k * k], vec![T::ZERO; k]);
+                    row_normal_equations(&items, &row, lambda, &mut a, &mut b).unwrap();
+                    for (i, (got, want)) in a.iter().zip(&want).enumerate() {
+                        assert_eq!(
+                            got.to_f64().to_bits(),
+                            want.to_f64().to_bits(),
+                            "{tiling:?} k {k} cells {len}: A[{}][{}] {got} vs {want}",
+                            i / k,
+                            i % k
+                        );
+                    }
                 }
             }
         }
