@@ -650,8 +650,9 @@ pub fn isa() -> Isa {
 /// The kernel's register blocking for this process's [`Isa`]: the wide
 /// rank-update tiles (4 x 64) where AVX-512's 32 registers of 16 lanes hold
 /// them, the narrow ones (4 x 16) everywhere else (AVX2 and SSE2 have 16
-/// registers; the wide tiles spill their accumulators there). Results are bit for bit the same under both
-/// ([`wmf_kernel::Tiling`]); BENCHMARKS.md, batch 11, has the measurements.
+/// registers; the wide tiles spill their accumulators there). Results are
+/// bit for bit the same under both ([`wmf_kernel::Tiling`]); BENCHMARKS.md,
+/// batch 11, has the measurements.
 pub fn tiling() -> Tiling {
     match isa() {
         Isa::Avx512 => Tiling::Wide,

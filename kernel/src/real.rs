@@ -278,8 +278,9 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 /// element `(r, c)` is `Σ_t (w_t x_t[r]) x_t[c]`, summed in cell order.
 ///
 /// On hosts with `k` a multiple of 16 the loops run over tiles of 4 rows
-/// by up to 64 columns (16 accumulators of 16 lanes) with all the cells
-/// streaming through each tile, so the tile's `A` entries stay in
+/// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes) or
+/// by 16 columns ([`Tiling::Narrow`]: 4 accumulators of 16 lanes), with
+/// all the cells streaming through each tile, so the tile's `A` entries stay in
 /// registers instead of being loaded and stored once per cell: the
 /// `n k² / 2` multiply-adds of the row's normal equations run at the
 /// vector units' rate (the BLAS-3 work of a `syrk`, without its packing).
