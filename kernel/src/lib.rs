@@ -37,6 +37,15 @@
 //! [`Error`] naming the argument and position; none panics or loops forever,
 //! and none returns NaN. Scratch memory is always the caller's.
 //!
+//! ## Cargo features
+//!
+//! - `std` (off by default): square roots through std (the compiler's own
+//!   operation, encoded for the calling function's instruction set) instead
+//!   of libm's, whose x86 version is a legacy-SSE instruction that is slow
+//!   inside AVX code. The results are the same bits (both are the correctly
+//!   rounded IEEE square root). Nothing else changes: the crate still
+//!   allocates nothing. `wmf-host` and `wmf-ffi`'s desktop build enable it.
+//!
 //! ## Fold-in of one user, on the stack
 //!
 //! ```
@@ -56,8 +65,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Only under Miri, for `Real::sqrt` (see `real.rs`); the shipped crate is `no_std`.
-#[cfg(miri)]
+// Only for `Real::sqrt` (see `real.rs`): with the `std` feature, and under
+// Miri. The crate itself uses nothing else of std and never allocates.
+#[cfg(any(miri, feature = "std"))]
 extern crate std;
 
 mod cg;

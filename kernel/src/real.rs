@@ -101,24 +101,36 @@ impl Real for f64 {
     }
 }
 
-// Square roots. libm's x86 version is inline assembly, which Miri cannot
-// interpret; under Miri only, std's square root stands in. Both are the
-// correctly rounded IEEE operation, so results are bit-for-bit the same.
-#[cfg(not(miri))]
+// Square roots. Both versions are the correctly rounded IEEE operation, so
+// results are bit-for-bit the same whichever is compiled in.
+//
+// Without the `std` feature (bare metal, the firmware's C library): libm, a
+// hardware instruction where the target has one. On x86 that is inline
+// assembly with the legacy SSE encoding (`sqrtss`), which the compiler
+// cannot re-encode: inside the host's AVX2 and AVX-512 copies it ran between
+// 256-bit instructions and cost the host's Cholesky path about a tenth of
+// its time on a Zen 3 (BENCHMARKS.md, batch 12).
+//
+// With `std` (the host, the desktop C library), and under Miri, which cannot
+// interpret inline assembly: std's square root, the compiler's own
+// operation, encoded for the function it is inlined into (`vsqrtss` there).
+#[cfg(not(any(miri, feature = "std")))]
 #[inline(always)]
 fn sqrt_f32(v: f32) -> f32 {
     libm::sqrtf(v)
 }
-#[cfg(not(miri))]
+#[cfg(not(any(miri, feature = "std")))]
 #[inline(always)]
 fn sqrt_f64(v: f64) -> f64 {
     libm::sqrt(v)
 }
-#[cfg(miri)]
+#[cfg(any(miri, feature = "std"))]
+#[inline(always)]
 fn sqrt_f32(v: f32) -> f32 {
     std::primitive::f32::sqrt(v)
 }
-#[cfg(miri)]
+#[cfg(any(miri, feature = "std"))]
+#[inline(always)]
 fn sqrt_f64(v: f64) -> f64 {
     std::primitive::f64::sqrt(v)
 }
