@@ -597,7 +597,7 @@ pub fn solve_one<T: Float>(
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
     let shared = match fixed {
-        FixedSide::Shared { g0, c0 } => Some(Items::new(fac, g0, c0)?.with_tiling(tiling())),
+        FixedSide::Shared { g0, c0 } => Some(tiled_items(fac, g0, c0)?),
         FixedSide::PerRow { .. } => None,
     };
     solve_prepared(
@@ -649,15 +649,29 @@ pub fn isa() -> Isa {
 
 /// The kernel's register blocking for this process's [`Isa`]: the wide
 /// rank-update tiles (4 x 64) where AVX-512's 32 registers of 16 lanes hold
-/// them, the narrow ones (4 x 16) everywhere else (AVX2 and SSE2 have 16
+/// them, the narrow ones (3 x 16) everywhere else (AVX2 and SSE2 have 16
 /// registers; the wide tiles spill their accumulators there). Results are
 /// bit for bit the same under both ([`wmf_kernel::Tiling`]); BENCHMARKS.md,
-/// batch 11, has the measurements.
+/// batches 11 and 12, has the measurements.
 pub fn tiling() -> Tiling {
     match isa() {
         Isa::Avx512 => Tiling::Wide,
         Isa::Avx2 | Isa::Baseline => Tiling::Narrow,
     }
+}
+
+/// [`Items::new`] with this process's [`tiling`]: every `Items` the solvers
+/// build goes through here, so none runs with tiles its registers cannot
+/// hold. (A gathered copy takes the tiling of the `Items` it copies.)
+///
+/// # Errors
+/// [`Items::new`]'s.
+fn tiled_items<'a, T: Float>(
+    fac: Factors<'a, T>,
+    g0: &'a [T],
+    c0: Baseline<'a, T>,
+) -> wmf_kernel::Result<Items<'a, T>> {
+    Ok(Items::new(fac, g0, c0)?.with_tiling(tiling()))
 }
 
 fn detect_isa() -> Isa {
@@ -764,7 +778,7 @@ fn solve_generic<T: Float>(
     let items = match (shared, fixed) {
         (Some(items), _) => items,
         (None, FixedSide::Shared { g0, c0 }) => {
-            per_row = Items::new(fac, g0, c0)?.with_tiling(tiling());
+            per_row = tiled_items(fac, g0, c0)?;
             &per_row
         }
         (None, FixedSide::PerRow { gram, c0 }) => {
@@ -772,7 +786,7 @@ fn solve_generic<T: Float>(
             for (gv, wv) in g.iter_mut().zip(gram) {
                 *gv = c * *wv;
             }
-            per_row = Items::new(fac, g, Baseline::Uniform(c))?.with_tiling(tiling());
+            per_row = tiled_items(fac, g, Baseline::Uniform(c))?;
             &per_row
         }
     };
@@ -1077,13 +1091,9 @@ pub fn solve_side<T: Float>(
     let fac = Factors::new(fixed_slice, nf, k)
         .map_err(|e| Error::kernel(format!("checking the {} factors", other(names.what)), e))?;
     let shared = match fixed {
-        FixedSide::Shared { g0, c0 } => Some(
-            Items::new(fac, g0, c0)
-                .map_err(|e| {
-                    Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
-                })?
-                .with_tiling(tiling()),
-        ),
+        FixedSide::Shared { g0, c0 } => Some(tiled_items(fac, g0, c0).map_err(|e| {
+            Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
+        })?),
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();

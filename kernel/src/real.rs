@@ -282,8 +282,9 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 /// `cells[t]` of `h` and `w_t = weight(t)` (a row out of range is skipped).
 /// Every lower-triangle element gets exactly the sequence of operations of
 /// one [`syr_lower`] call per cell, so the bits are theirs on every target.
-/// Entries of the strict upper triangle within 16 columns of the diagonal
-/// may be overwritten with partial sums (callers mirror the lower triangle
+/// Entries of the strict upper triangle up to 17 columns right of the
+/// diagonal (the rest of a tile's last 16-column chunk) may be overwritten
+/// with partial sums (callers mirror the lower triangle
 /// or never read the upper).
 ///
 /// Derivation: `Σ_t w_t x_t x_tᵀ` is symmetric, so only `c <= r` is formed;
@@ -291,8 +292,9 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 ///
 /// On hosts with `k` a multiple of 16 the loops run over tiles of 4 rows
 /// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes) or
-/// by 16 columns ([`Tiling::Narrow`]: 4 accumulators of 16 lanes), with
-/// all the cells streaming through each tile, so the tile's `A` entries stay in
+/// of 3 rows by 16 columns ([`Tiling::Narrow`]: 3 accumulators of 16
+/// lanes, the last tile of `A` 1 or 2 rows where 3 does not divide `k`),
+/// with all the cells streaming through each tile, so the tile's `A` entries stay in
 /// registers instead of being loaded and stored once per cell: the
 /// `n k² / 2` multiply-adds of the row's normal equations run at the
 /// vector units' rate (the BLAS-3 work of a `syrk`, without its packing).
@@ -314,24 +316,29 @@ pub(crate) fn syr_lower_many<T: Real>(
         syr_lower_each(a, k, h, cells, weight);
         return;
     }
+    let (width, tile_rows) = (tiling.syr_chunks(), tiling.syr_rows());
     let mut r0 = 0;
     while r0 < k {
-        // column chunks up to the tile's last row, up to the tiling's
+        // the tile's rows (the last tile of a narrow tiling may have
+        // fewer), then column chunks up to its last row, up to the tiling's
         // width (four chunks, or one) at a time
-        let chunks = (r0 + 3) / L + 1;
-        let width = tiling.syr_chunks();
+        let rows = tile_rows.min(k - r0);
+        let chunks = (r0 + rows - 1) / L + 1;
         let mut g = 0;
         while g < chunks {
             let c0 = g * L;
-            match (chunks - g).min(width) {
-                1 => syr_tile::<T, 1>(a, k, r0, c0, h, cells, &weight),
-                2 => syr_tile::<T, 2>(a, k, r0, c0, h, cells, &weight),
-                3 => syr_tile::<T, 3>(a, k, r0, c0, h, cells, &weight),
-                _ => syr_tile::<T, 4>(a, k, r0, c0, h, cells, &weight),
+            match ((chunks - g).min(width), rows) {
+                (1, 1) => syr_tile::<T, 1, 1>(a, k, r0, c0, h, cells, &weight),
+                (1, 2) => syr_tile::<T, 1, 2>(a, k, r0, c0, h, cells, &weight),
+                (1, 3) => syr_tile::<T, 1, 3>(a, k, r0, c0, h, cells, &weight),
+                (1, _) => syr_tile::<T, 1, 4>(a, k, r0, c0, h, cells, &weight),
+                (2, _) => syr_tile::<T, 2, 4>(a, k, r0, c0, h, cells, &weight),
+                (3, _) => syr_tile::<T, 3, 4>(a, k, r0, c0, h, cells, &weight),
+                _ => syr_tile::<T, 4, 4>(a, k, r0, c0, h, cells, &weight),
             }
             g += width;
         }
-        r0 += 4;
+        r0 += rows;
     }
 }
 
@@ -389,15 +396,16 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
     h.get(start..start.checked_add(k)?)
 }
 
-/// One tile of [`syr_lower_many`]: rows `r0..r0 + 4`, columns
-/// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16 and `r0` of 4).
-/// The four rows' accumulators are separate arrays and the products are
+/// One tile of [`syr_lower_many`]: rows `r0..r0 + R` (`R <= 4`), columns
+/// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16).
+/// The rows' accumulators are separate arrays and the products are
 /// written row by row: that is the shape LLVM keeps in vector registers
-/// (one array of rows was vectorised across rows, with gathers).
+/// (one array of rows was vectorised across rows, with gathers). The
+/// `R > i` tests are constants, so each `R` compiles to its own loop.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn syr_tile<T: Real, const NC: usize>(
+fn syr_tile<T: Real, const NC: usize, const R: usize>(
     a: &mut [T],
     k: usize,
     r0: usize,
@@ -422,9 +430,15 @@ fn syr_tile<T: Real, const NC: usize>(
     for ch in 0..NC {
         let c = c0 + ch * L;
         a0[ch] = load(a, r0 * k + c);
-        a1[ch] = load(a, (r0 + 1) * k + c);
-        a2[ch] = load(a, (r0 + 2) * k + c);
-        a3[ch] = load(a, (r0 + 3) * k + c);
+        if R > 1 {
+            a1[ch] = load(a, (r0 + 1) * k + c);
+        }
+        if R > 2 {
+            a2[ch] = load(a, (r0 + 2) * k + c);
+        }
+        if R > 3 {
+            a3[ch] = load(a, (r0 + 3) * k + c);
+        }
     }
     for (t, &j) in cells.iter().enumerate() {
         // an out-of-range row (unreachable for validated rows) is skipped,
@@ -432,24 +446,31 @@ fn syr_tile<T: Real, const NC: usize>(
         let Some(x) = row_of(h, j, k) else {
             continue;
         };
-        let Some(&[x0, x1, x2, x3]) = x.get(r0..r0 + 4).and_then(|s| s.first_chunk::<4>()) else {
+        let Some(xr) = x.get(r0..r0 + R) else {
             continue;
         };
         let w = weight(t);
-        let (s0, s1, s2, s3) = (w * x0, w * x1, w * x2, w * x3);
+        let s = |i: usize| xr.get(i).map_or(T::ZERO, |v| w * *v);
+        let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
         for ch in 0..NC {
             let xv = load(x, c0 + ch * L);
             for l in 0..L {
                 a0[ch][l] += s0 * xv[l];
-                a1[ch][l] += s1 * xv[l];
-                a2[ch][l] += s2 * xv[l];
-                a3[ch][l] += s3 * xv[l];
+                if R > 1 {
+                    a1[ch][l] += s1 * xv[l];
+                }
+                if R > 2 {
+                    a2[ch][l] += s2 * xv[l];
+                }
+                if R > 3 {
+                    a3[ch][l] += s3 * xv[l];
+                }
             }
         }
     }
     for ch in 0..NC {
         let c = c0 + ch * L;
-        for (i, acc) in [&a0, &a1, &a2, &a3].into_iter().enumerate() {
+        for (i, acc) in [&a0, &a1, &a2, &a3].into_iter().enumerate().take(R) {
             let off = (r0 + i) * k + c;
             if let Some(d) = a.get_mut(off..off + L) {
                 d.copy_from_slice(&acc[ch]);

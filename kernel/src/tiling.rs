@@ -31,8 +31,12 @@ pub enum Tiling {
     /// 64 columns (16 accumulator registers).
     Wide,
     /// 16 vector registers of up to 8 `f32` lanes (AVX2, SSE2) or 32 of 4
-    /// (NEON): tiles of 4 rows x 16 columns (8 accumulator registers of 8
-    /// lanes; the wide tiles' 32 would spill to the stack on every cell).
+    /// (NEON): tiles of 3 rows x 16 columns (6 accumulator registers of 8
+    /// lanes, which leaves registers for the row's broadcasts and products:
+    /// the wide tiles' 32 accumulators spill to the stack on every cell, and
+    /// so did one of the 8 of a 4 x 16 tile, because the compiler issues a
+    /// cell's products before its additions; BENCHMARKS.md, batches 11 and
+    /// 12).
     Narrow,
 }
 
@@ -44,6 +48,17 @@ impl Tiling {
         match self {
             Tiling::Wide => 4,
             Tiling::Narrow => 1,
+        }
+    }
+
+    /// Rows of a rank-update tile (the last tile of a matrix may have
+    /// fewer).
+    #[cfg_attr(target_os = "none", allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn syr_rows(self) -> usize {
+        match self {
+            Tiling::Wide => 4,
+            Tiling::Narrow => 3,
         }
     }
 }
