@@ -284,8 +284,8 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 /// one [`syr_lower`] call per cell, so the bits are theirs on every target.
 /// Entries of the strict upper triangle up to 17 columns right of the
 /// diagonal (the rest of a tile's last 16-column chunk) may be overwritten
-/// with partial sums (callers mirror the lower triangle
-/// or never read the upper).
+/// with partial sums (callers mirror the lower triangle or never read the
+/// upper).
 ///
 /// Derivation: `Σ_t w_t x_t x_tᵀ` is symmetric, so only `c <= r` is formed;
 /// element `(r, c)` is `Σ_t (w_t x_t[r]) x_t[c]`, summed in cell order.
@@ -294,10 +294,11 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 /// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes) or
 /// of 3 rows by 16 columns ([`Tiling::Narrow`]: 3 accumulators of 16
 /// lanes, the last tile of `A` 1 or 2 rows where 3 does not divide `k`),
-/// with all the cells streaming through each tile, so the tile's `A` entries stay in
-/// registers instead of being loaded and stored once per cell: the
-/// `n k² / 2` multiply-adds of the row's normal equations run at the
-/// vector units' rate (the BLAS-3 work of a `syrk`, without its packing).
+/// with all the cells streaming through each tile, so the tile's `A`
+/// entries stay in registers instead of being loaded and stored once per
+/// cell: the `n k² / 2` multiply-adds of the row's normal equations run at
+/// the vector units' rate (the BLAS-3 work of a `syrk`, without its
+/// packing).
 /// Each tile reads every cell's row again, so callers hand the cells over
 /// in blocks of [`syr_block_len`] whose rows they have just read whole
 /// (they are then in L1).
@@ -327,6 +328,8 @@ pub(crate) fn syr_lower_many<T: Real>(
         let mut g = 0;
         while g < chunks {
             let c0 = g * L;
+            // (only narrow tiles are short or one chunk wide; wide ones
+            // always have 4 rows, since 16 divides `k`)
             match ((chunks - g).min(width), rows) {
                 (1, 1) => syr_tile::<T, 1, 1>(a, k, r0, c0, h, cells, &weight),
                 (1, 2) => syr_tile::<T, 1, 2>(a, k, r0, c0, h, cells, &weight),
