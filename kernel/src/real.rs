@@ -137,13 +137,13 @@ fn sqrt_f64(v: f64) -> f64 {
 
 /// Dot product of two equal-length slices (the caller guarantees equal length).
 ///
-/// Sixteen independent accumulators, then summed lane by lane in a fixed
-/// order: the compiler keeps the accumulators in one 512-bit, two 256-bit or
-/// four 128-bit vector registers, whichever the target has, and because the
-/// summation order is fixed by the code (not by the vector width) every
-/// target gives the same bits. (A pairwise tree for the final sum makes
-/// LLVM's SLP vectoriser split the accumulator loop into 128-bit pieces; the
-/// sequential sum's latency overlaps with the caller's next, independent dot.)
+/// Sixteen independent accumulators (lane `l` sums the products of the
+/// elements `l, l + 16, l + 32, …` in order), folded by [`lane_tree`], then
+/// the last `n mod 16` products added in order. The compiler keeps the
+/// accumulators in one 512-bit, two 256-bit or four 128-bit vector
+/// registers, whichever the target has, and because the summation order is
+/// fixed by the code (not by the vector width) every target gives the same
+/// bits.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
@@ -157,36 +157,59 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
             acc[l] += x[l] * y[l];
         }
     }
-    let mut sum = T::ZERO;
-    for v in acc {
-        sum += v;
-    }
+    let mut sum = lane_tree(acc);
     for (x, y) in ra.iter().zip(rb) {
         sum += *x * *y;
     }
     sum
 }
 
+/// The sum of a dot's sixteen lane sums, folded in halves: lane `l` gets
+/// lane `l + 8`, then `l + 4`, `l + 2` and `l + 1`, so the result is
+/// `((a0 + a8) + (a4 + a12)) + …` in one fixed order on every target.
+///
+/// Why a tree rather than the lanes in order: the order is part of every
+/// result's bits, so it is chosen once for all targets, and the halving
+/// folds are whole-register operations (a 512-bit register's upper half
+/// onto its lower, and so on), where a lane-by-lane sum makes the compiler
+/// extract and insert single lanes: about 25 shuffles per cell and CG pass
+/// in `dot4` at k = 64. On a Zen 4 (AVX-512 on 256-bit units) the tree made
+/// the 50k k = 64 CG iteration 15% faster (BENCHMARKS.md, batch 13).
+#[inline(always)]
+pub(crate) fn lane_tree<T: Real>(mut a: [T; 16]) -> T {
+    for l in 0..8 {
+        a[l] += a[l + 8];
+    }
+    for l in 0..4 {
+        a[l] += a[l + 4];
+    }
+    for l in 0..2 {
+        a[l] += a[l + 2];
+    }
+    a[0] + a[1]
+}
+
 /// [`dot`] for bare metal (`target_os = "none"`): the same sixteen lane sums,
-/// each accumulated over the chunks in one register and then added in lane
-/// order, so the result is the host's bit for bit; a scalar FPU (Cortex-M4)
-/// keeps one or two accumulators live instead of spilling sixteen.
+/// each accumulated over the chunks in one register, then folded by
+/// [`lane_tree`], so the result is the host's bit for bit; a scalar FPU
+/// (Cortex-M4) keeps one or two accumulators live while it forms the
+/// sixteen sums instead of spilling sixteen running accumulators.
 #[cfg(target_os = "none")]
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let full = n / 16 * 16;
-    let mut sum = T::ZERO;
-    for l in 0..16 {
+    let lanes: [T; 16] = core::array::from_fn(|l| {
         let mut acc = T::ZERO;
         let mut i = l;
         while i < full {
             acc += a[i] * b[i];
             i += 16;
         }
-        sum += acc;
-    }
+        acc
+    });
+    let mut sum = lane_tree(lanes);
     for (x, y) in a[full..].iter().zip(&b[full..]) {
         sum += *x * *y;
     }
@@ -195,8 +218,7 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 
 /// Four [`dot`]s against the same `v`, each bit for bit `dot(a[d], v)`
 /// (every `a[d]` as long as `v`; the caller guarantees it). `v` is loaded
-/// once for the four, and the four sequential lane sums run side by side
-/// (one 4-wide add per lane instead of four scalar adds).
+/// once for the four, and their four [`lane_tree`] folds run side by side.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
@@ -217,13 +239,7 @@ pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
             s3[l] += y3[l] * x[l];
         }
     }
-    let mut sum = [T::ZERO; 4];
-    for l in 0..16 {
-        sum[0] += s0[l];
-        sum[1] += s1[l];
-        sum[2] += s2[l];
-        sum[3] += s3[l];
-    }
+    let mut sum = [lane_tree(s0), lane_tree(s1), lane_tree(s2), lane_tree(s3)];
     for (d, rest) in [r0, r1, r2, r3].into_iter().enumerate() {
         for (x, y) in rest.iter().zip(rv) {
             sum[d] += *x * *y;

@@ -14,17 +14,22 @@ use wmf_kernel::{
 };
 
 /// The kernel's dot product, defined as sixteen lane sums over the chunks of
-/// sixteen, added in lane order, then the tail in order.
+/// sixteen, folded in halves (lane `l` gets lane `l + 8`, then `l + 4`,
+/// `l + 2`, `l + 1`), then the tail in order.
 fn ref_dot<T: Real>(a: &[T], b: &[T]) -> T {
     let full = a.len() / 16 * 16;
     let mut lanes = [T::ZERO; 16];
     for i in 0..full {
         lanes[i % 16] += a[i] * b[i];
     }
-    let mut s = T::ZERO;
-    for l in lanes {
-        s += l;
+    let mut width = 16;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            lanes[l] += lanes[l + width];
+        }
     }
+    let mut s = lanes[0];
     for i in full..a.len() {
         s += a[i] * b[i];
     }
