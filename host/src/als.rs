@@ -552,7 +552,6 @@ pub struct Scratch<T> {
     cg: Vec<T>,
     pred: Vec<T>,
     block: Vec<T>,
-    b: Vec<T>,
     cg_group: Vec<T>,
     /// A CG group's fixed-side rows, gathered ([`gather_group`]).
     gathered: Vec<T>,
@@ -571,7 +570,6 @@ impl<T: Float> Scratch<T> {
             cg: vec![T::ZERO; wmf_kernel::cg_scratch_len(k)],
             pred: Vec::new(),
             block: Vec::new(),
-            b: vec![T::ZERO; k],
             cg_group: Vec::new(),
             gathered: Vec::new(),
             gathered_c0: Vec::new(),
@@ -771,7 +769,6 @@ fn solve_generic<T: Float>(
         cg,
         pred,
         block,
-        b,
         ..
     } = scratch;
     let per_row;
@@ -799,29 +796,21 @@ fn solve_generic<T: Float>(
                 && !row.is_empty()
                 && row.len() <= low_rank_cutoff(k)
             {
-                // The kernel gathers V and b̂, one syrk forms V Vᵀ, the
-                // kernel finishes.
+                // The kernel's whole low-rank solve: it gathers V and b̂,
+                // forms V Vᵀ with its dots and finishes (the bits the kernel
+                // and the C ABI give for this row).
                 let need = wmf_kernel::low_rank_scratch_len(row.len(), k);
                 if block.len() < need {
                     block.resize(need, T::ZERO);
                 }
-                let (v, s) = block.split_at_mut(row.len() * k);
-                let gathered = match w {
-                    LowRank::Shared(w) => wmf_kernel::low_rank_gathered(w, row, v, b)?,
+                let solved = match w {
+                    LowRank::Shared(w) => wmf_kernel::solve_row_low_rank(w, row, block, x)?,
                     LowRank::PerRow(w) => {
-                        wmf_kernel::low_rank_gathered_eigen(w, row, lambda, v, b)?
+                        wmf_kernel::solve_row_low_rank_eigen(w, row, lambda, block, x)?
                     }
                 };
-                if let Some(n) = gathered {
-                    let s = &mut s[..n * n];
-                    T::syrk_outer_lower(v, n, k, s);
-                    let v = &v[..n * k];
-                    return match w {
-                        LowRank::Shared(w) => wmf_kernel::low_rank_finish(w, v, n, s, b, x),
-                        LowRank::PerRow(w) => {
-                            wmf_kernel::low_rank_finish_eigen(w, v, n, s, lambda, b, x)
-                        }
-                    };
+                if solved {
+                    return Ok(());
                 }
             }
             // A long row (or an empty one: the kernel's rule, x = 0): the

@@ -34,11 +34,6 @@ pub trait Float:
     /// [`wmf_kernel::whiten_rows`] computes it. Does nothing for mismatched
     /// lengths.
     fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]);
-    /// `c_lower = block blockᵀ` on the lower triangle of the row-major
-    /// `rows x rows` matrix `c`, where `block` is `rows x k` row-major (BLAS
-    /// `syrk`, not transposed, `beta = 0`). Does nothing for `rows = 0` or
-    /// mismatched lengths.
-    fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]);
 }
 
 /// BLAS integer arguments, or `None` when a size does not fit.
@@ -49,10 +44,10 @@ fn blas_dims(rows: usize, k: usize) -> Option<(std::os::raw::c_int, std::os::raw
     ))
 }
 
-/// The BLAS-backed methods of [`Float`] for one type, with its `syrk` and
-/// `trsm` (the two impls differ only in those names).
+/// The BLAS-backed method of [`Float`] for one type, with its `trsm` (the
+/// two impls differ only in that name).
 macro_rules! blas_methods {
-    ($syrk:ident, $trsm:ident) => {
+    ($trsm:ident) => {
         fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]) {
             let n = rows.len() / k.max(1);
             let Some((r, kk)) = blas_dims(n, k) else {
@@ -80,37 +75,11 @@ macro_rules! blas_methods {
                 );
             }
         }
-        fn syrk_outer_lower(block: &[Self], rows: usize, k: usize, c: &mut [Self]) {
-            let Some((r, kk)) = blas_dims(rows, k) else {
-                return;
-            };
-            if rows == 0 || block.len() < rows * k || c.len() < rows * rows {
-                return;
-            }
-            // SAFETY: `block` holds `rows * k` and `c` holds `rows * rows`
-            // elements (checked above), matching the sizes and leading
-            // dimensions passed.
-            unsafe {
-                cblas_sys::$syrk(
-                    cblas_sys::CblasRowMajor,
-                    cblas_sys::CblasLower,
-                    cblas_sys::CblasNoTrans,
-                    r,
-                    kk,
-                    1.0,
-                    block.as_ptr(),
-                    kk,
-                    0.0,
-                    c.as_mut_ptr(),
-                    r,
-                );
-            }
-        }
     };
 }
 
 impl Float for f32 {
-    blas_methods!(cblas_ssyrk, cblas_strsm);
+    blas_methods!(cblas_strsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v
@@ -125,7 +94,7 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    blas_methods!(cblas_dsyrk, cblas_dtrsm);
+    blas_methods!(cblas_dtrsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
         v as f64
