@@ -211,6 +211,7 @@ impl<'a, T: Real> Items<'a, T> {
 }
 
 /// [`Items::check_row`] against `n` items.
+#[inline(always)]
 pub(crate) fn check_row<T: Real>(row: &Row<'_, T>, n: usize) -> Result<()> {
     check::len(row.conf, row.items.len(), "conf")?;
     if let Some(p) = row.pref {
