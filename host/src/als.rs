@@ -55,7 +55,15 @@ pub const CG_TOL: f64 = 0.0;
 /// side is solved in full against a shared `G0`: one pass over `G0` per CG
 /// step serves this many rows. The results are bit for bit those of one row
 /// at a time.
-pub const CG_GROUP: usize = 8;
+///
+/// Four, not eight: on a Zen 4 (BENCHMARKS.md, batch 13) groups of four
+/// were 4% faster at 50k k = 128 and 4-10% faster at the ML-20M shape, and
+/// equal within 1% at 50k k = 64 (likely causes, not measured apart: a
+/// group's gathered fixed-side rows are half the size, nearer L2's, and
+/// with eight directions the `G0 p` loop reloaded some of their pointers
+/// from the stack); on the Zen 5 of batch 5 eight had been 5% faster at
+/// 50k k = 128.
+pub const CG_GROUP: usize = 4;
 
 /// The longest row (in cells) the Cholesky solver hands to the kernel's
 /// low-rank solve ([`wmf_kernel::solve_row_low_rank`], or
@@ -986,7 +994,7 @@ pub const CG_GATHER_MAX_BYTES: usize = 32 << 20;
 /// Each of a CG solve's `steps + 1` passes reads every observed cell's
 /// fixed-side row. A group whose rows fit in L2 reads them from there after
 /// the first pass; a larger one (long rows: the item half of ML-20M-shaped
-/// data, about 590 cells per item, 1.2 MiB per group of 8 at k = 64) goes
+/// data, about 590 cells per item, 0.6 MiB per group of 4 at k = 64) goes
 /// back to L3 or memory on every pass, at scattered addresses. One gather
 /// makes the later passes sequential reads of one block, which the hardware
 /// prefetcher streams. Measured (BENCHMARKS.md, batch 7): the ML-20M-shaped
