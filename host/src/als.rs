@@ -956,7 +956,12 @@ fn gather_group<'s, 'a: 's, T: Float>(
     gathered.clear();
     // one allocation of the final size, not a doubling series of reallocs
     gathered.reserve(cells.len() * k);
-    for &j in cells {
+    for (t, &j) in cells.iter().enumerate() {
+        // The rows are scattered over a table larger than L3; without a
+        // hint only a few are in flight at a time (BENCHMARKS.md, batch 13).
+        if let Some(&ahead) = cells.get(t + GATHER_PREFETCH_DISTANCE) {
+            prefetch_row::<T, { HINT_L1 }>(fac.row(ahead as usize));
+        }
         gathered.extend_from_slice(fac.row(j as usize));
     }
     let c0 = match *items.baseline() {
@@ -1012,35 +1017,49 @@ pub fn cg_gather_bytes() -> usize {
     })
 }
 
-/// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
-/// `rows` of `side` observe. Only a hint: no effect on results, nothing on
-/// architectures without a prefetch instruction.
+/// How many cells ahead [`gather_group`] asks for a fixed-side row: 8
+/// (measured at 4, 8 and 16 alike, ML-20M-shaped k = 128; BENCHMARKS.md,
+/// batch 13).
+const GATHER_PREFETCH_DISTANCE: usize = 8;
+
+/// [`prefetch_row`]'s hint: into L1 (and the levels below; x86's `_MM_HINT_T0`).
+const HINT_L1: i32 = 3;
+/// [`prefetch_row`]'s hint: into L2 (and L3), not L1 (x86's `_MM_HINT_T1`).
+const HINT_L2: i32 = 2;
+
+/// Hints the CPU to load `row` (every 64-byte line of it) into the cache
+/// level `HINT` names ([`HINT_L1`], [`HINT_L2`]). Only a hint: no effect on
+/// results, nothing on architectures without a prefetch instruction.
 #[inline(always)]
-fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
+fn prefetch_row<T, const HINT: i32>(row: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        let end = rows.end.min(side.nrows());
-        let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end))
-        else {
-            return;
-        };
-        let cells = side.indices.get(a as usize..b as usize).unwrap_or(&[]);
-        for &j in cells {
-            let start = j as usize * k;
-            let Some(row) = factors.get(start..start + k) else {
-                continue;
-            };
-            let p = row.as_ptr().cast::<i8>();
-            for off in (0..std::mem::size_of_val(row)).step_by(64) {
-                // SAFETY: a prefetch never faults or changes memory, and the
-                // address lies within `row`.
-                unsafe { _mm_prefetch::<_MM_HINT_T1>(p.add(off)) };
-            }
+        let p = row.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(row)).step_by(64) {
+            // SAFETY: a prefetch never faults or changes memory, and the
+            // address lies within `row`.
+            unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(p.add(off)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (factors, k, side, rows);
+    let _ = row;
+}
+
+/// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
+/// `rows` of `side` observe ([`prefetch_row`]).
+#[inline(always)]
+fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
+    let end = rows.end.min(side.nrows());
+    let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end)) else {
+        return;
+    };
+    let cells = side.indices.get(a as usize..b as usize).unwrap_or(&[]);
+    for &j in cells {
+        let start = j as usize * k;
+        if let Some(row) = factors.get(start..start + k) {
+            prefetch_row::<T, { HINT_L2 }>(row);
+        }
+    }
 }
 
 /// How rows are named in errors: `user 17 (id "abc")`.
