@@ -805,8 +805,8 @@ fn solve_generic<T: Float>(
                 && row.len() <= low_rank_cutoff(k)
             {
                 // The kernel's whole low-rank solve: it gathers V and b̂,
-                // forms V Vᵀ with its dots and finishes (the bits the kernel
-                // and the C ABI give for this row).
+                // forms V Vᵀ with its dots and finishes (the kernel's bits
+                // for this row, given the host's whitened factors).
                 let need = wmf_kernel::low_rank_scratch_len(row.len(), k);
                 if block.len() < need {
                     block.resize(need, T::ZERO);

@@ -65,6 +65,7 @@ pub const fn eals_scratch_len(n_u: usize) -> usize {
 /// solve_row_eals(&items, &Row::implicit(&[0], &[3.0]), 1.0, &mut w, 1, &mut cache).unwrap();
 /// assert_eq!(w, [0.75, 0.0]); // orthogonal items: one sweep is exact
 /// ```
+#[inline(always)]
 pub fn solve_row_eals<T: Real>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,

@@ -260,9 +260,11 @@ pub fn solve_row_low_rank<T: Real>(
 /// closures: a closure is a function of its own, which the compiler may
 /// keep out of line, and then it runs without the instruction set of the
 /// host's `#[target_feature]` copy it was meant to be inlined into
-/// (measured: the gather and the finish ran as baseline SSE2 code, a
-/// quarter of a 50k k = 64 Cholesky iteration).
+/// (measured: the gather and the finish, kept out of line as closures,
+/// ran as baseline SSE2 code, 22% of a 50k k = 64 Cholesky profile;
+/// BENCHMARKS.md, batch 13).
 trait LowRankBasis<T: Real> {
+    /// Number of latent factors `k`.
     fn k(&self) -> usize;
     /// `low_rank_gathered` (or its eigenbasis twin) with this `lambda`.
     fn gathered(
