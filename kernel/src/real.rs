@@ -174,7 +174,7 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// onto its lower, and so on), where a lane-by-lane sum makes the compiler
 /// extract and insert single lanes: about 25 shuffles per cell and CG pass
 /// in `dot4` at k = 64. On a Zen 4 (AVX-512 on 256-bit units) the tree made
-/// the 50k k = 64 CG iteration 15% faster (BENCHMARKS.md, batch 13).
+/// the 50k k = 64 CG iteration 12% faster (BENCHMARKS.md, batch 13).
 #[inline(always)]
 pub(crate) fn lane_tree<T: Real>(mut a: [T; 16]) -> T {
     for l in 0..8 {
