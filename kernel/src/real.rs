@@ -663,6 +663,10 @@ pub(crate) fn symv_multi<T: Real, const G: usize>(
             .copied()
             .unwrap_or([T::ZERO; L])
     };
+    // Every vector cut to exactly `k` (checked above): the quads' element
+    // reads below are then checked against one length, not one per vector
+    // reloaded from the stack (50k, k = 128 CG: 0.196 -> 0.187 s per iteration).
+    let xs = xs.map(|x| &x[..k]);
     let mut ys = ys;
     let mut c0 = 0;
     while c0 + L <= k {
