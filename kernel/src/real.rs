@@ -170,11 +170,15 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 ///
 /// Why a tree rather than the lanes in order: the order is part of every
 /// result's bits, so it is chosen once for all targets, and the halving
-/// folds are whole-register operations (a 512-bit register's upper half
+/// folds can be whole-register operations (a 512-bit register's upper half
 /// onto its lower, and so on), where a lane-by-lane sum makes the compiler
 /// extract and insert single lanes: about 25 shuffles per cell and CG pass
-/// in `dot4` at k = 64. On a Zen 4 (AVX-512 on 256-bit units) the tree made
-/// the 50k k = 64 CG iteration 12% faster (BENCHMARKS.md, batch 13).
+/// in `dot4` at k = 64. LLVM does not always emit them so: in the host's
+/// inlined copies part of each fold still goes through single-lane
+/// extracts and scalar adds (BENCHMARKS.md, batch 14 items 3-4), and stable
+/// Rust offers no portable shuffle to force it. Even so, on a Zen 4
+/// (AVX-512 on 256-bit units) the tree made the 50k k = 64 CG iteration 12%
+/// faster than the lanes in order (BENCHMARKS.md, batch 13).
 #[inline(always)]
 pub(crate) fn lane_tree<T: Real>(mut a: [T; 16]) -> T {
     for l in 0..8 {
