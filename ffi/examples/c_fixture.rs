@@ -17,9 +17,10 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Real, Row, eals_online_update,
-    gradient_step_row, gramian, row_gradient, row_loss, row_normal_equations, score_items,
-    solve_row_cg, solve_row_cholesky, solve_row_eals, top_n_into,
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Real, Row, Whitened, cholesky_in_place,
+    eals_online_update, gradient_step_row, gramian, low_rank_scratch_len, row_gradient, row_loss,
+    row_normal_equations, score_items, solve_row_cg, solve_row_cholesky, solve_row_eals,
+    solve_row_low_rank, top_n_into, whiten_rows,
 };
 
 type Res = Result<(), Box<dyn std::error::Error>>;
@@ -164,6 +165,33 @@ fn cases<T: Real>(fx: &mut Fixture, p: &str, seed: u64) -> Res {
     let mut x_chol = vec![T::ZERO; k];
     solve_row_cholesky(&items, &row, lambda, &mut scratch, &mut x_chol).map_err(e)?;
     fx.reals(&format!("{p}.cholesky.x"), &x_chol)?;
+
+    // The whitened item side and a low-rank fold-in through it (the row's
+    // confidences raised by 1.5, above every c0, so the method applies).
+    let mut l = g0.clone();
+    for d in 0..k {
+        l[d * k + d] += lambda;
+    }
+    cholesky_in_place(&mut l, k).map_err(e)?;
+    let mut hw = h.clone();
+    whiten_rows(&l, k, &mut hw).map_err(e)?;
+    fx.reals(&format!("{p}.whiten.l"), &l)?;
+    fx.reals(&format!("{p}.whiten.hw"), &hw)?;
+    let conf_lr: Vec<T> = conf.iter().map(|&c| c + T::from_f64(1.5)).collect();
+    let row_lr = Row::new(&ROW_ITEMS, &conf_lr, Some(&pref));
+    let whitened = Whitened::new(
+        Factors::new(&hw, n, k).map_err(e)?,
+        &l,
+        Baseline::PerItem(&c0),
+    )
+    .map_err(e)?;
+    let mut lr_scratch = vec![T::ZERO; low_rank_scratch_len(ROW_ITEMS.len(), k)];
+    let mut x_lr = vec![T::ZERO; k];
+    if !solve_row_low_rank(&whitened, &row_lr, &mut lr_scratch, &mut x_lr).map_err(e)? {
+        return Err("the fixture's low-rank row was declined".into());
+    }
+    fx.reals(&format!("{p}.lowrank.conf"), &conf_lr)?;
+    fx.reals(&format!("{p}.lowrank.x"), &x_lr)?;
 
     let mut x_cg = w0.clone();
     let mut cg_scratch = vec![T::ZERO; wmf_kernel::cg_scratch_len(k)];

@@ -16,7 +16,8 @@
  *   and where an argument is documented as optional (c0, pref).
  * - Outputs are written only when the status is WMF_STATUS_OK, except that
  *   the large outputs of the dense, Gramian, normal-equation and scoring
- *   functions are zero-filled on WMF_STATUS_NON_FINITE_RESULT.
+ *   functions are zero-filled on WMF_STATUS_NON_FINITE_RESULT, and those of
+ *   wmf_whiten_* on that and on WMF_STATUS_NOT_POSITIVE_DEFINITE.
  * - Every function returning wmf_status may also return
  *   WMF_STATUS_NULL_POINTER, WMF_STATUS_MISALIGNED_POINTER and
  *   WMF_STATUS_SIZE_OVERFLOW (pointer checks) and, in the desktop build,
@@ -25,10 +26,14 @@
  * - In the function docs a status "X" means WMF_STATUS_X.
  * - The rank k is chosen at run time, 1 <= k <= WMF_MAX_K.
  * - No global state: every function is re-entrant and thread-safe.
- * - Each function that takes a wmf_items_* checks all of it (O(n k)).
+ * - Each function that takes a wmf_items_* checks all of it (O(n k)); one
+ *   that takes a wmf_whitened_* checks all but the values of its hw
+ *   (O(n + k^2)).
  * - Stack use: temporaries of at most 2 * WMF_MAX_K scalars (4 KiB for
- *   double, 2 KiB for float; the online update), WMF_MAX_K elsewhere; every
- *   larger buffer is the caller's (the scratch arguments).
+ *   double, 2 KiB for float) in the bare-metal build. In the desktop build
+ *   the Cholesky factorisations (wmf_solve_row_cholesky_*, wmf_whiten_*)
+ *   copy eight columns at a time: up to 9 * WMF_MAX_K scalars (18 KiB for
+ *   double). Every larger buffer is the caller's (the scratch arguments).
  *
  * Link: pkg-config --cflags --libs wmf (shared), or add --static for libwmf.a.
  */
@@ -349,6 +354,90 @@ typedef struct wmf_row_f64 {
    */
   size_t len;
 } wmf_row_f64;
+
+/**
+ * The item side whitened for the low-rank fold-in of short rows
+ * (`wmf_solve_row_low_rank_*`; `_f32`: `float`, `_f64`: `double`),
+ * borrowed for one call, as `wmf_whiten_*` writes it from a `wmf_items_*`
+ * and a `lambda`: `l`, the Cholesky factor of `G0 + lambda I` (`k * k`,
+ * row-major, lower triangle read), and `hw = H L⁻ᵀ` (`n * k`, row `j` is
+ * `L⁻¹ h_j`), with the item side's baseline weights `c0` (as in
+ * `wmf_items_*`: `n` per-item weights, or NULL for `c0_uniform`).
+ *
+ * Every call checks the shapes, `l` (finite, positive diagonal) and `c0`
+ * (O(n + k²)) but not the `n * k` values of `hw`, which `wmf_whiten_*`
+ * produced finite: a value made non-finite later is reported (as
+ * `NON_FINITE` or `NON_FINITE_RESULT`) by the call that reads it, never
+ * returned as NaN.
+ */
+typedef struct wmf_whitened_f32 {
+  /**
+   * Whitened item factors `H L⁻ᵀ`, `n * k` elements, row `j` at `hw[j*k .. j*k+k]`.
+   */
+  const float *hw;
+  /**
+   * Number of items `n`.
+   */
+  size_t n;
+  /**
+   * Latent factors `k`.
+   */
+  size_t k;
+  /**
+   * Cholesky factor `L` of `G0 + lambda I`, `k * k` elements (lower triangle read).
+   */
+  const float *l;
+  /**
+   * Per-item weights of unobserved cells, `n` elements; NULL means `c0_uniform` for every item.
+   */
+  const float *c0;
+  /**
+   * The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
+   */
+  float c0_uniform;
+} wmf_whitened_f32;
+
+/**
+ * The item side whitened for the low-rank fold-in of short rows
+ * (`wmf_solve_row_low_rank_*`; `_f32`: `float`, `_f64`: `double`),
+ * borrowed for one call, as `wmf_whiten_*` writes it from a `wmf_items_*`
+ * and a `lambda`: `l`, the Cholesky factor of `G0 + lambda I` (`k * k`,
+ * row-major, lower triangle read), and `hw = H L⁻ᵀ` (`n * k`, row `j` is
+ * `L⁻¹ h_j`), with the item side's baseline weights `c0` (as in
+ * `wmf_items_*`: `n` per-item weights, or NULL for `c0_uniform`).
+ *
+ * Every call checks the shapes, `l` (finite, positive diagonal) and `c0`
+ * (O(n + k²)) but not the `n * k` values of `hw`, which `wmf_whiten_*`
+ * produced finite: a value made non-finite later is reported (as
+ * `NON_FINITE` or `NON_FINITE_RESULT`) by the call that reads it, never
+ * returned as NaN.
+ */
+typedef struct wmf_whitened_f64 {
+  /**
+   * Whitened item factors `H L⁻ᵀ`, `n * k` elements, row `j` at `hw[j*k .. j*k+k]`.
+   */
+  const double *hw;
+  /**
+   * Number of items `n`.
+   */
+  size_t n;
+  /**
+   * Latent factors `k`.
+   */
+  size_t k;
+  /**
+   * Cholesky factor `L` of `G0 + lambda I`, `k * k` elements (lower triangle read).
+   */
+  const double *l;
+  /**
+   * Per-item weights of unobserved cells, `n` elements; NULL means `c0_uniform` for every item.
+   */
+  const double *c0;
+  /**
+   * The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
+   */
+  double c0_uniform;
+} wmf_whitened_f64;
 
 /**
  * What `wmf_solve_row_cg_*` did.
@@ -708,6 +797,102 @@ enum wmf_status wmf_solve_row_cholesky_f64(const struct wmf_items_f64 *items,
                                            double *x);
 
 /**
+ * Whitens the item side for the low-rank fold-in of short rows
+ * (`wmf_solve_row_low_rank_f32`): `l = L`, the Cholesky factor of
+ * `G0 + lambda I`, and `hw = H L⁻ᵀ` (row `j` becomes `L⁻¹ h_j`). O(n k²),
+ * once per model and `lambda` (a host may compute both and ship them).
+ *
+ * - `items`: the item side (see `wmf_items_f32`).
+ * - `lambda`: `>= 0`, finite; the regularisation every fold-in through
+ *   the result uses.
+ * - `l`: output, `l_len = k * k` elements; its lower triangle (diagonal
+ *   included) holds `L`, its strict upper triangle `G0`'s.
+ * - `hw`: output, `hw_len = n * k` elements, row-major.
+ *
+ * Returns `WMF_STATUS_OK`, or: the statuses of `wmf_solve_row_cholesky_f32`
+ * for `items`, `NON_FINITE` / `NEGATIVE` for `lambda`, `LENGTH_MISMATCH`
+ * when `l_len` or `hw_len` is not the size above, `NOT_POSITIVE_DEFINITE`
+ * when `G0 + lambda I` is not (numerically) positive definite (use a larger
+ * `lambda`), `NON_FINITE_RESULT` on overflow. On those last two `l` and
+ * `hw` are zero-filled; on any other error they are not written.
+ *
+ * # Safety
+ * As `wmf_solve_row_cholesky_f32`; `l` and `hw` must be writable and not
+ * overlap the inputs or each other.
+ */
+enum wmf_status wmf_whiten_f32(const struct wmf_items_f32 *items,
+                               float lambda,
+                               float *l,
+                               size_t l_len,
+                               float *hw,
+                               size_t hw_len);
+
+/**
+ * `double` version of `wmf_whiten_f32`.
+ *
+ * # Safety
+ * As `wmf_whiten_f32`.
+ */
+enum wmf_status wmf_whiten_f64(const struct wmf_items_f64 *items,
+                               double lambda,
+                               double *l,
+                               size_t l_len,
+                               double *hw,
+                               size_t hw_len);
+
+/**
+ * Exact fold-in of a short row through the whitened item side (Woodbury:
+ * O(n_u² k + n_u³/3 + k²) instead of the normal equations'
+ * O(n_u k² + k³/3)): the solution of the same normal equations as
+ * `wmf_solve_row_cholesky_f32` with the `lambda` the side was whitened
+ * with, in other rounding. It is the kernel solve the host's Cholesky
+ * training uses for rows of at most `max(k − 16, k / 2)` cells when every
+ * row has the same `lambda` (on whitened factors it computes with BLAS).
+ *
+ * - `whitened`: from `wmf_whiten_f32` (see `wmf_whitened_f32`).
+ * - `scratch`: at least `wmf_solve_row_low_rank_scratch_len(n_u, k)` =
+ *   `n_u k + n_u²` elements, `scratch_len` of them (NULL with 0 for an
+ *   empty row); contents afterwards unspecified.
+ * - `x`: output, `k` elements.
+ * - `solved`: output, 1 when the row was solved into `x`; 0 when the
+ *   method does not apply to it (a cell whose confidence is below its
+ *   `c0`, or more than `WMF_MAX_K` cells): `x` is then untouched and the
+ *   row needs `wmf_solve_row_cholesky_f32`. An empty row gives `x = 0`.
+ *
+ * Returns `WMF_STATUS_OK`, or: the row's statuses as in
+ * `wmf_solve_row_cholesky_f32`; `NON_FINITE` / `NOT_POSITIVE_DEFINITE` for
+ * an `l` with a non-finite value or a diagonal entry that is not positive;
+ * `NON_FINITE` / `NEGATIVE` for `c0`; `LENGTH_MISMATCH` for a short
+ * `scratch`; `NON_FINITE_RESULT` on overflow. A non-finite value in `hw`
+ * (not scanned) that the row reads gives `NON_FINITE` (or
+ * `NON_FINITE_RESULT`). `x` and `*solved` are written only on success.
+ *
+ * # Safety
+ * Every pointer must point to the number of elements stated for it and be
+ * valid for the call; `scratch`, `x` and `solved` must be writable and not
+ * overlap the inputs or each other.
+ */
+enum wmf_status wmf_solve_row_low_rank_f32(const struct wmf_whitened_f32 *whitened,
+                                           const struct wmf_row_f32 *row,
+                                           float *scratch,
+                                           size_t scratch_len,
+                                           float *x,
+                                           uint32_t *solved);
+
+/**
+ * `double` version of `wmf_solve_row_low_rank_f32`.
+ *
+ * # Safety
+ * As `wmf_solve_row_low_rank_f32`.
+ */
+enum wmf_status wmf_solve_row_low_rank_f64(const struct wmf_whitened_f64 *whitened,
+                                           const struct wmf_row_f64 *row,
+                                           double *scratch,
+                                           size_t scratch_len,
+                                           double *x,
+                                           uint32_t *solved);
+
+/**
  * Improves the warm start `x` towards the solution of the user's normal
  * equations by at most `max_steps` conjugate-gradient steps (each O(n_u k + k²),
  * `A` is never formed), stopping early once `|r|² <= tol² |b|²`.
@@ -965,6 +1150,14 @@ size_t wmf_solve_row_cholesky_scratch_len(size_t k);
  * Returns 0 when `k` is 0 or above `WMF_MAX_K`.
  */
 size_t wmf_solve_row_cg_scratch_len(size_t k);
+
+/**
+ * Elements of scratch `wmf_solve_row_low_rank_*` needs for a row of `n_u`
+ * interactions at rank `k`: `n_u k + n_u²` (0 for an empty row, when the
+ * scratch may be NULL). Returns 0 when `k` is 0 or above `WMF_MAX_K`, and
+ * `SIZE_MAX` when the size does not fit a `size_t`.
+ */
+size_t wmf_solve_row_low_rank_scratch_len(size_t n_u, size_t k);
 
 /**
  * Elements of scratch `wmf_solve_row_eals_*` needs for a row of `n_u`

@@ -8,7 +8,7 @@ use crate::imp;
 use crate::status::wmf_status;
 use crate::types::{
     wmf_cell_update_f32, wmf_cell_update_f64, wmf_cg_report, wmf_dense_f32, wmf_dense_f64,
-    wmf_items_f32, wmf_items_f64, wmf_row_f32, wmf_row_f64,
+    wmf_items_f32, wmf_items_f64, wmf_row_f32, wmf_row_f64, wmf_whitened_f32, wmf_whitened_f64,
 };
 
 // ---------------------------------------------------------------- dense block
@@ -398,6 +398,118 @@ pub unsafe extern "C" fn wmf_solve_row_cholesky_f64(
     unsafe { imp::solve_row_cholesky(items, row, lambda, a_scratch, a_scratch_len, x) }
 }
 
+/// Whitens the item side for the low-rank fold-in of short rows
+/// (`wmf_solve_row_low_rank_f32`): `l = L`, the Cholesky factor of
+/// `G0 + lambda I`, and `hw = H L⁻ᵀ` (row `j` becomes `L⁻¹ h_j`). O(n k²),
+/// once per model and `lambda` (a host may compute both and ship them).
+///
+/// - `items`: the item side (see `wmf_items_f32`).
+/// - `lambda`: `>= 0`, finite; the regularisation every fold-in through
+///   the result uses.
+/// - `l`: output, `l_len = k * k` elements; its lower triangle (diagonal
+///   included) holds `L`, its strict upper triangle `G0`'s.
+/// - `hw`: output, `hw_len = n * k` elements, row-major.
+///
+/// Returns `WMF_STATUS_OK`, or: the statuses of `wmf_solve_row_cholesky_f32`
+/// for `items`, `NON_FINITE` / `NEGATIVE` for `lambda`, `LENGTH_MISMATCH`
+/// when `l_len` or `hw_len` is not the size above, `NOT_POSITIVE_DEFINITE`
+/// when `G0 + lambda I` is not (numerically) positive definite (use a larger
+/// `lambda`), `NON_FINITE_RESULT` on overflow. On those last two `l` and
+/// `hw` are zero-filled; on any other error they are not written.
+///
+/// # Safety
+/// As `wmf_solve_row_cholesky_f32`; `l` and `hw` must be writable and not
+/// overlap the inputs or each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_whiten_f32(
+    items: *const wmf_items_f32,
+    lambda: f32,
+    l: *mut f32,
+    l_len: usize,
+    hw: *mut f32,
+    hw_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::whiten(items, lambda, l, l_len, hw, hw_len) }
+}
+
+/// `double` version of `wmf_whiten_f32`.
+///
+/// # Safety
+/// As `wmf_whiten_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_whiten_f64(
+    items: *const wmf_items_f64,
+    lambda: f64,
+    l: *mut f64,
+    l_len: usize,
+    hw: *mut f64,
+    hw_len: usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::whiten(items, lambda, l, l_len, hw, hw_len) }
+}
+
+/// Exact fold-in of a short row through the whitened item side (Woodbury:
+/// O(n_u² k + n_u³/3 + k²) instead of the normal equations'
+/// O(n_u k² + k³/3)): the solution of the same normal equations as
+/// `wmf_solve_row_cholesky_f32` with the `lambda` the side was whitened
+/// with, in other rounding. It is the kernel solve the host's Cholesky
+/// training uses for rows of at most `max(k − 16, k / 2)` cells when every
+/// row has the same `lambda` (on whitened factors it computes with BLAS).
+///
+/// - `whitened`: from `wmf_whiten_f32` (see `wmf_whitened_f32`).
+/// - `scratch`: at least `wmf_solve_row_low_rank_scratch_len(n_u, k)` =
+///   `n_u k + n_u²` elements, `scratch_len` of them (NULL with 0 for an
+///   empty row); contents afterwards unspecified.
+/// - `x`: output, `k` elements.
+/// - `solved`: output, 1 when the row was solved into `x`; 0 when the
+///   method does not apply to it (a cell whose confidence is below its
+///   `c0`, or more than `WMF_MAX_K` cells): `x` is then untouched and the
+///   row needs `wmf_solve_row_cholesky_f32`. An empty row gives `x = 0`.
+///
+/// Returns `WMF_STATUS_OK`, or: the row's statuses as in
+/// `wmf_solve_row_cholesky_f32`; `NON_FINITE` / `NOT_POSITIVE_DEFINITE` for
+/// an `l` with a non-finite value or a diagonal entry that is not positive;
+/// `NON_FINITE` / `NEGATIVE` for `c0`; `LENGTH_MISMATCH` for a short
+/// `scratch`; `NON_FINITE_RESULT` on overflow. A non-finite value in `hw`
+/// (not scanned) that the row reads gives `NON_FINITE` (or
+/// `NON_FINITE_RESULT`). `x` and `*solved` are written only on success.
+///
+/// # Safety
+/// Every pointer must point to the number of elements stated for it and be
+/// valid for the call; `scratch`, `x` and `solved` must be writable and not
+/// overlap the inputs or each other.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_low_rank_f32(
+    whitened: *const wmf_whitened_f32,
+    row: *const wmf_row_f32,
+    scratch: *mut f32,
+    scratch_len: usize,
+    x: *mut f32,
+    solved: *mut u32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_low_rank(whitened, row, scratch, scratch_len, x, solved) }
+}
+
+/// `double` version of `wmf_solve_row_low_rank_f32`.
+///
+/// # Safety
+/// As `wmf_solve_row_low_rank_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_solve_row_low_rank_f64(
+    whitened: *const wmf_whitened_f64,
+    row: *const wmf_row_f64,
+    scratch: *mut f64,
+    scratch_len: usize,
+    x: *mut f64,
+    solved: *mut u32,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { imp::solve_row_low_rank(whitened, row, scratch, scratch_len, x, solved) }
+}
+
 /// Improves the warm start `x` towards the solution of the user's normal
 /// equations by at most `max_steps` conjugate-gradient steps (each O(n_u k + k²),
 /// `A` is never formed), stopping early once `|r|² <= tol² |b|²`.
@@ -743,6 +855,21 @@ pub extern "C" fn wmf_solve_row_cg_scratch_len(k: usize) -> usize {
     crate::panic::guard(0, || {
         if valid_k(k) {
             wmf_kernel::cg_scratch_len(k)
+        } else {
+            0
+        }
+    })
+}
+
+/// Elements of scratch `wmf_solve_row_low_rank_*` needs for a row of `n_u`
+/// interactions at rank `k`: `n_u k + n_u²` (0 for an empty row, when the
+/// scratch may be NULL). Returns 0 when `k` is 0 or above `WMF_MAX_K`, and
+/// `SIZE_MAX` when the size does not fit a `size_t`.
+#[unsafe(no_mangle)]
+pub extern "C" fn wmf_solve_row_low_rank_scratch_len(n_u: usize, k: usize) -> usize {
+    crate::panic::guard(0, || {
+        if valid_k(k) {
+            wmf_kernel::low_rank_scratch_len(n_u, k)
         } else {
             0
         }

@@ -6,13 +6,15 @@
 //! and in/out vectors are computed in a stack temporary and copied out at the
 //! end. Larger outputs are computed in place after every input has been
 //! validated, so the only failure that can follow a write is
-//! `WMF_STATUS_NON_FINITE_RESULT`, and then the output is zero-filled.
+//! `WMF_STATUS_NON_FINITE_RESULT`, and then the output is zero-filled (and
+//! `WMF_STATUS_NOT_POSITIVE_DEFINITE` from `wmf_whiten_*`, whose factor is
+//! found not to exist while it is computed: both outputs zero-filled too).
 
 use crate::panic::boundary;
 use crate::ptr;
 use crate::status::wmf_status::{self, *};
 use crate::types::{
-    baseline, factors, wmf_cell_update, wmf_cg_report, wmf_dense, wmf_items, wmf_row,
+    baseline, factors, wmf_cell_update, wmf_cg_report, wmf_dense, wmf_items, wmf_row, wmf_whitened,
 };
 use wmf_kernel::{CgParams, Error, MAX_K, Real};
 
@@ -222,6 +224,71 @@ pub(crate) unsafe fn solve_row_cholesky<T: Real>(
         Ok(wmf_kernel::solve_row_cholesky(
             &items, &row, lambda, scratch, x,
         )?)
+    })
+}
+
+/// The whitened item side: `l = chol(G0 + λ I)`, `hw = H L⁻ᵀ`.
+pub(crate) unsafe fn whiten<T: Real>(
+    items: *const wmf_items<T>,
+    lambda: T,
+    l: *mut T,
+    l_len: usize,
+    hw: *mut T,
+    hw_len: usize,
+) -> wmf_status {
+    boundary(|| {
+        if !lambda.is_finite() {
+            return Err(WMF_STATUS_NON_FINITE);
+        }
+        if lambda < T::ZERO {
+            return Err(WMF_STATUS_NEGATIVE);
+        }
+        // SAFETY: see the module-level contract.
+        let items = unsafe { ptr::reference(items)?.view() }?;
+        let (n, k) = (items.n(), items.k());
+        let l = unsafe { ptr::slice_mut(l, l_len) }?;
+        let hw = unsafe { ptr::slice_mut(hw, hw_len) }?;
+        if l.len() != ptr::product(k, k)? || hw.len() != ptr::product(n, k)? {
+            return Err(WMF_STATUS_LENGTH_MISMATCH);
+        }
+        // Every input is valid from here on: a failure now (a matrix that
+        // is not positive definite, an overflow) zero-fills both outputs.
+        l.copy_from_slice(items.gramian());
+        for d in 0..k {
+            l[d * k + d] += lambda;
+        }
+        let res = wmf_kernel::cholesky_in_place(l, k).and_then(|()| {
+            hw.copy_from_slice(items.factors().as_slice());
+            wmf_kernel::whiten_rows(l, k, hw)
+        });
+        if res.is_err() {
+            l.fill(T::ZERO);
+            hw.fill(T::ZERO);
+        }
+        Ok(res?)
+    })
+}
+
+/// Low-rank fold-in of a short row through the whitened item side.
+pub(crate) unsafe fn solve_row_low_rank<T: Real>(
+    whitened: *const wmf_whitened<T>,
+    row: *const wmf_row<T>,
+    scratch: *mut T,
+    scratch_len: usize,
+    x: *mut T,
+    solved: *mut u32,
+) -> wmf_status {
+    boundary(|| {
+        ptr::check_out(solved)?;
+        // SAFETY: see the module-level contract.
+        let w = unsafe { ptr::reference(whitened)?.view() }?;
+        let row = unsafe { ptr::reference(row)?.view() }?;
+        let x = unsafe { ptr::slice_mut(x, w.k()) }?;
+        let scratch = unsafe { ptr::slice_mut(scratch, scratch_len) }?;
+        // The kernel writes `x` only when it solves the row.
+        let done = wmf_kernel::solve_row_low_rank(&w, &row, scratch, x)?;
+        // SAFETY: see the module-level contract.
+        unsafe { ptr::write(solved, u32::from(done)) }
     })
 }
 

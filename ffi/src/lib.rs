@@ -40,7 +40,7 @@ pub use status::{wmf_status, wmf_status_str, wmf_version};
 pub use types::{
     WMF_ITEMS_CHECKED, wmf_cell_update, wmf_cell_update_f32, wmf_cell_update_f64, wmf_cg_report,
     wmf_dense, wmf_dense_f32, wmf_dense_f64, wmf_items, wmf_items_f32, wmf_items_f64, wmf_row,
-    wmf_row_f32, wmf_row_f64,
+    wmf_row_f32, wmf_row_f64, wmf_whitened, wmf_whitened_f32, wmf_whitened_f64,
 };
 
 /// The largest rank `k` any function accepts (the kernel's `MAX_K`).

@@ -7,7 +7,7 @@
 
 use crate::ptr;
 use crate::status::wmf_status;
-use wmf_kernel::{Baseline, CellUpdate, Dense, Factors, Items, Real, Row};
+use wmf_kernel::{Baseline, CellUpdate, Dense, Factors, Items, Real, Row, Whitened};
 
 /// A dense block problem (`_f32`: `float`, `_f64`: `double`). All matrices are
 /// row-major and borrowed for the duration of one call:
@@ -78,6 +78,41 @@ pub const WMF_ITEMS_CHECKED: u32 = 0x574D_4643;
 pub type wmf_items_f32 = wmf_items<f32>;
 /// The item side of a model over `double`.
 pub type wmf_items_f64 = wmf_items<f64>;
+
+/// The item side whitened for the low-rank fold-in of short rows
+/// (`wmf_solve_row_low_rank_*`; `_f32`: `float`, `_f64`: `double`),
+/// borrowed for one call, as `wmf_whiten_*` writes it from a `wmf_items_*`
+/// and a `lambda`: `l`, the Cholesky factor of `G0 + lambda I` (`k * k`,
+/// row-major, lower triangle read), and `hw = H L⁻ᵀ` (`n * k`, row `j` is
+/// `L⁻¹ h_j`), with the item side's baseline weights `c0` (as in
+/// `wmf_items_*`: `n` per-item weights, or NULL for `c0_uniform`).
+///
+/// Every call checks the shapes, `l` (finite, positive diagonal) and `c0`
+/// (O(n + k²)) but not the `n * k` values of `hw`, which `wmf_whiten_*`
+/// produced finite: a value made non-finite later is reported (as
+/// `NON_FINITE` or `NON_FINITE_RESULT`) by the call that reads it, never
+/// returned as NaN.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wmf_whitened<T> {
+    /// Whitened item factors `H L⁻ᵀ`, `n * k` elements, row `j` at `hw[j*k .. j*k+k]`.
+    pub hw: *const T,
+    /// Number of items `n`.
+    pub n: usize,
+    /// Latent factors `k`.
+    pub k: usize,
+    /// Cholesky factor `L` of `G0 + lambda I`, `k * k` elements (lower triangle read).
+    pub l: *const T,
+    /// Per-item weights of unobserved cells, `n` elements; NULL means `c0_uniform` for every item.
+    pub c0: *const T,
+    /// The weight of every unobserved cell when `c0` is NULL (ignored otherwise).
+    pub c0_uniform: T,
+}
+
+/// The whitened item side over `float`.
+pub type wmf_whitened_f32 = wmf_whitened<f32>;
+/// The whitened item side over `double`.
+pub type wmf_whitened_f64 = wmf_whitened<f64>;
 
 /// One user's observed interactions (`_f32`: `float`, `_f64`: `double`),
 /// borrowed for one call: `len` item ids (strictly ascending, each `< n`),
@@ -198,6 +233,23 @@ impl<T: Real> wmf_items<T> {
             let g0 = ptr::slice(self.g0, ptr::product(self.k, self.k)?)?;
             let c0 = baseline(self.c0, self.c0_uniform, self.n)?;
             Ok(Items::new(h, g0, c0)?)
+        }
+    }
+}
+
+impl<T: Real> wmf_whitened<T> {
+    /// The kernel view: shapes, `l` and `c0` checked, `hw`'s values not
+    /// scanned (`wmf_kernel::Factors::with_shape`).
+    ///
+    /// # Safety
+    /// The struct's pointers must satisfy its documented contract.
+    pub(crate) unsafe fn view<'a>(&self) -> Result<Whitened<'a, T>, wmf_status> {
+        // SAFETY: forwarded struct contract (hw: n*k, l: k*k, c0: n or NULL).
+        unsafe {
+            let hw = factors_shape(self.hw, self.n, self.k)?;
+            let l = ptr::slice(self.l, ptr::product(self.k, self.k)?)?;
+            let c0 = baseline(self.c0, self.c0_uniform, self.n)?;
+            Ok(Whitened::new(hw, l, c0)?)
         }
     }
 }

@@ -564,3 +564,298 @@ fn checked_items_skip_the_scan_but_never_return_nan() {
     );
     assert_eq!(fresh.checked, 0);
 }
+
+#[test]
+fn low_rank_fold_in_matches_the_kernel_bit_for_bit() {
+    let m = model();
+    let items = c_items(&m);
+    let lambda = 0.1;
+    // Whitening: the kernel's Cholesky factor of G0 + λI and H L⁻ᵀ.
+    let (mut l, mut hw) = (vec![0.0; K * K], vec![0.0; N * K]);
+    let s = unsafe {
+        wmf_whiten_f64(
+            &items,
+            lambda,
+            l.as_mut_ptr(),
+            l.len(),
+            hw.as_mut_ptr(),
+            hw.len(),
+        )
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    let mut want_l = m.g0.clone();
+    for d in 0..K {
+        want_l[d * K + d] += lambda;
+    }
+    wmf_kernel::cholesky_in_place(&mut want_l, K).unwrap();
+    let mut want_hw = m.h.clone();
+    wmf_kernel::whiten_rows(&want_l, K, &mut want_hw).unwrap();
+    assert_eq!((&l, &hw), (&want_l, &want_hw));
+
+    // The fold-in: the kernel's bits, and the normal equations' solution to rounding.
+    let w = wmf_whitened_f64 {
+        hw: hw.as_ptr(),
+        n: N,
+        k: K,
+        l: l.as_ptr(),
+        c0: m.c0.as_ptr(),
+        c0_uniform: 0.0,
+    };
+    let row = c_row();
+    let len = wmf_solve_row_low_rank_scratch_len(IDS.len(), K);
+    assert_eq!(len, IDS.len() * K + IDS.len() * IDS.len());
+    let mut scratch = vec![0.0; len];
+    let (mut x, mut solved) = ([0.0; K], 7u32);
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(
+            &w,
+            &row,
+            scratch.as_mut_ptr(),
+            len,
+            x.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    assert_eq!((s, solved), (WMF_STATUS_OK, 1));
+    let kw = wmf_kernel::Whitened::new(
+        Factors::new(&want_hw, N, K).unwrap(),
+        &want_l,
+        Baseline::PerItem(&m.c0),
+    )
+    .unwrap();
+    let mut want = [0.0; K];
+    let mut ks = vec![0.0; len];
+    assert!(
+        wmf_kernel::solve_row_low_rank(&kw, &Row::implicit(&IDS, &CONF), &mut ks, &mut want)
+            .unwrap()
+    );
+    assert_eq!(x, want);
+    let (mut a, mut chol) = ([0.0; K * K], [0.0; K]);
+    wmf_kernel::solve_row_cholesky(
+        &kernel_items(&m),
+        &Row::implicit(&IDS, &CONF),
+        lambda,
+        &mut a,
+        &mut chol,
+    )
+    .unwrap();
+    for (g, c) in x.iter().zip(&chol) {
+        assert!(
+            (g - c).abs() <= 1e-12 * (1.0 + c.abs()),
+            "{x:?} vs {chol:?}"
+        );
+    }
+
+    // A cell below its c0: declined, x untouched; an empty row: x = 0.
+    let low = [0.1, 2.0];
+    let low_row = wmf_row_f64 {
+        conf: low.as_ptr(),
+        ..c_row()
+    };
+    let mut x2 = [9.0; K];
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(
+            &w,
+            &low_row,
+            scratch.as_mut_ptr(),
+            len,
+            x2.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    assert_eq!((s, solved, x2), (WMF_STATUS_OK, 0, [9.0; K]));
+    let empty = wmf_row_f64 {
+        items: null(),
+        conf: null(),
+        pref: null(),
+        len: 0,
+    };
+    solved = 7;
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(&w, &empty, null_mut(), 0, x2.as_mut_ptr(), &mut solved)
+    };
+    assert_eq!((s, solved, x2), (WMF_STATUS_OK, 1, [0.0; K]));
+
+    // Failures write nothing: a short scratch, a NULL flag, a non-positive pivot.
+    let mut x3 = [9.0; K];
+    solved = 7;
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(
+            &w,
+            &row,
+            scratch.as_mut_ptr(),
+            len - 1,
+            x3.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_LENGTH_MISMATCH);
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(
+            &w,
+            &row,
+            scratch.as_mut_ptr(),
+            len,
+            x3.as_mut_ptr(),
+            null_mut(),
+        )
+    };
+    assert_eq!(s, WMF_STATUS_NULL_POINTER);
+    let mut l_bad = l.clone();
+    l_bad[0] = -1.0;
+    let bad = wmf_whitened_f64 {
+        l: l_bad.as_ptr(),
+        ..w
+    };
+    let s = unsafe {
+        wmf_solve_row_low_rank_f64(
+            &bad,
+            &row,
+            scratch.as_mut_ptr(),
+            len,
+            x3.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_NOT_POSITIVE_DEFINITE);
+    assert_eq!((x3, solved), ([9.0; K], 7));
+
+    // f32: the C ABI's whitening and fold-in are the kernel's too.
+    let h32: Vec<f32> = m.h.iter().map(|&v| v as f32).collect();
+    let c032: Vec<f32> = m.c0.iter().map(|&v| v as f32).collect();
+    let mut g32 = vec![0.0f32; K * K];
+    wmf_kernel::gramian(
+        &Factors::new(&h32, N, K).unwrap(),
+        Baseline::PerItem(&c032),
+        &mut g32,
+    )
+    .unwrap();
+    let items32 = wmf_items_f32 {
+        h: h32.as_ptr(),
+        n: N,
+        k: K,
+        g0: g32.as_ptr(),
+        c0: c032.as_ptr(),
+        c0_uniform: 0.0,
+        checked: 0,
+    };
+    let (mut l32, mut hw32) = (vec![0.0f32; K * K], vec![0.0f32; N * K]);
+    let s = unsafe {
+        wmf_whiten_f32(
+            &items32,
+            0.1,
+            l32.as_mut_ptr(),
+            K * K,
+            hw32.as_mut_ptr(),
+            N * K,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_OK);
+    let conf32 = CONF.map(|c| c as f32);
+    let row32 = wmf_row_f32 {
+        items: IDS.as_ptr(),
+        conf: conf32.as_ptr(),
+        pref: null(),
+        len: IDS.len(),
+    };
+    let w32 = wmf_whitened_f32 {
+        hw: hw32.as_ptr(),
+        n: N,
+        k: K,
+        l: l32.as_ptr(),
+        c0: c032.as_ptr(),
+        c0_uniform: 0.0,
+    };
+    let mut s32 = vec![0.0f32; len];
+    let mut x32 = [0.0f32; K];
+    let s = unsafe {
+        wmf_solve_row_low_rank_f32(
+            &w32,
+            &row32,
+            s32.as_mut_ptr(),
+            len,
+            x32.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    assert_eq!((s, solved), (WMF_STATUS_OK, 1));
+    let kw32 = wmf_kernel::Whitened::new(
+        Factors::new(&hw32, N, K).unwrap(),
+        &l32,
+        Baseline::PerItem(&c032),
+    )
+    .unwrap();
+    let mut want32 = [0.0f32; K];
+    let mut ks32 = vec![0.0f32; len];
+    assert!(
+        wmf_kernel::solve_row_low_rank(
+            &kw32,
+            &Row::implicit(&IDS, &conf32),
+            &mut ks32,
+            &mut want32
+        )
+        .unwrap()
+    );
+    assert_eq!(x32, want32);
+}
+
+#[test]
+fn whitening_failures_write_nothing_or_zeros() {
+    let m = model();
+    let items = c_items(&m);
+    // One element of room more than the sizes, so that a wrong length passed
+    // still describes memory the caller owns.
+    let (mut l, mut hw) = (vec![9.0; K * K + 1], vec![9.0; N * K + 1]);
+    for (lambda, len_l, len_hw, want) in [
+        (-1.0, K * K, N * K, WMF_STATUS_NEGATIVE),
+        (f64::NAN, K * K, N * K, WMF_STATUS_NON_FINITE),
+        (0.1, K * K - 1, N * K, WMF_STATUS_LENGTH_MISMATCH),
+        (0.1, K * K + 1, N * K, WMF_STATUS_LENGTH_MISMATCH),
+        (0.1, K * K, N * K + 1, WMF_STATUS_LENGTH_MISMATCH),
+    ] {
+        let s = unsafe {
+            wmf_whiten_f64(
+                &items,
+                lambda,
+                l.as_mut_ptr(),
+                len_l,
+                hw.as_mut_ptr(),
+                len_hw,
+            )
+        };
+        assert_eq!(s, want, "lambda {lambda} lens {len_l} {len_hw}");
+        assert!(l.iter().chain(&hw).all(|&v| v == 9.0));
+    }
+    let s = unsafe { wmf_whiten_f64(null(), 0.1, l.as_mut_ptr(), K * K, hw.as_mut_ptr(), N * K) };
+    assert_eq!(s, WMF_STATUS_NULL_POINTER);
+    // G0 + λI not positive definite (λ = 0, zero factors): both outputs zeroed.
+    let zeros = [0.0; N * K];
+    let g_zero = [0.0; K * K];
+    let singular = wmf_items_f64 {
+        h: zeros.as_ptr(),
+        g0: g_zero.as_ptr(),
+        ..items
+    };
+    let s = unsafe {
+        wmf_whiten_f64(
+            &singular,
+            0.0,
+            l.as_mut_ptr(),
+            K * K,
+            hw.as_mut_ptr(),
+            N * K,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_NOT_POSITIVE_DEFINITE);
+    assert!(l[..K * K].iter().chain(&hw[..N * K]).all(|&v| v == 0.0));
+    // The scratch-size helper rejects an invalid k and saturates.
+    assert_eq!(wmf_solve_row_low_rank_scratch_len(3, 0), 0);
+    assert_eq!(
+        wmf_solve_row_low_rank_scratch_len(3, wmf_kernel::MAX_K + 1),
+        0
+    );
+    assert_eq!(
+        wmf_solve_row_low_rank_scratch_len(usize::MAX, 4),
+        usize::MAX
+    );
+}

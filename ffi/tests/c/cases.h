@@ -500,6 +500,168 @@ static void F(test_rows)(void) {
     free(zeros);
 }
 
+/* ---------------------------------------------------------------- low-rank fold-in */
+
+static void F(test_low_rank)(void) {
+    const size_t *dims = fx_size(PFX ".items.dims", 2);
+    const size_t n = dims[0], k = dims[1];
+    const size_t nu = 4;
+    const REAL lambda = FXR(PFX ".row.lambda", 1)[0];
+    const size_t lr_len = wmf_solve_row_low_rank_scratch_len(nu, k);
+    REAL *l = (REAL *)xcalloc(k * k, sizeof(REAL));
+    REAL *hw = (REAL *)xcalloc(n * k + 1, sizeof(REAL)); /* + 1: room for the wrong-length call */
+    REAL *scratch = (REAL *)xcalloc(lr_len, sizeof(REAL));
+    REAL *x = (REAL *)xcalloc(k, sizeof(REAL));
+    REAL *zero_h = (REAL *)xcalloc(n * k, sizeof(REAL));
+    uint32_t solved = 7;
+    ITEMS items;
+    ITEMS singular;
+    F(wmf_whitened) w;
+    F(wmf_whitened) bad;
+    ROW row;
+    ROW low;
+    ROW empty;
+    REAL conf_low[4];
+    size_t i;
+
+    CHECK(lr_len == nu * k + nu * nu && wmf_solve_row_low_rank_scratch_len(0, k) == 0 &&
+              wmf_solve_row_low_rank_scratch_len(nu, 0) == 0 &&
+              wmf_solve_row_low_rank_scratch_len(nu, WMF_MAX_K + 1) == 0 &&
+              wmf_solve_row_low_rank_scratch_len(SIZE_MAX, k) == SIZE_MAX,
+          "%s low-rank scratch_len: %zu", PFX, lr_len);
+
+    items.h = FXR(PFX ".items.h", n * k);
+    items.n = n;
+    items.k = k;
+    items.g0 = FXR(PFX ".gramian.per_item", k * k);
+    items.c0 = FXR(PFX ".items.c0", n);
+    items.c0_uniform = 0;
+    items.checked = 0;
+
+    /* Whitening: L and H L^-T as the kernel computes them. */
+    EXPECT_STATUS(F(wmf_whiten)(&items, lambda, l, k * k, hw, n * k), WMF_STATUS_OK);
+    F(close)(l, FXR(PFX ".whiten.l", k * k), k * k, TOL_ELEM, "whiten l");
+    F(close)(hw, FXR(PFX ".whiten.hw", n * k), n * k, TOL_ELEM, "whiten hw");
+
+    w.hw = hw;
+    w.n = n;
+    w.k = k;
+    w.l = l;
+    w.c0 = items.c0;
+    w.c0_uniform = 0;
+    row.items = fx_u32(PFX ".row.items", nu);
+    row.conf = FXR(PFX ".lowrank.conf", nu);
+    row.pref = FXR(PFX ".row.pref", nu);
+    row.len = nu;
+    empty.items = NULL;
+    empty.conf = NULL;
+    empty.pref = NULL;
+    empty.len = 0;
+
+    /* The fold-in, the kernel's result and the normal equations' solution. */
+    F(fill)(x, k, SENTINEL);
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &row, scratch, lr_len, x, &solved), WMF_STATUS_OK);
+    CHECK(solved == 1, "%s low-rank row must be solved (got %u)", PFX, (unsigned)solved);
+    F(close)(x, FXR(PFX ".lowrank.x", k), k, TOL_SOLVE, "low-rank x");
+    {
+        REAL *chol = (REAL *)xcalloc(k * k, sizeof(REAL));
+        REAL *xc = (REAL *)xcalloc(k, sizeof(REAL));
+        EXPECT_STATUS(F(wmf_solve_row_cholesky)(&items, &row, lambda, chol, k * k, xc), WMF_STATUS_OK);
+        F(close)(x, xc, k, TOL_SOLVE, "low-rank x against cholesky");
+        free(chol);
+        free(xc);
+    }
+    /* An empty row: x = 0, no scratch needed. */
+    solved = 7;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &empty, NULL, 0, x, &solved), WMF_STATUS_OK);
+    CHECK(solved == 1 && F(all_equal)(x, k, 0), "%s low-rank of an empty row must give x = 0", PFX);
+    /* A cell below its c0: declined, x untouched. */
+    for (i = 0; i < nu; i++) {
+        conf_low[i] = row.conf[i];
+    }
+    conf_low[1] = 0;
+    low = row;
+    low.conf = conf_low;
+    F(fill)(x, k, SENTINEL);
+    solved = 7;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &low, scratch, lr_len, x, &solved), WMF_STATUS_OK);
+    CHECK(solved == 0, "%s a row with a cell below c0 must be declined", PFX);
+    UNTOUCHED(x, k, "declined low-rank x");
+
+    /* Statuses; outputs untouched. */
+    solved = 7;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(NULL, &row, scratch, lr_len, x, &solved), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &row, scratch, lr_len, x, NULL), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &row, NULL, lr_len, x, &solved), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&w, &row, scratch, lr_len - 1, x, &solved),
+                  WMF_STATUS_LENGTH_MISMATCH);
+    bad = w;
+    bad.l = NULL;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved), WMF_STATUS_NULL_POINTER);
+    bad = w;
+    bad.k = 0;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved), WMF_STATUS_ZERO_DIMENSION);
+    bad = w;
+    bad.c0 = NULL;
+    bad.c0_uniform = -1;
+    EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved), WMF_STATUS_NEGATIVE);
+    {
+        /* A factor with a zero pivot, and one with a NaN in its lower triangle. */
+        REAL *l2 = (REAL *)xcalloc(k * k, sizeof(REAL));
+        memcpy(l2, l, k * k * sizeof(REAL));
+        l2[0] = 0;
+        bad = w;
+        bad.l = l2;
+        EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved),
+                      WMF_STATUS_NOT_POSITIVE_DEFINITE);
+        l2[0] = l[0];
+        l2[k] = (REAL)NAN;
+        EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved), WMF_STATUS_NON_FINITE);
+        free(l2);
+    }
+    {
+        /* hw is not scanned: a NaN the row reads is reported, never returned in x. */
+        REAL *hw2 = (REAL *)xcalloc(n * k, sizeof(REAL));
+        memcpy(hw2, hw, n * k * sizeof(REAL));
+        hw2[row.items[0] * k] = (REAL)NAN;
+        bad = w;
+        bad.hw = hw2;
+        EXPECT_STATUS(F(wmf_solve_row_low_rank)(&bad, &row, scratch, lr_len, x, &solved), WMF_STATUS_NON_FINITE);
+        free(hw2);
+    }
+    UNTOUCHED(x, k, "low-rank x");
+    CHECK(solved == 7, "%s solved written on failure", PFX);
+
+    /* Whitening statuses. */
+    F(fill)(l, k * k, SENTINEL);
+    F(fill)(hw, n * k, SENTINEL);
+    EXPECT_STATUS(F(wmf_whiten)(NULL, lambda, l, k * k, hw, n * k), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_whiten)(&items, lambda, NULL, k * k, hw, n * k), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_whiten)(&items, (REAL)-1, l, k * k, hw, n * k), WMF_STATUS_NEGATIVE);
+    EXPECT_STATUS(F(wmf_whiten)(&items, (REAL)NAN, l, k * k, hw, n * k), WMF_STATUS_NON_FINITE);
+    EXPECT_STATUS(F(wmf_whiten)(&items, lambda, l, k * k - 1, hw, n * k), WMF_STATUS_LENGTH_MISMATCH);
+    EXPECT_STATUS(F(wmf_whiten)(&items, lambda, l, k * k, hw, n * k + 1), WMF_STATUS_LENGTH_MISMATCH);
+    UNTOUCHED(l, k * k, "whiten l");
+    UNTOUCHED(hw, n * k, "whiten hw");
+    /* All-zero factors: G0 = 0, and with lambda = 0 not positive definite. */
+    singular = items;
+    singular.h = zero_h;
+    {
+        REAL *g_zero = (REAL *)xcalloc(k * k, sizeof(REAL));
+        singular.g0 = g_zero;
+        EXPECT_STATUS(F(wmf_whiten)(&singular, 0, l, k * k, hw, n * k), WMF_STATUS_NOT_POSITIVE_DEFINITE);
+        CHECK(F(all_equal)(l, k * k, 0) && F(all_equal)(hw, n * k, 0),
+              "%s whiten must zero-fill its outputs on NOT_POSITIVE_DEFINITE", PFX);
+        free(g_zero);
+    }
+
+    free(l);
+    free(hw);
+    free(scratch);
+    free(x);
+    free(zero_h);
+}
+
 #undef DENSE
 #undef ITEMS
 #undef ROW

@@ -75,6 +75,8 @@ int main(int argc, char **argv) {
     test_dense_f64();
     test_rows_f32();
     test_rows_f64();
+    test_low_rank_f32();
+    test_low_rank_f64();
     test_status_strings();
     /* Every status must have been provoked, except PANIC (test_panic.c, with
      * the panic-test build) and INTERNAL (unreachable by design). */
