@@ -253,11 +253,7 @@ pub(crate) unsafe fn whiten<T: Real>(
         }
         // Every input is valid from here on: a failure now (a matrix that
         // is not positive definite, an overflow) zero-fills both outputs.
-        l.copy_from_slice(items.gramian());
-        for d in 0..k {
-            l[d * k + d] += lambda;
-        }
-        let res = wmf_kernel::cholesky_in_place(l, k).and_then(|()| {
+        let res = wmf_kernel::whitening_factor(items.gramian(), lambda, k, l).and_then(|()| {
             hw.copy_from_slice(items.factors().as_slice());
             wmf_kernel::whiten_rows(l, k, hw)
         });

@@ -180,16 +180,13 @@ pub fn low_rank_kind<T: Float>(
     })
 }
 
-/// [`Whitening`] of `fixed` (`k` columns): `L` by the kernel's Cholesky,
-/// `F L⁻ᵀ` by BLAS `trsm` in parallel blocks of rows; `None` when
-/// `G0 + λ I` is not positive definite (every row then goes to the normal
-/// equations, which report it).
+/// [`Whitening`] of `fixed` (`k` columns): `L` by the kernel
+/// ([`wmf_kernel::whitening_factor`]), `F L⁻ᵀ` by BLAS `trsm` in parallel
+/// blocks of rows; `None` when `G0 + λ I` is not positive definite (every
+/// row then goes to the normal equations, which report it).
 fn whiten<T: Float>(fixed: &[T], k: usize, g0: &[T], lambda: T) -> Option<Whitening<T>> {
-    let mut l = g0.to_vec();
-    for d in 0..k {
-        l[d * k + d] += lambda;
-    }
-    wmf_kernel::cholesky_in_place(&mut l, k).ok()?;
+    let mut l = vec![T::ZERO; k * k];
+    wmf_kernel::whitening_factor(g0, lambda, k, &mut l).ok()?;
     let mut hw = fixed.to_vec();
     hw.par_chunks_mut(4096 * k)
         .for_each(|rows| T::trsm_right_lower_trans(&l, k, rows));

@@ -102,7 +102,7 @@ pub use factors::{Baseline, Factors, Items, Row};
 pub use lowrank::{
     EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
     low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,
-    whiten_rows,
+    whiten_rows, whitening_factor,
 };
 pub use real::Real;
 pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};

@@ -172,6 +172,42 @@ impl<'a, T: Real> EigenWhitened<'a, T> {
     }
 }
 
+/// The factor of the whitening: `l = L` with `L Lᵀ = G0 + λ I`, the matrix
+/// every row of a half-iteration shares (see the [module docs](self)). `l`
+/// gets `g0` with `λ` added to its diagonal and is factored in place by the
+/// algorithm of [`crate::cholesky_in_place`] (same bits); its strict upper
+/// triangle keeps `G0`'s. O(k³/3), once per half-iteration (host training)
+/// or per model and `λ` (a device folding users in). The host, the C ABI
+/// and the firmware all form the factor here.
+///
+/// # Errors
+/// [`Error::ZeroDimension`] / [`Error::DimensionTooLarge`] for `k`;
+/// [`Error::Negative`] / [`Error::NonFinite`] for `lambda` (`what:
+/// "lambda"`); [`Error::LengthMismatch`] when `g0` or `l` is not `k * k`;
+/// [`Error::NonFinite`] for `g0`: all before anything is written.
+/// [`Error::NotPositiveDefinite`] for the first pivot of `G0 + λ I` that is
+/// not positive or not finite (an overflow included); `l` then holds a
+/// partial factor.
+///
+/// ```
+/// // G0 = [[3, 2], [2, 2]], λ = 1: G0 + λI = [[4, 2], [2, 3]] = L Lᵀ
+/// let mut l = [0.0f64; 4];
+/// wmf_kernel::whitening_factor(&[3.0, 2.0, 2.0, 2.0], 1.0, 2, &mut l).unwrap();
+/// assert_eq!([l[0], l[2], l[3]], [2.0, 1.0, 2.0f64.sqrt()]);
+/// ```
+pub fn whitening_factor<T: Real>(g0: &[T], lambda: T, k: usize, l: &mut [T]) -> Result<()> {
+    check::rank(k)?;
+    check::scalar_nonneg(lambda, "lambda")?;
+    check::len(g0, k * k, "g0")?;
+    check::len(l, k * k, "l")?;
+    check::finite(g0, "g0")?;
+    l.copy_from_slice(g0);
+    for d in 0..k {
+        l[d * k + d] += lambda;
+    }
+    factor_unchecked(l, k)
+}
+
 /// Whitens fixed-side rows in place: each `k`-long row `h_j` of `rows`
 /// becomes `L⁻¹ h_j` (forward substitution with the factor `l` of
 /// `G0 + λ I`), so `rows` becomes `H L⁻ᵀ`. O(k²) per row. A host may do the

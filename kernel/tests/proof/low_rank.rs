@@ -8,17 +8,14 @@ use crate::common::{MIRI, Model, Spec, rel_err, rng, tol, trials, wide};
 use wmf_kernel::{
     Baseline, EigenWhitened, Error, Factors, Real, Row, Whitened, cholesky_in_place,
     low_rank_scratch_len, solve_row_cholesky, solve_row_low_rank, solve_row_low_rank_eigen,
-    whiten_rows,
+    whiten_rows, whitening_factor,
 };
 
 /// `L` with `L Lᵀ = G0 + λ I`, and `Ĥ = H L⁻ᵀ`.
 fn whitened<T: Real>(model: &Model<T>, lambda: T) -> (Vec<T>, Vec<T>) {
     let k = model.k;
-    let mut l = model.g0.clone();
-    for d in 0..k {
-        l[d * k + d] += lambda;
-    }
-    cholesky_in_place(&mut l, k).expect("G0 + λI is positive definite");
+    let mut l = vec![T::ZERO; k * k];
+    whitening_factor(&model.g0, lambda, k, &mut l).expect("G0 + λI is positive definite");
     let mut hw = model.h.clone();
     whiten_rows(&l, k, &mut hw).expect("whitens");
     (l, hw)
@@ -162,6 +159,98 @@ fn more_than_max_k_weighted_cells_is_left_to_the_normal_equations() {
     let mut x = [5.0; 2];
     assert!(!solve_row_low_rank(&w, &Row::implicit(&items, &conf), &mut scratch, &mut x).unwrap());
     assert_eq!(x, [5.0; 2]);
+}
+
+/// `whitening_factor` is `G0 + λ I` factored by `cholesky_in_place`, bit
+/// for bit, in both precisions and at every `k` the proof models use.
+fn whitening_factor_is_the_shifted_cholesky<T: Real>() {
+    let mut g = rng(43);
+    let ks: &[usize] = if MIRI { &[1, 3] } else { &[1, 2, 7, 16, 33, 64] };
+    let mut factored = 0;
+    for &k in ks {
+        let model = Model::random(&mut g, spec(2 * k + 3, k, true, false, 0.3)).cast::<T>();
+        for lambda in [0.0, 0.25, 3.0] {
+            let lambda = T::from_f64(lambda);
+            let mut want = model.g0.clone();
+            for d in 0..k {
+                want[d * k + d] += lambda;
+            }
+            let ok = cholesky_in_place(&mut want, k).is_ok();
+            let mut l = vec![T::from_f64(9.0); k * k];
+            assert_eq!(whitening_factor(&model.g0, lambda, k, &mut l).is_ok(), ok);
+            if ok {
+                factored += 1;
+                let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&l), bits(&want), "k = {k}, λ = {}", lambda.to_f64());
+            }
+        }
+    }
+    assert!(factored >= 2 * ks.len(), "λ > 0 always factors");
+}
+
+#[test]
+fn whitening_factor_matches_cholesky_in_place() {
+    whitening_factor_is_the_shifted_cholesky::<f64>();
+    whitening_factor_is_the_shifted_cholesky::<f32>();
+}
+
+#[test]
+fn whitening_factor_errors() {
+    let g0 = [3.0f64, 2.0, 2.0, 2.0];
+    let mut l = [7.0; 4];
+    // Arguments, all before anything is written.
+    assert_eq!(
+        whitening_factor(&g0, 1.0, 0, &mut l).unwrap_err(),
+        Error::ZeroDimension { what: "k" }
+    );
+    assert_eq!(
+        whitening_factor(&g0, -1.0, 2, &mut l).unwrap_err(),
+        Error::Negative {
+            what: "lambda",
+            index: 0
+        }
+    );
+    assert_eq!(
+        whitening_factor(&g0, f64::NAN, 2, &mut l).unwrap_err(),
+        Error::NonFinite {
+            what: "lambda",
+            index: 0
+        }
+    );
+    assert_eq!(
+        whitening_factor(&g0[..3], 1.0, 2, &mut l).unwrap_err(),
+        Error::LengthMismatch {
+            what: "g0",
+            expected: 4,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        whitening_factor(&g0, 1.0, 2, &mut l[..3]).unwrap_err(),
+        Error::LengthMismatch {
+            what: "l",
+            expected: 4,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        whitening_factor(&[3.0, 2.0, f64::INFINITY, 2.0], 1.0, 2, &mut l).unwrap_err(),
+        Error::NonFinite {
+            what: "g0",
+            index: 2
+        }
+    );
+    assert_eq!(l, [7.0; 4]);
+    // Not positive definite: [[1, 2], [2, 1]] has the pivot 1 - 4 < 0.
+    assert_eq!(
+        whitening_factor(&[1.0, 2.0, 2.0, 1.0], 0.0, 2, &mut l).unwrap_err(),
+        Error::NotPositiveDefinite { pivot: 1 }
+    );
+    // An overflowing shift is a pivot that is not finite.
+    assert_eq!(
+        whitening_factor(&[f64::MAX, 0.0, 0.0, 1.0], f64::MAX, 2, &mut l).unwrap_err(),
+        Error::NotPositiveDefinite { pivot: 0 }
+    );
 }
 
 #[test]
