@@ -6,8 +6,9 @@
  *
  *   CRC-32 of the WMFB blob, header parse; CG fold-in with the first 10, 50
  *   and 100 interactions of the test user (user.h); Cholesky fold-in with
- *   all 100; normal equations; two eALS online updates; top 10 excluding
- *   the 102 seen items.
+ *   all 100; the model's whitening (wmf_whiten_f32) and the low-rank
+ *   fold-in of the first 10 (wmf_solve_row_low_rank_f32); normal equations;
+ *   two eALS online updates; top 10 excluding the 102 seen items.
  *
  * Build-time inputs: WMF_FW_K (the rank), WMF_BLOB_PATH (the blob, linked
  * in with .incbin), user.h (wmf-fw-gen header). Prints over semihosting and
@@ -24,7 +25,9 @@
 #error "define WMF_FW_K (16 or 32)"
 #endif
 #define K WMF_FW_K
-#define N_STAGES 10
+#define N_STAGES 12
+/* Interactions of the low-rank fold-in (the scenario's LOW_RANK_N). */
+#define LOW_RANK_N 10u
 
 /* The model blob, 4-byte aligned in flash. */
 __asm__(".section .rodata.wmf_model_blob,\"a\",%progbits\n"
@@ -45,10 +48,15 @@ extern uint32_t __stack_bottom[];
 static float state_a[K * K];
 static float state_b[K];
 static float kk_scratch[K * K];
+/* The whitened model (L, H L^-T) and the low-rank solve's scratch
+ * (n_u k + n_u^2 floats), in static RAM. */
+static float l_factor[K * K];
+static float hw[(size_t)WMF_FW_N_ITEMS * K];
+static float low_rank_scratch[LOW_RANK_N * K + LOW_RANK_N * LOW_RANK_N];
 
 static const char *const stage_names[N_STAGES] = {
-    "crc", "validate", "fold10", "fold50", "fold100",
-    "cholesky", "normal", "update1", "update2", "topn",
+    "crc",    "validate",  "fold10", "fold50",  "fold100", "cholesky",
+    "whiten", "lowrank10", "normal", "update1", "update2", "topn",
 };
 static uint32_t stage_stack[N_STAGES];
 static uintptr_t paint_low, sp_at_begin;
@@ -262,8 +270,34 @@ int main(void)
     }
 
     stage_begin();
-    st = wmf_row_normal_equations_f32(&items, &row, WMF_FW_LAMBDA, state_a, state_b);
+    st = wmf_whiten_f32(&items, WMF_FW_LAMBDA, l_factor, K * K, hw, (size_t)n * K);
     stage_end(6);
+    if (st != WMF_STATUS_OK) {
+        return fail("whitening", st);
+    }
+    const struct wmf_whitened_f32 whitened = {
+        .hw = hw, .n = n, .k = K, .l = l_factor, .c0 = items.c0, .c0_uniform = 0.0f};
+    const struct wmf_row_f32 short_row = {wmf_fw_seen, wmf_fw_conf, NULL, LOW_RANK_N};
+    float low_rank[K];
+    uint32_t solved = 0;
+    const size_t lr_len = wmf_solve_row_low_rank_scratch_len(LOW_RANK_N, K);
+    if (lr_len > sizeof low_rank_scratch / sizeof low_rank_scratch[0]) {
+        return fail("low-rank scratch too small", -1);
+    }
+    stage_begin();
+    st = wmf_solve_row_low_rank_f32(&whitened, &short_row, low_rank_scratch, lr_len, low_rank,
+                                    &solved);
+    stage_end(7);
+    if (st != WMF_STATUS_OK) {
+        return fail("fold-in (low rank)", st);
+    }
+    if (solved != 1u) {
+        return fail("fold-in (low rank): row declined", -1);
+    }
+
+    stage_begin();
+    st = wmf_row_normal_equations_f32(&items, &row, WMF_FW_LAMBDA, state_a, state_b);
+    stage_end(8);
     if (st != WMF_STATUS_OK) {
         return fail("normal equations", st);
     }
@@ -283,7 +317,7 @@ int main(void)
         stage_begin();
         st = wmf_eals_online_update_f32(state_a, state_b, w, K, items.h + (size_t)item * K, upd,
                                         WMF_FW_UPDATE_SWEEPS, kk_scratch, K * K);
-        stage_end(7 + u);
+        stage_end(9 + u);
         if (st != WMF_STATUS_OK) {
             return fail("online update", st);
         }
@@ -313,7 +347,7 @@ int main(void)
     stage_begin();
     st = wmf_top_n_f32(items.h, n, K, w, exclude, n_ex, top_items, top_scores, WMF_FW_TOP,
                        &count);
-    stage_end(9);
+    stage_end(11);
     if (st != WMF_STATUS_OK) {
         return fail("top-n", st);
     }
@@ -333,6 +367,7 @@ int main(void)
     put_vec("FOLD50", fold[1]);
     put_vec("FOLD100", fold[2]);
     put_vec("CHOL", chol);
+    put_vec("LOWRANK10", low_rank);
     put_vec("UPD1", updated[0]);
     put_vec("UPD2", updated[1]);
     put_str("NEW");

@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 STAGES = ["crc", "validate", "fold10", "fold50", "fold100", "cholesky",
-          "normal", "update1", "update2", "topn"]
+          "whiten", "lowrank10", "normal", "update1", "update2", "topn"]
 
 
 def run(*cmd):

@@ -8,15 +8,18 @@
 //! ```
 //!
 //! `expect` runs [`wmf_fw_scenario::run`], the very function the Rust firmware
-//! runs, on x86-64; it also checks the CG fold-in against an `f64` Cholesky
-//! solve of the same row as a sanity check of the model. Any blob in the WMFB
+//! runs, on x86-64; it also checks the CG fold-in (100 interactions) and the
+//! low-rank fold-in (the first 10) against `f64` Cholesky solves of the same
+//! rows, as a check of the model and of the scenario's mathematics. Any blob in the WMFB
 //! format works, whether written by `model` or by `wmf export --format blob`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wmf_fw_scenario::{LAMBDA, N_SEEN, Outputs, blob, new_interactions, parse_blob, run, user};
+use wmf_fw_scenario::{
+    LAMBDA, LOW_RANK_N, N_SEEN, Outputs, Ram, blob, new_interactions, parse_blob, run, user,
+};
 use wmf_kernel::{Baseline, Factors, Items, Row};
 
 /// Relative tolerance of every comparison: `|actual − expected| <= TOL · max|expected|`
@@ -176,11 +179,17 @@ fn expect(path: &PathBuf) -> Res<String> {
         ($($k:literal)*) => {
             match m.k {
                 $($k => {
-                    let mut a = vec![0f32; $k * $k];
-                    let mut b = vec![0f32; $k];
-                    let out: Outputs<$k> = run::<$k>(bytes, &mut a, &mut b, &mut ())
+                    let ram = Ram {
+                        a: &mut [0f32; $k * $k],
+                        b: &mut [0f32; $k],
+                        l: &mut [0f32; $k * $k],
+                        hw: &mut vec![0f32; m.n * $k],
+                        low_rank: &mut [0f32; wmf_kernel::low_rank_scratch_len(LOW_RANK_N, $k)],
+                    };
+                    let out: Outputs<$k> = run::<$k>(bytes, ram, &mut ())
                         .map_err(|e| format!("{}: {e}", path.display()))?;
-                    sanity_f64(&m, &out.fold[2])?;
+                    sanity_f64(&m, &out.fold[2], N_SEEN, "CG")?;
+                    sanity_f64(&m, &out.low_rank, LOW_RANK_N, "low-rank")?;
                     out.write_report(&mut report).map_err(|e| e.to_string())?;
                 })*
                 k => return Err(format!("{}: k = {k} not built into wmf-fw-gen (8, 16, 32, 64)", path.display())),
@@ -191,10 +200,12 @@ fn expect(path: &PathBuf) -> Res<String> {
     Ok(report)
 }
 
-/// The f32 CG fold-in must agree with an f64 Cholesky solve of the same row
-/// to `1e-3` relative (f32 rounding in `G0` and CG) — guards against a model
-/// or a scenario where the comparison would be meaningless.
-fn sanity_f64(m: &blob::Model<'_>, cg: &[f32]) -> Res<()> {
+/// An f32 fold-in of the user's first `n_u` interactions (`what`: its method)
+/// must agree with an f64 Cholesky solve of the same row to `1e-3` relative
+/// (f32 rounding in `G0` and in the method) — guards against a model or a
+/// scenario where the comparison would be meaningless, and checks that the
+/// method solves the row's normal equations.
+fn sanity_f64(m: &blob::Model<'_>, got: &[f32], n_u: usize, what: &str) -> Res<()> {
     let h: Vec<f64> = m.h.iter().map(|&v| f64::from(v)).collect();
     let g0: Vec<f64> = m.g0.iter().map(|&v| f64::from(v)).collect();
     let c0: Vec<f64> = m.c0.iter().map(|&v| f64::from(v)).collect();
@@ -210,24 +221,24 @@ fn sanity_f64(m: &blob::Model<'_>, cg: &[f32]) -> Res<()> {
     let mut x = vec![0f64; m.k];
     wmf_kernel::solve_row_cholesky(
         &items,
-        &Row::implicit(&seen, &conf),
+        &Row::implicit(&seen[..n_u], &conf[..n_u]),
         f64::from(LAMBDA),
         &mut a,
         &mut x,
     )
     .map_err(|e| format!("f64 reference: {e}"))?;
     let scale = x.iter().fold(0f64, |s, v| s.max(v.abs()));
-    let err = cg
+    let err = got
         .iter()
         .zip(&x)
         .fold(0f64, |s, (c, r)| s.max((f64::from(*c) - r).abs()));
     if err > 1e-3 * scale {
         return Err(format!(
-            "f32 CG fold-in differs from the f64 Cholesky solve by {err:e} (scale {scale:e})"
+            "f32 {what} fold-in ({n_u} interactions) differs from the f64 Cholesky solve by {err:e} (scale {scale:e})"
         ));
     }
     eprintln!(
-        "wmf-fw-gen: k = {}: f32 CG fold-in vs f64 Cholesky: max |dx| = {err:.3e} (max |x| = {scale:.3e})",
+        "wmf-fw-gen: k = {}: f32 {what} fold-in ({n_u} interactions) vs f64 Cholesky: max |dx| = {err:.3e} (max |x| = {scale:.3e})",
         m.k
     );
     Ok(())
@@ -308,12 +319,29 @@ fn compare(expected: &PathBuf, actual: &PathBuf) -> Res<ExitCode> {
     fn find<'t>(ls: &[(&'t str, Vec<&'t str>)], tag: &str) -> Option<Vec<&'t str>> {
         ls.iter().find(|(t, _)| *t == tag).map(|(_, f)| f.clone())
     }
-    const REQUIRED: [&str; 5] = ["MODEL", "FOLD100", "UPD1", "UPD2", "TOP"];
-    const VECTORS: [&str; 6] = ["FOLD10", "FOLD50", "FOLD100", "CHOL", "UPD1", "UPD2"];
+    const REQUIRED: [&str; 6] = ["MODEL", "FOLD100", "LOWRANK10", "UPD1", "UPD2", "TOP"];
+    const VECTORS: [&str; 7] = [
+        "FOLD10",
+        "FOLD50",
+        "FOLD100",
+        "CHOL",
+        "LOWRANK10",
+        "UPD1",
+        "UPD2",
+    ];
     let mut failures = Vec::new();
     let (mut worst, mut same, mut total) = (0f64, 0usize, 0usize);
     for tag in [
-        "MODEL", "NEW", "FOLD10", "FOLD50", "FOLD100", "CHOL", "UPD1", "UPD2", "TOP",
+        "MODEL",
+        "NEW",
+        "FOLD10",
+        "FOLD50",
+        "FOLD100",
+        "CHOL",
+        "LOWRANK10",
+        "UPD1",
+        "UPD2",
+        "TOP",
     ] {
         let Some(ef) = find(&e_lines, tag) else {
             return Err(format!("{}: no {tag} line", expected.display()));
@@ -457,6 +485,34 @@ mod tests {
         assert_eq!(compare(&e, &e).unwrap(), ExitCode::SUCCESS);
         let a = dir.join("a.txt");
         std::fs::write(&a, report.replace("TOP ", "TOP 1:3f800000 ")).unwrap();
+        assert_eq!(compare(&e, &a).unwrap(), ExitCode::FAILURE);
+        // The low-rank fold-in: required, and compared value by value.
+        let low_rank = report
+            .lines()
+            .find(|l| l.starts_with("LOWRANK10 "))
+            .expect("a LOWRANK10 line");
+        assert_eq!(low_rank.split_whitespace().count(), 1 + 16);
+        let without: String = report
+            .lines()
+            .filter(|l| !l.starts_with("LOWRANK10 "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&a, without).unwrap();
+        assert_eq!(compare(&e, &a).unwrap(), ExitCode::FAILURE);
+        let first = low_rank.split_whitespace().nth(1).unwrap();
+        let off = format!(
+            "{:08x}",
+            hex_f32(first).unwrap().mul_add(1.5, 1.0).to_bits()
+        );
+        std::fs::write(
+            &a,
+            report.replacen(
+                &format!("LOWRANK10 {first}"),
+                &format!("LOWRANK10 {off}"),
+                1,
+            ),
+        )
+        .unwrap();
         assert_eq!(compare(&e, &a).unwrap(), ExitCode::FAILURE);
         std::fs::remove_dir_all(&dir).unwrap();
     }

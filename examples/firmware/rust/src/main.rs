@@ -20,7 +20,7 @@ use core::ptr::{addr_of, read_volatile, write_volatile};
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, hio};
-use wmf_fw_scenario::{Probe, Stage};
+use wmf_fw_scenario::{LOW_RANK_N, Probe, Ram, Stage, low_rank_scratch_len};
 
 #[cfg(all(feature = "k16", not(feature = "k32")))]
 const K: usize = 16;
@@ -39,6 +39,10 @@ struct Aligned<B: ?Sized>(B);
 /// The model (see `build.rs` for where it comes from), in flash.
 static MODEL_BLOB: Aligned<[u8; include_bytes!(env!("WMF_BLOB")).len()]> =
     Aligned(*include_bytes!(env!("WMF_BLOB")));
+
+/// Items the static buffer of the whitened model holds (`MAX_ITEMS · K`
+/// floats of RAM: 512 KiB at k = 32); a larger model is reported, not cut.
+const MAX_ITEMS: usize = 4096;
 
 /// Stack paint pattern.
 const PAINT: u32 = 0x5EE5_A11C;
@@ -148,9 +152,14 @@ fn fail(out: &mut Option<hio::HostStream>, what: &dyn core::fmt::Display) -> ! {
 
 #[entry]
 fn main() -> ! {
-    // The user's cached normal equations between online updates: static RAM.
+    // The user's cached normal equations between online updates, the
+    // whitened model and the low-rank solve's scratch: static RAM.
     static mut A: [f32; K * K] = [0.0; K * K];
     static mut B: [f32; K] = [0.0; K];
+    static mut L: [f32; K * K] = [0.0; K * K];
+    static mut HW: [f32; MAX_ITEMS * K] = [0.0; MAX_ITEMS * K];
+    static mut LOW_RANK: [f32; low_rank_scratch_len(LOW_RANK_N, K)] =
+        [0.0; low_rank_scratch_len(LOW_RANK_N, K)];
 
     let mut out = hio::hstdout().ok();
     // Calibration: two back-to-back marks give the marker's own overhead.
@@ -163,7 +172,14 @@ fn main() -> ! {
         used: [0; Stage::ALL.len()],
         peak_from_top: 0,
     };
-    let res = wmf_fw_scenario::run::<K>(&MODEL_BLOB.0, A, B, &mut probe);
+    let ram = Ram {
+        a: A,
+        b: B,
+        l: L,
+        hw: HW,
+        low_rank: LOW_RANK,
+    };
+    let res = wmf_fw_scenario::run::<K>(&MODEL_BLOB.0, ram, &mut probe);
     let outputs = match res {
         Ok(o) => o,
         Err(e) => fail(&mut out, &e),

@@ -10,10 +10,16 @@
 //!    first 10, 50 and 100 interactions, and by Cholesky
 //!    ([`wmf_kernel::solve_row_cholesky`], `k²` scratch) with all 100, both
 //!    through the kernel's const-generic [`wmf_kernel::fixed`] wrappers.
-//! 3. The user's normal equations `A`, `b` ([`wmf_kernel::row_normal_equations`])
+//! 3. Fold-in of the first [`LOW_RANK_N`] interactions by the exact low-rank
+//!    solve ([`wmf_kernel::solve_row_low_rank`]: O(n_u² k + k²) per user
+//!    instead of the normal equations' O(n_u k² + k³/3)), after the model's
+//!    whitening ([`wmf_kernel::whitening_factor`] and
+//!    [`wmf_kernel::whiten_rows`]: `L = chol(G0 + λ I)` and `H L⁻ᵀ` in RAM,
+//!    O(n k²) once per model).
+//! 4. The user's normal equations `A`, `b` ([`wmf_kernel::row_normal_equations`])
 //!    and two eALS online updates ([`wmf_kernel::eals_online_update`]) for the
 //!    two new interactions of [`new_interactions`], starting from the CG fold-in.
-//! 4. The top 10 ([`wmf_kernel::top_n_into`]) excluding every seen item.
+//! 5. The top 10 ([`wmf_kernel::top_n_into`]) excluding every seen item.
 //!
 //! A [`Probe`] is told when each [`Stage`] begins and ends (the firmware paints
 //! the stack and marks instruction counts there); the kernel calls of each
@@ -26,9 +32,11 @@
 pub mod blob;
 
 pub use blob::{BlobError, Model, crc32, parse_blob};
+/// The low-rank solve's scratch length, for sizing [`Ram::low_rank`].
+pub use wmf_kernel::low_rank_scratch_len;
 
 use core::fmt;
-use wmf_kernel::{Baseline, CellUpdate, CgParams, CgReport, Error, Factors, Items, Row};
+use wmf_kernel::{Baseline, CellUpdate, CgParams, CgReport, Error, Factors, Items, Row, Whitened};
 
 /// Regularisation `λ` of every solve.
 pub const LAMBDA: f32 = 1.0;
@@ -36,6 +44,9 @@ pub const LAMBDA: f32 = 1.0;
 pub const N_SEEN: usize = 100;
 /// Fold-in sizes measured.
 pub const FOLD_SIZES: [usize; 3] = [10, 50, N_SEEN];
+/// Interactions of the low-rank fold-in (the user's first ones): fewer than
+/// every `k` the firmwares are built for, the rows the method is for.
+pub const LOW_RANK_N: usize = 10;
 /// Length of the recommendation list.
 pub const TOP: usize = 10;
 /// Coordinate sweeps per online update (He et al. 2016 use one).
@@ -95,6 +106,11 @@ pub enum Stage {
     Fold100,
     /// Cholesky fold-in with all 100 interactions (`k²` scratch on the stack).
     Cholesky,
+    /// The model's whitening for the low-rank solve: `L = chol(G0 + λ I)`
+    /// and `H L⁻ᵀ` (O(n k²), once per model and `λ`).
+    Whiten,
+    /// Low-rank fold-in with the first [`LOW_RANK_N`] interactions.
+    LowRank10,
     /// Normal equations `A`, `b` of the 100-interaction row (the update state).
     Normal,
     /// First eALS online update.
@@ -107,13 +123,15 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in running order.
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 12] = [
         Stage::Crc,
         Stage::Validate,
         Stage::Fold10,
         Stage::Fold50,
         Stage::Fold100,
         Stage::Cholesky,
+        Stage::Whiten,
+        Stage::LowRank10,
         Stage::Normal,
         Stage::Update1,
         Stage::Update2,
@@ -129,6 +147,8 @@ impl Stage {
             Stage::Fold50 => "fold50",
             Stage::Fold100 => "fold100",
             Stage::Cholesky => "cholesky",
+            Stage::Whiten => "whiten",
+            Stage::LowRank10 => "lowrank10",
             Stage::Normal => "normal",
             Stage::Update1 => "update1",
             Stage::Update2 => "update2",
@@ -162,6 +182,22 @@ pub enum ScenarioError {
         /// What.
         error: Error,
     },
+    /// The low-rank solve declined the user's row (a cell with a confidence
+    /// below its item's `c0`, or more than `MAX_K` cells); the scenario's
+    /// row is chosen so that it never should.
+    Declined {
+        /// Where.
+        stage: Stage,
+    },
+    /// A buffer in [`Ram`] is too short for the model.
+    Ram {
+        /// Which buffer.
+        what: &'static str,
+        /// Elements it needs.
+        needed: usize,
+        /// Elements it has.
+        actual: usize,
+    },
     /// The firmware was built for another `k`.
     RankMismatch {
         /// `k` of this build.
@@ -176,6 +212,19 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Blob(e) => write!(f, "model blob: {e}"),
             ScenarioError::Kernel { stage, error } => write!(f, "stage {}: {error}", stage.name()),
+            ScenarioError::Declined { stage } => write!(
+                f,
+                "stage {}: the low-rank solve declined the row (a confidence below c0, or more than MAX_K cells)",
+                stage.name()
+            ),
+            ScenarioError::Ram {
+                what,
+                needed,
+                actual,
+            } => write!(
+                f,
+                "RAM buffer {what}: {actual} floats, the model needs {needed}"
+            ),
             ScenarioError::RankMismatch { expected, actual } => {
                 write!(f, "built for k = {expected}, blob has k = {actual}")
             }
@@ -200,6 +249,8 @@ pub struct Outputs<const K: usize> {
     pub cg_steps: [usize; 3],
     /// Cholesky fold-in with 100 interactions.
     pub cholesky: [f32; K],
+    /// Low-rank fold-in with the first [`LOW_RANK_N`] interactions.
+    pub low_rank: [f32; K],
     /// The user after the first and the second online update.
     pub updated: [[f32; K]; 2],
     /// The two new interactions `(item, confidence)`.
@@ -246,6 +297,34 @@ pub fn stage_fold_cholesky<const K: usize>(
     row: &Row<'_, f32>,
 ) -> Result<[f32; K], Error> {
     wmf_kernel::fixed::solve_row_cholesky::<f32, K>(items, row, LAMBDA)
+}
+
+/// Stage `Whiten`: `l = L` with `L Lᵀ = G0 + λ I`, and `hw = H L⁻ᵀ` (the
+/// model's item factors copied from flash and whitened in RAM).
+#[inline(never)]
+pub fn stage_whiten<'a, 'm: 'a>(
+    items: &Items<'m, f32>,
+    l: &'a mut [f32],
+    hw: &'a mut [f32],
+) -> Result<Whitened<'a, f32>, Error> {
+    let (n, k) = (items.n(), items.k());
+    wmf_kernel::whitening_factor(items.gramian(), LAMBDA, k, l)?;
+    hw.copy_from_slice(items.factors().as_slice());
+    wmf_kernel::whiten_rows(l, k, hw)?;
+    Whitened::new(Factors::new(hw, n, k)?, l, *items.baseline())
+}
+
+/// Stage `LowRank10`: exact fold-in of a short row through the whitened
+/// model (`scratch`: [`low_rank_scratch_len`]`(row.len(), K)`); `Ok(false)`
+/// when the method declines the row.
+#[inline(never)]
+pub fn stage_fold_low_rank<const K: usize>(
+    w: &Whitened<'_, f32>,
+    row: &Row<'_, f32>,
+    scratch: &mut [f32],
+    x: &mut [f32; K],
+) -> Result<bool, Error> {
+    wmf_kernel::solve_row_low_rank(w, row, scratch, x)
 }
 
 /// Stage `Normal`: the cached normal equations an online update starts from.
@@ -295,18 +374,55 @@ pub fn stage_top_n(
     wmf_kernel::top_n_into(items.factors(), w, exclude, out_items, out_scores)
 }
 
-/// Runs the whole scenario on `blob` for rank `K`. `a` and `b` (`K²` and `K`)
-/// hold the user's normal equations between online updates: the per-user state
-/// a device keeps, passed in so it can live in static RAM rather than on the stack.
+/// The scenario's working memory, passed in so a firmware can keep it in
+/// static RAM rather than on the stack.
+#[derive(Debug)]
+pub struct Ram<'a> {
+    /// The user's normal equations `A` (`K²`) between online updates: the
+    /// per-user state a device keeps.
+    pub a: &'a mut [f32],
+    /// Their right-hand side `b` (`K`).
+    pub b: &'a mut [f32],
+    /// The whitening factor `L` (`K²`).
+    pub l: &'a mut [f32],
+    /// The whitened item factors `H L⁻ᵀ`: at least `n K` for a model of `n`
+    /// items (only the first `n K` are used).
+    pub hw: &'a mut [f32],
+    /// The low-rank solve's scratch: at least
+    /// [`low_rank_scratch_len`]`(`[`LOW_RANK_N`]`, K)`.
+    pub low_rank: &'a mut [f32],
+}
+
+/// `buf[..needed]`, or the error naming the buffer.
+fn prefix<'b>(
+    buf: &'b mut [f32],
+    needed: usize,
+    what: &'static str,
+) -> Result<&'b mut [f32], ScenarioError> {
+    let actual = buf.len();
+    buf.get_mut(..needed).ok_or(ScenarioError::Ram {
+        what,
+        needed,
+        actual,
+    })
+}
+
+/// Runs the whole scenario on `blob` for rank `K` in `ram`.
 ///
 /// # Errors
 /// The first failure, naming the stage.
 pub fn run<const K: usize>(
     blob: &[u8],
-    a: &mut [f32],
-    b: &mut [f32],
+    ram: Ram<'_>,
     probe: &mut impl Probe,
 ) -> Result<Outputs<K>, ScenarioError> {
+    let Ram {
+        a,
+        b,
+        l,
+        hw,
+        low_rank,
+    } = ram;
     let kern = |stage| move |error| ScenarioError::Kernel { stage, error };
 
     probe.begin(Stage::Crc);
@@ -335,6 +451,7 @@ pub fn run<const K: usize>(
         fold: [[0.0; K]; 3],
         cg_steps: [0; 3],
         cholesky: [0.0; K],
+        low_rank: [0.0; K],
         updated: [[0.0; K]; 2],
         new: new_interactions(n, &seen),
         top_items: [0; TOP],
@@ -356,6 +473,24 @@ pub fn run<const K: usize>(
     let r = stage_fold_cholesky::<K>(&items, &row);
     probe.end(Stage::Cholesky);
     out.cholesky = r.map_err(kern(Stage::Cholesky))?;
+
+    let l = prefix(l, K * K, "l")?;
+    let hw = prefix(hw, n * K, "hw")?;
+    let scratch = prefix(low_rank, low_rank_scratch_len(LOW_RANK_N, K), "low_rank")?;
+    probe.begin(Stage::Whiten);
+    let w = stage_whiten(&items, l, hw);
+    probe.end(Stage::Whiten);
+    let w = w.map_err(kern(Stage::Whiten))?;
+
+    let short = Row::implicit(&seen[..LOW_RANK_N], &conf[..LOW_RANK_N]);
+    probe.begin(Stage::LowRank10);
+    let r = stage_fold_low_rank::<K>(&w, &short, scratch, &mut out.low_rank);
+    probe.end(Stage::LowRank10);
+    if !r.map_err(kern(Stage::LowRank10))? {
+        return Err(ScenarioError::Declined {
+            stage: Stage::LowRank10,
+        });
+    }
 
     probe.begin(Stage::Normal);
     let r = stage_normal(&items, &row, a, b);
@@ -407,7 +542,7 @@ impl<const K: usize> Outputs<K> {
     /// ```text
     /// MODEL n=<n> k=<k>
     /// CG <steps10> <steps50> <steps100>
-    /// FOLD10 <k hex f32> / FOLD50 / FOLD100 / CHOL / UPD1 / UPD2
+    /// FOLD10 <k hex f32> / FOLD50 / FOLD100 / CHOL / LOWRANK10 / UPD1 / UPD2
     /// NEW <item>:<conf hex> <item>:<conf hex>
     /// TOP <item>:<score hex> ... (best first)
     /// ```
@@ -425,6 +560,7 @@ impl<const K: usize> Outputs<K> {
         write_vec(w, "FOLD50", &self.fold[1])?;
         write_vec(w, "FOLD100", &self.fold[2])?;
         write_vec(w, "CHOL", &self.cholesky)?;
+        write_vec(w, "LOWRANK10", &self.low_rank)?;
         write_vec(w, "UPD1", &self.updated[0])?;
         write_vec(w, "UPD2", &self.updated[1])?;
         writeln!(
