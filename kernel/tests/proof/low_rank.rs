@@ -165,7 +165,11 @@ fn more_than_max_k_weighted_cells_is_left_to_the_normal_equations() {
 /// for bit, in both precisions and at every `k` the proof models use.
 fn whitening_factor_is_the_shifted_cholesky<T: Real>() {
     let mut g = rng(43);
-    let ks: &[usize] = if MIRI { &[1, 3] } else { &[1, 2, 7, 16, 33, 64] };
+    let ks: &[usize] = if MIRI {
+        &[1, 3]
+    } else {
+        &[1, 2, 7, 16, 33, 64]
+    };
     let mut factored = 0;
     for &k in ks {
         let model = Model::random(&mut g, spec(2 * k + 3, k, true, false, 0.3)).cast::<T>();
