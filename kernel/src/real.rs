@@ -196,16 +196,19 @@ pub(crate) fn lane_tree<T: Real>(mut a: [T; 16]) -> T {
 /// [`dot`] for bare metal (`target_os = "none"`): the same sixteen lane sums
 /// in the same order, folded by [`lane_tree`], so the result is the host's
 /// bit for bit (the firmware test compares them), written for a scalar FPU
-/// at `opt-level = "s"`. Its earlier form built the lanes with
-/// `core::array::from_fn`, one lane after the other; the compiler kept the
-/// closure out of line and called it sixteen times per dot, and whitening a
-/// 3000-item model at k = 32 took 60.7 million instructions on the
-/// Cortex-M4 (now 28.5; every other stage 1-35% fewer; BENCHMARKS.md,
-/// "On-device", round 4). A dot shorter than one chunk skips the fold of
+/// at `opt-level = "s"`: sixteen named sums updated in straight-line code,
+/// which the compiler keeps in sixteen FPU registers (a Cortex-M4F has 32),
+/// and one out-of-line copy per scalar type instead of one per call site.
+/// Measured on the firmware (BENCHMARKS.md, "On-device", round 4), against
+/// the earlier form that built the lanes with `core::array::from_fn` (whose
+/// closure stayed out of line: sixteen calls per dot) or kept them in an
+/// array (in memory: a load and a store per element): 51% of the
+/// instructions of a 100-interaction CG fold-in and 36% of a top 10 at
+/// k = 32, with less flash. A dot shorter than one chunk skips the fold of
 /// its sixteen +0.0 lanes (+0.0, the same bits), which the forward
 /// substitutions of short rows are made of.
 #[cfg(target_os = "none")]
-#[inline(always)]
+#[inline(never)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -215,13 +218,49 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let (cb, rb) = b.as_chunks::<16>();
     let mut sum = T::ZERO;
     if !ca.is_empty() {
-        let mut lanes = [T::ZERO; 16];
+        // Named sums and straight-line updates stay in registers; an array,
+        // even indexed by constants, stayed in memory at `opt-level = "s"`.
+        let [
+            mut s0,
+            mut s1,
+            mut s2,
+            mut s3,
+            mut s4,
+            mut s5,
+            mut s6,
+            mut s7,
+        ] = [T::ZERO; 8];
+        let [
+            mut s8,
+            mut s9,
+            mut s10,
+            mut s11,
+            mut s12,
+            mut s13,
+            mut s14,
+            mut s15,
+        ] = [T::ZERO; 8];
         for (x, y) in ca.iter().zip(cb) {
-            for l in 0..16 {
-                lanes[l] += x[l] * y[l];
-            }
+            s0 += x[0] * y[0];
+            s1 += x[1] * y[1];
+            s2 += x[2] * y[2];
+            s3 += x[3] * y[3];
+            s4 += x[4] * y[4];
+            s5 += x[5] * y[5];
+            s6 += x[6] * y[6];
+            s7 += x[7] * y[7];
+            s8 += x[8] * y[8];
+            s9 += x[9] * y[9];
+            s10 += x[10] * y[10];
+            s11 += x[11] * y[11];
+            s12 += x[12] * y[12];
+            s13 += x[13] * y[13];
+            s14 += x[14] * y[14];
+            s15 += x[15] * y[15];
         }
-        sum = lane_tree(lanes);
+        sum = lane_tree([
+            s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15,
+        ]);
     }
     for (x, y) in ra.iter().zip(rb) {
         sum += *x * *y;
