@@ -21,7 +21,7 @@ for name in rust-k16 rust-k32 c-k16 c-k32; do
         -kernel "$elf" </dev/null >"$OUT/bench/$name.txt"
     case "$name" in
         rust-*) roots=("stage_fold_cg" "stage_") ;;
-        c-*) roots=("^wmf_solve_row_cg_f32$" "^wmf_(solve_row_cg|solve_row_cholesky|whiten|solve_row_low_rank|row_normal_equations|eals_online_update|top_n)_f32$") ;;
+        c-*) roots=("^wmf_solve_row_cg_f32$" "^wmf_(solve_row_cg|solve_row_cholesky|whiten|solve_row_low_rank|row_normal_equations|eals_online_update|top_n_items)_f32$") ;;
     esac
     python3 tools/analyze.py "$elf" "$OUT/bench/$name.txt" "$OUT/bench/$name.marks" "${roots[@]}" \
         >"$OUT/bench/$name.json"

@@ -1140,6 +1140,52 @@ enum wmf_status wmf_top_n_f64(const double *h,
                               size_t *count);
 
 /**
+ * `wmf_top_n_f32` over a `wmf_items_f32`: the same items, scores and
+ * statuses, for a device that checked its model once with
+ * `wmf_items_check_f32`. Then only the shapes, `g0` and `c0` are checked
+ * per call (O(k² + n)), not the `n k` values of `h`, which
+ * `wmf_top_n_f32` scans on every call (on a Cortex-M4 at k = 32 and
+ * n = 3000, about a third of its instructions). A value of `h` that is not
+ * finite is then reported as `NON_FINITE_RESULT` by the score that reads it;
+ * nothing is written.
+ *
+ * - `items`: the item side (see `wmf_items_f32`; its `g0` and `c0` are
+ *   checked though not used).
+ * - `w`: `items->k` elements. `exclude`, `n_exclude`, `out_items`,
+ *   `out_scores`, `capacity`, `count`: as in `wmf_top_n_f32`.
+ *
+ * Returns as `wmf_top_n_f32`, with the statuses of `wmf_items_f32` (as in
+ * `wmf_solve_row_cholesky_f32`) for `items`.
+ *
+ * # Safety
+ * `items` and its arrays as documented for `wmf_items_f32`; the other
+ * pointers as in `wmf_top_n_f32`.
+ */
+enum wmf_status wmf_top_n_items_f32(const struct wmf_items_f32 *items,
+                                    const float *w,
+                                    const uint32_t *exclude,
+                                    size_t n_exclude,
+                                    uint32_t *out_items,
+                                    float *out_scores,
+                                    size_t capacity,
+                                    size_t *count);
+
+/**
+ * `double` version of `wmf_top_n_items_f32`.
+ *
+ * # Safety
+ * As `wmf_top_n_items_f32`.
+ */
+enum wmf_status wmf_top_n_items_f64(const struct wmf_items_f64 *items,
+                                    const double *w,
+                                    const uint32_t *exclude,
+                                    size_t n_exclude,
+                                    uint32_t *out_items,
+                                    double *out_scores,
+                                    size_t capacity,
+                                    size_t *count);
+
+/**
  * Elements of scratch `wmf_solve_row_cholesky_*` needs for rank `k`: `k * k`.
  * Returns 0 when `k` is 0 or above `WMF_MAX_K` (the solve would reject it).
  */

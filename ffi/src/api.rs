@@ -839,6 +839,68 @@ pub unsafe extern "C" fn wmf_top_n_f64(
     }
 }
 
+/// `wmf_top_n_f32` over a `wmf_items_f32`: the same items, scores and
+/// statuses, for a device that checked its model once with
+/// `wmf_items_check_f32`. Then only the shapes, `g0` and `c0` are checked
+/// per call (O(k² + n)), not the `n k` values of `h`, which
+/// `wmf_top_n_f32` scans on every call (on a Cortex-M4 at k = 32 and
+/// n = 3000, about a third of its instructions). A value of `h` that is not
+/// finite is then reported as `NON_FINITE_RESULT` by the score that reads it;
+/// nothing is written.
+///
+/// - `items`: the item side (see `wmf_items_f32`; its `g0` and `c0` are
+///   checked though not used).
+/// - `w`: `items->k` elements. `exclude`, `n_exclude`, `out_items`,
+///   `out_scores`, `capacity`, `count`: as in `wmf_top_n_f32`.
+///
+/// Returns as `wmf_top_n_f32`, with the statuses of `wmf_items_f32` (as in
+/// `wmf_solve_row_cholesky_f32`) for `items`.
+///
+/// # Safety
+/// `items` and its arrays as documented for `wmf_items_f32`; the other
+/// pointers as in `wmf_top_n_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_top_n_items_f32(
+    items: *const wmf_items_f32,
+    w: *const f32,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut f32,
+    capacity: usize,
+    count: *mut usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::top_n_items(
+            items, w, exclude, n_exclude, out_items, out_scores, capacity, count,
+        )
+    }
+}
+
+/// `double` version of `wmf_top_n_items_f32`.
+///
+/// # Safety
+/// As `wmf_top_n_items_f32`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wmf_top_n_items_f64(
+    items: *const wmf_items_f64,
+    w: *const f64,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut f64,
+    capacity: usize,
+    count: *mut usize,
+) -> wmf_status {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        imp::top_n_items(
+            items, w, exclude, n_exclude, out_items, out_scores, capacity, count,
+        )
+    }
+}
+
 // ---------------------------------------------------------------- scratch sizes
 
 /// Elements of scratch `wmf_solve_row_cholesky_*` needs for rank `k`: `k * k`.

@@ -469,15 +469,71 @@ pub(crate) unsafe fn top_n<T: Real>(
         ptr::check_out(count)?;
         // SAFETY: see the module-level contract.
         let f = unsafe { factors(h, n, k) }?;
-        let w = unsafe { ptr::slice(w, k) }?;
-        let exclude = unsafe { ptr::slice(exclude, n_exclude) }?;
-        let out_items = unsafe { ptr::slice_mut(out_items, capacity) }?;
-        let out_scores = unsafe { ptr::slice_mut(out_scores, capacity) }?;
-        // The kernel writes the outputs only on success.
-        let got = wmf_kernel::top_n_into(&f, w, exclude, out_items, out_scores)?;
-        // SAFETY: see the module-level contract.
-        unsafe { ptr::write(count, got) }
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            select_top_n(
+                &f, w, exclude, n_exclude, out_items, out_scores, capacity, count,
+            )
+        }
     })
+}
+
+/// [`top_n`] over a `wmf_items_*` (its `h` not scanned again once checked).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn top_n_items<T: Real>(
+    items: *const wmf_items<T>,
+    w: *const T,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut T,
+    capacity: usize,
+    count: *mut usize,
+) -> wmf_status {
+    boundary(|| {
+        ptr::check_out(count)?;
+        // SAFETY: see the module-level contract.
+        let items = unsafe { ptr::reference(items)?.view() }?;
+        // SAFETY: forwarded caller contract.
+        unsafe {
+            select_top_n(
+                items.factors(),
+                w,
+                exclude,
+                n_exclude,
+                out_items,
+                out_scores,
+                capacity,
+                count,
+            )
+        }
+    })
+}
+
+/// The part of [`top_n`] and [`top_n_items`] after the item factors' view:
+/// the kernel's `top_n_into`, which writes the outputs only on success.
+///
+/// # Safety
+/// As the module-level contract, for the pointers it takes.
+#[allow(clippy::too_many_arguments)]
+unsafe fn select_top_n<T: Real>(
+    f: &wmf_kernel::Factors<'_, T>,
+    w: *const T,
+    exclude: *const u32,
+    n_exclude: usize,
+    out_items: *mut u32,
+    out_scores: *mut T,
+    capacity: usize,
+    count: *mut usize,
+) -> Result<(), wmf_status> {
+    // SAFETY: forwarded caller contract.
+    let w = unsafe { ptr::slice(w, f.k()) }?;
+    let exclude = unsafe { ptr::slice(exclude, n_exclude) }?;
+    let out_items = unsafe { ptr::slice_mut(out_items, capacity) }?;
+    let out_scores = unsafe { ptr::slice_mut(out_scores, capacity) }?;
+    let got = wmf_kernel::top_n_into(f, w, exclude, out_items, out_scores)?;
+    // SAFETY: forwarded caller contract.
+    unsafe { ptr::write(count, got) }
 }
 
 /// Test-only: panics inside the boundary.

@@ -565,6 +565,138 @@ fn checked_items_skip_the_scan_but_never_return_nan() {
     assert_eq!(fresh.checked, 0);
 }
 
+/// `wmf_top_n_items_*` gives `wmf_top_n_*`'s items, scores and count for
+/// unchecked and checked items alike, every capacity and exclusion list;
+/// a factor made NaN after the check is reported (nothing written), before
+/// it rejected up front; the argument statuses are `wmf_top_n_*`'s.
+#[test]
+fn top_n_over_items_equals_top_n_over_raw_factors() {
+    let mut m = model();
+    let w = [0.7, -0.2, 0.4];
+    let raw = |m: &Model, exclude: &[u32], cap: usize| {
+        let (mut items, mut scores, mut count) = (vec![9u32; cap], vec![9.0; cap], 777usize);
+        // SAFETY: every pointer covers the sizes the header states.
+        let s = unsafe {
+            wmf_top_n_f64(
+                m.h.as_ptr(),
+                N,
+                K,
+                w.as_ptr(),
+                exclude.as_ptr(),
+                exclude.len(),
+                items.as_mut_ptr(),
+                scores.as_mut_ptr(),
+                cap,
+                &mut count,
+            )
+        };
+        (s, items, scores, count)
+    };
+    let over = |it: &wmf_items_f64, exclude: &[u32], cap: usize| {
+        let (mut items, mut scores, mut count) = (vec![9u32; cap], vec![9.0; cap], 777usize);
+        // SAFETY: as above.
+        let s = unsafe {
+            wmf_top_n_items_f64(
+                it,
+                w.as_ptr(),
+                exclude.as_ptr(),
+                exclude.len(),
+                items.as_mut_ptr(),
+                scores.as_mut_ptr(),
+                cap,
+                &mut count,
+            )
+        };
+        (s, items, scores, count)
+    };
+    let mut checked = c_items(&m);
+    // SAFETY: `checked` is a valid, writable struct.
+    assert_eq!(unsafe { wmf_items_check_f64(&mut checked) }, WMF_STATUS_OK);
+    let excludes: [&[u32]; 4] = [&[], &[1, 3], &[0, 1, 2, 3], &[0, 1, 2, 3, 4]];
+    for exclude in excludes {
+        for cap in 1..=N + 1 {
+            let want = raw(&m, exclude, cap);
+            assert_eq!(want.0, WMF_STATUS_OK);
+            assert_eq!(over(&c_items(&m), exclude, cap), want);
+            assert_eq!(over(&checked, exclude, cap), want);
+        }
+    }
+    // Argument statuses as wmf_top_n_f64's, nothing written.
+    let untouched = (vec![9u32; 2], vec![9.0; 2], 777usize);
+    for (exclude, status) in [
+        (&[3u32, 1][..], WMF_STATUS_NOT_ASCENDING),
+        (&[5u32][..], WMF_STATUS_INDEX_OUT_OF_RANGE),
+    ] {
+        let got = over(&checked, exclude, 2);
+        assert_eq!(got.0, status);
+        assert_eq!(raw(&m, exclude, 2).0, status);
+        assert_eq!((got.1, got.2, got.3), untouched);
+    }
+    assert_eq!(over(&checked, &[], 0).0, WMF_STATUS_ZERO_DIMENSION);
+    let mut count = 0usize;
+    // SAFETY: NULL items is the error under test; the rest are valid.
+    let s = unsafe {
+        wmf_top_n_items_f64(
+            null(),
+            w.as_ptr(),
+            null(),
+            0,
+            [0u32].as_mut_ptr(),
+            [0.0].as_mut_ptr(),
+            1,
+            &mut count,
+        )
+    };
+    assert_eq!(s, WMF_STATUS_NULL_POINTER);
+    // A NaN in h after the check: reported by the score that reads it.
+    m.h[2 * K + 1] = f64::NAN;
+    let mut stale = c_items(&m);
+    stale.checked = WMF_ITEMS_CHECKED;
+    let got = over(&stale, &[], 2);
+    assert_eq!(got.0, WMF_STATUS_NON_FINITE_RESULT);
+    assert_eq!((got.1, got.2, got.3), untouched);
+    // Unchecked, the same item side is rejected up front, as the raw call does.
+    assert_eq!(over(&c_items(&m), &[], 2).0, WMF_STATUS_NON_FINITE);
+    assert_eq!(raw(&m, &[], 2).0, WMF_STATUS_NON_FINITE);
+}
+
+/// The `float` entry point: the kernel's `top_n_into` on the same factors.
+#[test]
+fn top_n_over_items_f32_matches_the_kernel() {
+    let m = model();
+    let h: Vec<f32> = m.h.iter().map(|&v| v as f32).collect();
+    let g0: Vec<f32> = m.g0.iter().map(|&v| v as f32).collect();
+    let items = wmf_items_f32 {
+        h: h.as_ptr(),
+        n: N,
+        k: K,
+        g0: g0.as_ptr(),
+        c0: null(),
+        c0_uniform: 1.0,
+        checked: 0,
+    };
+    let w = [0.7f32, -0.2, 0.4];
+    let (mut top, mut scores, mut count) = ([0u32; 3], [0f32; 3], 0usize);
+    // SAFETY: every pointer covers the sizes the header states.
+    let s = unsafe {
+        wmf_top_n_items_f32(
+            &items,
+            w.as_ptr(),
+            IDS.as_ptr(),
+            IDS.len(),
+            top.as_mut_ptr(),
+            scores.as_mut_ptr(),
+            3,
+            &mut count,
+        )
+    };
+    assert_eq!((s, count), (WMF_STATUS_OK, 3));
+    let (mut kt, mut ks) = ([0u32; 3], [0f32; 3]);
+    let got = wmf_kernel::top_n_into(&Factors::new(&h, N, K).unwrap(), &w, &IDS, &mut kt, &mut ks)
+        .unwrap();
+    assert_eq!((got, kt, ks), (count, top, scores));
+}
+
 #[test]
 fn low_rank_fold_in_matches_the_kernel_bit_for_bit() {
     let m = model();

@@ -345,8 +345,8 @@ int main(void)
     float top_scores[WMF_FW_TOP];
     size_t count = 0;
     stage_begin();
-    st = wmf_top_n_f32(items.h, n, K, w, exclude, n_ex, top_items, top_scores, WMF_FW_TOP,
-                       &count);
+    /* Over the checked items: h is not scanned again. */
+    st = wmf_top_n_items_f32(&items, w, exclude, n_ex, top_items, top_scores, WMF_FW_TOP, &count);
     stage_end(11);
     if (st != WMF_STATUS_OK) {
         return fail("top-n", st);

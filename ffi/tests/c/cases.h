@@ -338,6 +338,27 @@ static void F(test_rows)(void) {
               top_items[0], top_items[1], top_items[2], top_items[3], top_items[4]);
         F(close)(top_scores, FXR(PFX ".top.scores", 5), 5, TOL_ELEM, "top_n scores");
     }
+    {
+        /* Over the items struct, unchecked and checked: the same list, bit for bit. */
+        uint32_t raw_items[5], again_items[5];
+        REAL raw_scores[5], again_scores[5];
+        size_t raw_count = 0, again_count = 0;
+        ITEMS checked_items = items;
+        memcpy(raw_items, top_items, sizeof raw_items);
+        memcpy(raw_scores, top_scores, sizeof raw_scores);
+        raw_count = count;
+        EXPECT_STATUS(F(wmf_items_check)(&checked_items), WMF_STATUS_OK);
+        for (int pass = 0; pass < 2; pass++) {
+            const ITEMS *it = pass == 0 ? &items : &checked_items;
+            F(fill)(again_scores, 5, SENTINEL);
+            again_count = 777;
+            EXPECT_STATUS(F(wmf_top_n_items)(it, w0, row.items, nu, again_items, again_scores, 5, &again_count),
+                          WMF_STATUS_OK);
+            CHECK(again_count == raw_count && memcmp(again_items, raw_items, sizeof raw_items) == 0 &&
+                      memcmp(again_scores, raw_scores, sizeof raw_scores) == 0,
+                  "%s top_n_items (%s) differs from top_n", PFX, pass == 0 ? "unchecked" : "checked");
+        }
+    }
 
     /* ---- statuses of the row functions; outputs untouched. */
     F(fill)(a, k * k, SENTINEL);
@@ -477,6 +498,14 @@ static void F(test_rows)(void) {
     ids_bad[3] = 99;
     EXPECT_STATUS(F(wmf_top_n)(h, n, k, w0, ids_bad, 4, top_items, top_scores, 5, &count), WMF_STATUS_INDEX_OUT_OF_RANGE);
     EXPECT_STATUS(F(wmf_top_n)(h, n, k, w0, NULL, 1, top_items, top_scores, 5, &count), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_top_n_items)(NULL, w0, NULL, 0, top_items, top_scores, 5, &count), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_top_n_items)(&items, NULL, NULL, 0, top_items, top_scores, 5, &count),
+                  WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_top_n_items)(&items, w0, NULL, 0, top_items, top_scores, 5, NULL), WMF_STATUS_NULL_POINTER);
+    EXPECT_STATUS(F(wmf_top_n_items)(&items, w0, NULL, 0, top_items, top_scores, 0, &count),
+                  WMF_STATUS_ZERO_DIMENSION);
+    EXPECT_STATUS(F(wmf_top_n_items)(&items, w0, ids_bad, 4, top_items, top_scores, 5, &count),
+                  WMF_STATUS_INDEX_OUT_OF_RANGE);
     UNTOUCHED(scores, n, "score_items");
     UNTOUCHED(top_scores, 5, "top_n scores");
     CHECK(count == 777, "%s top_n wrote count on failure", PFX);
@@ -487,7 +516,15 @@ static void F(test_rows)(void) {
         EXPECT_STATUS(F(wmf_top_n)(hb, 2, 1, wb, NULL, 0, top_items, top_scores, 5, &count),
                       WMF_STATUS_NON_FINITE_RESULT);
         UNTOUCHED(top_scores, 5, "top_n scores");
+        {
+            REAL gb[1] = {1};
+            ITEMS big = {hb, 2, 1, gb, NULL, 1, 0};
+            EXPECT_STATUS(F(wmf_top_n_items)(&big, wb, NULL, 0, top_items, top_scores, 5, &count),
+                          WMF_STATUS_NON_FINITE_RESULT);
+            UNTOUCHED(top_scores, 5, "top_n_items scores");
+        }
     }
+    CHECK(count == 777, "%s top_n_items wrote count on failure", PFX);
 
     free(g);
     free(a);
