@@ -241,6 +241,90 @@ fuzz_target!(|inp: Input| {
         assert!(oi[..count].iter().all(|&j| (j as usize) < n));
     }
 
+    // The same through the items struct (checked or not): never a panic, and
+    // where both calls succeed, the same list.
+    let (mut oi2, mut os2, mut count2) = (vec![0u32; cap], vec![0.0f32; cap], usize::MAX);
+    // SAFETY: the items struct as above, w k, exclude its length, outputs cap.
+    let s2 = unsafe {
+        wmf_top_n_items_f32(
+            items_p,
+            w0.as_ptr(),
+            ptr_or_null(&inp.exclude, null(11)),
+            inp.exclude.len(),
+            mut_or_null(&mut oi2, null(12)),
+            os2.as_mut_ptr(),
+            cap,
+            &mut count2,
+        )
+    };
+    assert_ne!(
+        s2,
+        wmf_status::WMF_STATUS_PANIC,
+        "wmf_top_n_items_f32 panicked"
+    );
+    if s2 == wmf_status::WMF_STATUS_OK {
+        assert!(count2 <= cap.min(n));
+        assert!(os2[..count2].iter().all(|v| v.is_finite()));
+        if s == wmf_status::WMF_STATUS_OK {
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!((count, &oi, bits(&os)), (count2, &oi2, bits(&os2)));
+        }
+    }
+
+    // Whitening, then the low-rank fold-in on its result (or, when it
+    // failed, on arbitrary factors: `hw` is not scanned by the call).
+    let mut l = vec![0.0f32; scratch_len(k * k)];
+    let mut hw = vec![0.0f32; n * k];
+    // SAFETY: l holds l.len() values, hw n*k.
+    let s = unsafe {
+        wmf_whiten_f32(
+            items_p,
+            lambda,
+            mut_or_null(&mut l, null(13)),
+            l.len(),
+            hw.as_mut_ptr(),
+            hw.len(),
+        )
+    };
+    ok_finite(s, &l, "wmf_whiten_f32 (l)");
+    ok_finite(s, &hw, "wmf_whiten_f32 (hw)");
+    if s != wmf_status::WMF_STATUS_OK || l.len() != k * k {
+        l = fill(&inp.w, k * k);
+        hw.clone_from(&h);
+    }
+    let whitened = wmf_whitened_f32 {
+        hw: hw.as_ptr(),
+        n,
+        k,
+        l: l.as_ptr(),
+        c0: c0_ptr,
+        c0_uniform,
+    };
+    let whitened_p: *const wmf_whitened_f32 = if null(14) { ptr::null() } else { &whitened };
+    let mut lr = vec![0.0f32; scratch_len(wmf_solve_row_low_rank_scratch_len(ids.len(), k))];
+    let mut x = w0.clone();
+    let mut solved = 7u32;
+    // SAFETY: the structs as declared; lr lr.len() values, x k.
+    let s = unsafe {
+        wmf_solve_row_low_rank_f32(
+            whitened_p,
+            row_p,
+            mut_or_null(&mut lr, null(15)),
+            lr.len(),
+            x.as_mut_ptr(),
+            &mut solved,
+        )
+    };
+    ok_finite(s, &x, "wmf_solve_row_low_rank_f32");
+    if s != wmf_status::WMF_STATUS_OK || solved == 0 {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&x),
+            bits(&w0),
+            "x written by a failed or declined low-rank solve"
+        );
+    }
+
     // A small dense block: x, c m x n; w m x k; h n x k.
     let m = usize::from(inp.m_dense % 8);
     let xd = fill(&inp.conf, m * n);

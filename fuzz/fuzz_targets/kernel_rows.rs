@@ -130,11 +130,10 @@ fn run<T: Real>(inp: &Input) {
     // The low-rank solve: L from G0 + λI (or the Gramian itself taken as a
     // factor when it is not positive definite: an arbitrary lower triangle),
     // the factors whitened with it.
-    let mut l = g0.clone();
-    for d in 0..k {
-        l[d * k + d] += lambda;
-    }
-    if wmf_kernel::cholesky_in_place(&mut l, k).is_err() {
+    let mut l = vec![T::ZERO; k * k];
+    if wmf_kernel::whitening_factor(&g0, lambda, k, &mut l).is_ok() {
+        assert!(finite(&l), "whitening_factor returned non-finite values");
+    } else {
         l = g0.clone();
     }
     let mut hw = h[..h_len].to_vec();
