@@ -384,6 +384,10 @@ struct Parser {
     bytes: u64,
     /// Lines before this reader's first line (a piece of a file).
     lines_before: u64,
+    /// The previous line's user index: files are usually grouped by user
+    /// (MovieLens's are sorted), and a line whose user repeats the previous
+    /// one's then costs one comparison instead of a hash-table lookup.
+    last_user: Option<u32>,
 }
 
 impl Parser {
@@ -402,6 +406,7 @@ impl Parser {
             size_hint,
             bytes: 0,
             lines_before: 0,
+            last_user: None,
         }
     }
 
@@ -500,6 +505,12 @@ impl Parser {
     }
 
     fn id(&mut self, user: bool, name: &str) -> Result<u32> {
+        if user
+            && let Some(u) = self.last_user
+            && self.users.name(u as usize) == Some(name)
+        {
+            return Ok(u);
+        }
         let map = if user {
             &mut self.users
         } else {
@@ -507,7 +518,12 @@ impl Parser {
         };
         let limit = map.limit();
         match map.get_or_insert(name) {
-            Some(i) => Ok(i),
+            Some(i) => {
+                if user {
+                    self.last_user = Some(i);
+                }
+                Ok(i)
+            }
             None => Err(self.parse_err(format!(
                 "more than {} distinct {} ids (the limit; at most {} as indices are u32)",
                 limit,
