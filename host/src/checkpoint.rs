@@ -71,19 +71,31 @@ pub struct Checkpoint<T> {
 
 /// CRC32 of a matrix's shape, structure and values: identifies the training
 /// data of a checkpoint.
+///
+/// The bytes hashed are every number's little-endian bytes in that order;
+/// they go to the hasher 4 KiB at a time (one small update per number ran
+/// the CRC's scalar path: 0.1 s at ML-20M's size).
 pub fn fingerprint(values: &Csr) -> u32 {
+    /// Feeds `xs`'s little-endian bytes (`to_le` of each) in 4 KiB blocks.
+    fn update_le<X: Copy, const N: usize>(
+        h: &mut crc32fast::Hasher,
+        xs: &[X],
+        to_le: impl Fn(X) -> [u8; N],
+    ) {
+        let mut buf = [0u8; 4096];
+        for chunk in xs.chunks(buf.len() / N) {
+            for (out, &x) in buf.chunks_exact_mut(N).zip(chunk) {
+                out.copy_from_slice(&to_le(x));
+            }
+            h.update(&buf[..chunk.len() * N]);
+        }
+    }
     let mut h = crc32fast::Hasher::new();
     h.update(&(values.nrows as u64).to_le_bytes());
     h.update(&(values.ncols as u64).to_le_bytes());
-    for p in &values.indptr {
-        h.update(&p.to_le_bytes());
-    }
-    for i in &values.indices {
-        h.update(&i.to_le_bytes());
-    }
-    for v in &values.values {
-        h.update(&v.to_le_bytes());
-    }
+    update_le(&mut h, &values.indptr, u64::to_le_bytes);
+    update_le(&mut h, &values.indices, u32::to_le_bytes);
+    update_le(&mut h, &values.values, f32::to_le_bytes);
     h.finalize()
 }
 
@@ -417,6 +429,28 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blocked fingerprint is the one each number fed alone gives (the
+    /// definition checkpoints written before were made with), across block
+    /// boundaries.
+    #[test]
+    fn fingerprint_is_the_crc_of_every_number_in_order() {
+        for (m, n, per_row) in [(1, 1, 1), (3, 5, 2), (700, 900, 3), (2000, 40, 7)] {
+            let triplets: Vec<(u32, u32, f32)> = (0..m)
+                .flat_map(|r| {
+                    (0..per_row).map(move |t| (r, (r * 7 + t * 13) % n, 0.25 + (r + t) as f32))
+                })
+                .collect();
+            let x = Csr::from_triplets(m as usize, n as usize, &triplets).unwrap();
+            let mut h = crc32fast::Hasher::new();
+            h.update(&(x.nrows as u64).to_le_bytes());
+            h.update(&(x.ncols as u64).to_le_bytes());
+            x.indptr.iter().for_each(|p| h.update(&p.to_le_bytes()));
+            x.indices.iter().for_each(|i| h.update(&i.to_le_bytes()));
+            x.values.iter().for_each(|v| h.update(&v.to_le_bytes()));
+            assert_eq!(fingerprint(&x), h.finalize(), "{m} x {n}");
+        }
+    }
 
     fn ckpt() -> Checkpoint<f32> {
         let k = 3;

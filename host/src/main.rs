@@ -746,7 +746,12 @@ fn fit_resumable(
         bail!("invalid --checkpoint-every: must be at least 1");
     }
     out.loss_every()?; // checked before any work, like --checkpoint-every
-    let fingerprint = wmf_host::checkpoint::fingerprint(&values);
+    // Only checkpoints record the data's fingerprint (a pass over all of it).
+    let fingerprint = if ck_dir.is_some() {
+        wmf_host::checkpoint::fingerprint(&values)
+    } else {
+        0
+    };
     let (nrows, ncols) = (values.nrows, values.ncols);
     let (mut als, done) = match resume {
         None => (
