@@ -14,12 +14,12 @@
 
 use std::hash::BuildHasher;
 
-/// The ids' hash: foldhash, seeded per process (some resistance to crafted
-/// collisions, several times faster than the standard library's SipHash on
-/// short ids; loading ML-20M looks up about 16 million item ids).
-type RandomState = foldhash::fast::RandomState;
-
 use hashbrown::HashTable;
+
+/// The ids' hash: foldhash, seeded per process (some resistance to crafted
+/// collisions, and cheaper than the standard library's SipHash on short ids:
+/// BENCHMARKS.md, batch 16 item 3).
+type RandomState = foldhash::fast::RandomState;
 
 /// Ids written as small decimal integers (most datasets' ids: MovieLens,
 /// Netflix, generated files) below this bound are also found through a
