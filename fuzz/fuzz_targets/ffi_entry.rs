@@ -59,6 +59,11 @@ fn mut_or_null<T>(v: &mut [T], null: bool) -> *mut T {
     }
 }
 
+/// The values' bit patterns, for exact comparisons.
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 fn ok_finite(s: wmf_status, out: &[f32], what: &str) {
     assert_ne!(s, wmf_status::WMF_STATUS_PANIC, "{what} panicked");
     if s == wmf_status::WMF_STATUS_OK {
@@ -266,7 +271,6 @@ fuzz_target!(|inp: Input| {
         assert!(count2 <= cap.min(n));
         assert!(os2[..count2].iter().all(|v| v.is_finite()));
         if s == wmf_status::WMF_STATUS_OK {
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!((count, &oi, bits(&os)), (count2, &oi2, bits(&os2)));
         }
     }
@@ -317,7 +321,6 @@ fuzz_target!(|inp: Input| {
     };
     ok_finite(s, &x, "wmf_solve_row_low_rank_f32");
     if s != wmf_status::WMF_STATUS_OK || solved == 0 {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(
             bits(&x),
             bits(&w0),
