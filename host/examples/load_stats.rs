@@ -1,7 +1,8 @@
 //! Measures the triplet reader: `load_stats gen FILE [NNZ]` writes a synthetic
-//! triplet file; `load_stats load FILE` loads it and prints the time, the peak
-//! resident memory above the starting point and the bytes per interaction
-//! (Linux: read from `/proc/self/status`). Run in release, one step per process.
+//! triplet file; `load_stats load FILE [THREADS]` loads it (on up to `THREADS`
+//! threads, default one per core) and prints the time, the peak resident
+//! memory above the starting point and the bytes per interaction (Linux: read
+//! from `/proc/self/status`). Run in release, one step per process.
 
 use std::path::Path;
 use std::time::Instant;
@@ -19,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (cmd, file) = match (args.get(1), args.get(2)) {
         (Some(c), Some(f)) => (c.as_str(), Path::new(f)),
-        _ => anyhow::bail!("usage: load_stats gen|load FILE [NNZ]"),
+        _ => anyhow::bail!("usage: load_stats gen FILE [NNZ] | load FILE [THREADS]"),
     };
     match cmd {
         "gen" => {
@@ -43,9 +44,13 @@ fn main() -> anyhow::Result<()> {
             );
         }
         "load" => {
+            let opts = LoadOptions {
+                threads: args.get(3).map_or(Ok(0), |s| s.parse())?,
+                ..LoadOptions::default()
+            };
             let base = status_kib("VmRSS:").unwrap_or(0);
             let t = Instant::now();
-            let (d, r) = load(file, &LoadOptions::default())?;
+            let (d, r) = load(file, &opts)?;
             let secs = t.elapsed().as_secs_f64();
             let peak = status_kib("VmHWM:").unwrap_or(0).saturating_sub(base) * 1024;
             let now = status_kib("VmRSS:").unwrap_or(0).saturating_sub(base) * 1024;

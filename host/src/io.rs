@@ -59,9 +59,18 @@
 //! the item-side CSR added; with timestamps 37.6 peak, 21.1 after. Speed
 //! 3.7-4.2 M lines/s (2.2 M/s with timestamps) on one core.
 //!
+//! # Threads
+//! A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
+//! pieces on up to [`LoadOptions::threads`] threads ([`load_in_pieces`]),
+//! with the same result as one thread. Joining the pieces holds the records
+//! once plus the largest later piece's (1.5 times with two pieces). Measured
+//! (`load_stats load FILE 1|2`, 2 cores, BENCHMARKS.md batch 17): the
+//! ML-20M-shaped `train.csv` (15.8M lines, 218 MB) 1.75-1.97 s on one
+//! thread, 1.11-1.18 s on two; peak 16.4 → 18.4 bytes per interaction.
+//!
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -126,6 +135,10 @@ pub struct LoadOptions {
     pub min_value: Option<f32>,
     /// Skip malformed lines (and count them) instead of stopping.
     pub skip_bad_lines: bool,
+    /// Threads that may read one triplet file (in pieces of at least
+    /// [`PIECE_MIN_BYTES`]; see [`load`]); `0` means one per available core.
+    /// The dataset and the report do not depend on it.
+    pub threads: usize,
 }
 
 /// What a load did.
@@ -177,13 +190,199 @@ pub fn detect_format(path: &Path, head: &[u8]) -> Format {
 /// malformed line (see the [module docs](self)); [`Error::Format`] when the input
 /// holds no interaction.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Dataset, LoadReport)> {
+    load_limited(path, opts, crate::ids::MAX_IDS)
+}
+
+/// The smallest piece of a file that [`load`] gives a thread of its own:
+/// 8 MiB, about 400,000 lines of a MovieLens-style CSV.
+pub const PIECE_MIN_BYTES: u64 = 8 << 20;
+
+/// [`load`] refusing more than `max_ids` distinct user ids or item ids (see
+/// [`load_from_limited`]).
+///
+/// A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
+/// pieces by up to [`LoadOptions::threads`] threads ([`load_in_pieces`]),
+/// with the same dataset and report as one thread gives; a file that needs
+/// more (a bad line, a skipped line, too many ids), a Matrix Market file and
+/// a smaller file are read by one thread ([`load_from_limited`]).
+///
+/// # Errors
+/// As [`load_from_limited`].
+pub fn load_limited(
+    path: &Path,
+    opts: &LoadOptions,
+    max_ids: usize,
+) -> Result<(Dataset, LoadReport)> {
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let size = file.metadata().map(|m| m.len()).ok();
-    load_from(BufReader::with_capacity(1 << 20, file), path, size, opts)
+    let meta = file.metadata().ok();
+    let size = meta.as_ref().map(|m| m.len());
+    if let Some(meta) = meta.filter(|m| m.is_file())
+        && opts.format != Format::MatrixMarket
+    {
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        };
+        let pieces = (meta.len() / PIECE_MIN_BYTES).min(threads as u64) as usize;
+        if pieces >= 2
+            && let Some(done) = load_in_pieces(path, opts, max_ids, pieces)
+        {
+            return Ok(done);
+        }
+    }
+    load_from_limited(
+        BufReader::with_capacity(1 << 20, file),
+        path,
+        size,
+        opts,
+        max_ids,
+    )
+}
+
+/// Reads a triplet file in `pieces` byte ranges, each on a thread of its
+/// own, and joins them into exactly the dataset and report that the
+/// one-thread reader ([`load_from_limited`]) gives: the same ids in the same
+/// first-seen order, the same records in line order, so the same CSR.
+///
+/// 1. The head of the file decides the delimiter, the header and whether
+///    lines carry timestamps ([`probe_triplets`]).
+/// 2. Piece `t` holds the lines that start in `[t S / P, (t + 1) S / P)`
+///    (`S` bytes, `P` pieces), every piece after the first past the lines the
+///    head was decided on; each is read as the whole file would read those
+///    lines, into its own records and id maps (local first-seen order).
+/// 3. The pieces are joined in file order: piece `t`'s ids that earlier
+///    pieces did not have are appended to the first piece's maps in piece
+///    `t`'s first-seen order (which makes them the file's first-seen order),
+///    and its records are renumbered into them.
+///
+/// Returns `None` when the file must be read by one thread instead: a piece
+/// met an error or a bad line (only the one-thread reader knows the line
+/// numbers of the lines before a piece, which its messages name), more than
+/// `max_ids` distinct ids, a Matrix Market file, a head that decides nothing.
+///
+/// Memory: while the pieces are joined, the first piece's records grow to
+/// the whole file's and each later piece's are dropped once copied, so the
+/// peak is the records plus the largest later piece's (1.5 times the
+/// records with two pieces); [`crate::data`]'s sort that follows needs more.
+pub fn load_in_pieces(
+    path: &Path,
+    opts: &LoadOptions,
+    max_ids: usize,
+    pieces: usize,
+) -> Option<(Dataset, LoadReport)> {
+    let dialect = probe_triplets(path, opts).ok()?;
+    let timed = dialect.state.timed?;
+    let mut file = File::open(path).ok()?;
+    let size = file.metadata().ok()?.len();
+    let pieces = pieces.max(1) as u64;
+    let mut bounds = vec![0u64];
+    for t in 1..pieces {
+        let share = (u128::from(size) * u128::from(t) / u128::from(pieces)) as u64;
+        let at = line_start_at(&mut file, path, share.max(dialect.head_bytes), size).ok()?;
+        bounds.push(at.max(bounds[bounds.len() - 1]));
+    }
+    bounds.push(size);
+    let dialect = &dialect;
+    let parsed: Vec<Option<Parser>> = std::thread::scope(|s| {
+        let threads: Vec<_> = bounds
+            .windows(2)
+            .enumerate()
+            .map(|(t, w)| {
+                let (a, b) = (w[0], w[1]);
+                s.spawn(move || read_range(path, opts, dialect, a..b, max_ids, t > 0).ok())
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut parsed = parsed.into_iter();
+    let mut all = parsed.next()??;
+    let rest: Vec<Parser> = parsed.collect::<Option<_>>()?;
+    if all.report.skipped > 0 || rest.iter().any(|p| p.report.skipped > 0) {
+        return None;
+    }
+    all.recs.reserve(rest.iter().map(|p| p.recs.len()).sum());
+    all.timed.reserve(rest.iter().map(|p| p.timed.len()).sum());
+    for p in rest {
+        let users: Vec<u32> = p
+            .users
+            .names()
+            .map(|id| all.users.get_or_insert(id))
+            .collect::<Option<_>>()?;
+        let items: Vec<u32> = p
+            .items
+            .names()
+            .map(|id| all.items.get_or_insert(id))
+            .collect::<Option<_>>()?;
+        let (u, i) = (|x: u32| users[x as usize], |x: u32| items[x as usize]);
+        all.recs
+            .extend(p.recs.iter().map(|&(a, b, v)| (u(a), i(b), v)));
+        all.timed
+            .extend(p.timed.iter().map(|&(a, b, v, ts)| (u(a), i(b), v, ts)));
+        all.report.lines += p.report.lines;
+        all.report.kept += p.report.kept;
+        all.report.dropped_by_threshold += p.report.dropped_by_threshold;
+    }
+    all.finish(timed).ok()
+}
+
+/// The lines that start in `range` of the file, read as the whole file
+/// reads them; `after_head`: the range starts past the lines `dialect` was
+/// decided on (its choices apply, no header can follow).
+fn read_range(
+    path: &Path,
+    opts: &LoadOptions,
+    dialect: &TripletDialect,
+    range: std::ops::Range<u64>,
+    max_ids: usize,
+    after_head: bool,
+) -> Result<Parser> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    file.seek(SeekFrom::Start(range.start)).map_err(io_err)?;
+    let len = range.end - range.start;
+    let mut reader = BufReader::with_capacity(1 << 20, file.take(len));
+    let mut p = Parser::new(path, *opts, dialect.format, Some(len));
+    p.users = IdMap::with_limit(max_ids);
+    p.items = IdMap::with_limit(max_ids);
+    let mut state = if after_head {
+        TripletState {
+            data_lines: 1,
+            ..dialect.state
+        }
+    } else {
+        TripletState::default()
+    };
+    p.read_triplets_from(&mut reader, dialect.format, &mut state, false)?;
+    Ok(p)
+}
+
+/// The first line start at or after byte `x` of `file` (`size` when none).
+///
+/// # Errors
+/// [`Error::Io`].
+pub(crate) fn line_start_at(file: &mut File, path: &Path, x: u64, size: u64) -> Result<u64> {
+    if x == 0 || x >= size {
+        return Ok(x.min(size));
+    }
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    file.seek(SeekFrom::Start(x - 1)).map_err(io_err)?;
+    let mut r = BufReader::with_capacity(1 << 16, &mut *file);
+    let mut skipped = Vec::new();
+    let n = r.read_until(b'\n', &mut skipped).map_err(io_err)?;
+    Ok((x - 1 + n as u64).min(size))
 }
 
 /// Loads a dataset from any buffered reader; `path` names it in messages and
@@ -889,6 +1088,9 @@ impl Parser {
 pub struct TripletDialect {
     format: Format,
     state: TripletState,
+    /// Bytes of the lines read to decide it (a piece starting at or after
+    /// this starts past the file's first data line).
+    head_bytes: u64,
 }
 
 impl TripletDialect {
@@ -930,7 +1132,11 @@ pub fn probe_triplets(path: &Path, opts: &LoadOptions) -> Result<TripletDialect>
     let mut p = Parser::new(path, *opts, format, None);
     let mut state = TripletState::default();
     p.read_triplets_from(&mut reader, format, &mut state, true)?;
-    Ok(TripletDialect { format, state })
+    Ok(TripletDialect {
+        format,
+        state,
+        head_bytes: p.bytes,
+    })
 }
 
 /// The interactions of one piece of a triplet file ([`load_piece`]).

@@ -98,6 +98,7 @@ impl InputArgs {
             format,
             min_value: self.min_value,
             skip_bad_lines: self.skip_bad_lines,
+            threads: 0,
         })
     }
 }
@@ -164,7 +165,7 @@ struct TrainOpts {
     /// Seed of the factor initialisation.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Worker threads (default: all cores).
+    /// Worker threads for reading the input and for training (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -548,20 +549,15 @@ fn run() -> Result<()> {
     }
 }
 
-fn load(input: &InputArgs, quiet: bool) -> Result<Dataset> {
-    let opts = input.options()?;
+/// Loads `input` on up to `threads` threads (`None`: one per core).
+fn load(input: &InputArgs, threads: Option<usize>, quiet: bool) -> Result<Dataset> {
+    let opts = LoadOptions {
+        threads: threads.unwrap_or(0),
+        ..input.options()?
+    };
     let (data, report) = match input.max_ids {
         None => wmf_host::io::load(&input.input, &opts),
-        Some(max) => std::fs::File::open(&input.input)
-            .map_err(|source| wmf_host::Error::Io {
-                path: input.input.clone(),
-                source,
-            })
-            .and_then(|f| {
-                let size = f.metadata().map(|m| m.len()).ok();
-                let r = std::io::BufReader::with_capacity(1 << 20, f);
-                wmf_host::io::load_from_limited(r, &input.input, size, &opts, max)
-            }),
+        Some(max) => wmf_host::io::load_limited(&input.input, &opts, max),
     }
     .with_context(|| format!("loading {}", input.input.display()))?;
     if !quiet {
@@ -881,7 +877,7 @@ fn train(c: TrainCmd) -> Result<()> {
         user_ids,
         item_ids,
         timestamps,
-    } = load(&c.input, c.out.quiet || c.out.json)?;
+    } = load(&c.input, c.train.threads, c.out.quiet || c.out.json)?;
     // Training does not use the timestamps: free them before it starts.
     drop(timestamps);
     install_interrupt_handler();
@@ -1304,7 +1300,7 @@ fn gradcheck(c: GradcheckCmd) -> Result<()> {
 fn eval(c: EvalCmd) -> Result<()> {
     let config = c.train.config()?;
     let how = c.split.split()?;
-    let data = load(&c.input, c.out.quiet || c.out.json)?;
+    let data = load(&c.input, c.train.threads, c.out.quiet || c.out.json)?;
     let (train, test) =
         wmf_host::split::split(&data, how, c.split.split_seed).context("splitting")?;
     let model = fit(

@@ -398,7 +398,7 @@ mod fuzz {
             skip in any::<bool>(),
             min in proptest::option::of(0.0f32..3.0),
         ) {
-            let opts = LoadOptions { format, min_value: min, skip_bad_lines: skip };
+            let opts = LoadOptions { format, min_value: min, skip_bad_lines: skip, ..LoadOptions::default() };
             if let Ok((d, r)) = load_from(body.as_bytes(), Path::new("fuzz.csv"), None, &opts) {
                 let u = &d.users;
                 prop_assert_eq!(u.indptr.len(), u.nrows + 1);

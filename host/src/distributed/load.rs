@@ -34,7 +34,9 @@ use super::comm::Comm;
 use crate::data::duplicate_overflow_error;
 use crate::error::{Error, Result};
 use crate::ids::IdMap;
-use crate::io::{LoadOptions, LoadReport, TripletDialect, load_piece, probe_triplets};
+use crate::io::{
+    LoadOptions, LoadReport, TripletDialect, line_start_at, load_piece, probe_triplets,
+};
 use crate::sparse::{Csr, sum_duplicate};
 
 /// What a rank holds after loading.
@@ -73,18 +75,6 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// The first line start at or after `x` (`size` when none).
-fn line_start_at(file: &mut File, path: &Path, x: u64, size: u64) -> Result<u64> {
-    if x == 0 || x >= size {
-        return Ok(x.min(size));
-    }
-    file.seek(SeekFrom::Start(x - 1)).map_err(io_err(path))?;
-    let mut r = BufReader::with_capacity(1 << 16, &mut *file);
-    let mut skipped = Vec::new();
-    let n = r.read_until(b'\n', &mut skipped).map_err(io_err(path))?;
-    Ok((x - 1 + n as u64).min(size))
 }
 
 /// Lines in `[a, b)` (the last may lack its newline).
