@@ -102,9 +102,51 @@ pub(crate) fn duplicate_overflow_error(users: &IdMap, items: &IdMap, u: u32, i: 
     )
 }
 
-/// Sorts by key and merges duplicates in place; returns the row offsets of
-/// the `users.len() x items.len()` matrix.
-fn sort_merge<R: Record>(recs: &mut Vec<R>, users: &IdMap, items: &IdMap) -> Result<Vec<u64>> {
+/// Records from which [`sort_merge`] sorts the rows of records grouped by
+/// user on more than one thread: 1M (about 10 ms of sorting on one core).
+const THREADED_SORT_MIN: usize = 1 << 20;
+
+/// Sorts each row of records grouped by user (`recs` non-decreasing in user)
+/// by item, the rows split into up to `threads` contiguous runs of about
+/// equal length, each sorted on a thread of its own: rows are sorted
+/// independently, so the result is the one-thread result.
+fn sort_rows<R: Record + Send>(recs: &mut [R], threads: usize, key: fn(&R) -> u64) {
+    let sort = |run: &mut [R]| {
+        for row in run.chunk_by_mut(|a, b| a.key().0 == b.key().0) {
+            row.sort_unstable_by_key(key);
+        }
+    };
+    if threads <= 1 || recs.len() < THREADED_SORT_MIN {
+        return sort(recs);
+    }
+    std::thread::scope(|s| {
+        let mut rest = recs;
+        for t in (1..=threads).rev() {
+            // The first row start at or after an equal share of what is left.
+            let share = rest.len() / t;
+            let cut = match (t, share.checked_sub(1).and_then(|i| rest.get(i))) {
+                (1, _) | (_, None) => rest.len(),
+                (_, Some(last)) => {
+                    let user = last.key().0;
+                    share + rest[share..].partition_point(|r| r.key().0 == user)
+                }
+            };
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(cut);
+            rest = tail;
+            s.spawn(move || sort(run));
+        }
+    });
+}
+
+/// Sorts by key and merges duplicates in place (the rows of records grouped
+/// by user on up to `threads` threads); returns the row offsets of the
+/// `users.len() x items.len()` matrix.
+fn sort_merge<R: Record + Send>(
+    recs: &mut Vec<R>,
+    users: &IdMap,
+    items: &IdMap,
+    threads: usize,
+) -> Result<Vec<u64>> {
     let (nrows, ncols) = (users.len(), items.len());
     if let Some(bad) = recs
         .iter()
@@ -118,15 +160,13 @@ fn sort_merge<R: Record>(recs: &mut Vec<R>, users: &IdMap, items: &IdMap) -> Res
     }
     // One u64 per key (user in the high half): the same order as the
     // (user, item) pair, compared in one instruction.
-    let key = |r: &R| (u64::from(r.key().0) << 32) | u64::from(r.key().1);
+    let key: fn(&R) -> u64 = |r| (u64::from(r.key().0) << 32) | u64::from(r.key().1);
     if recs.is_sorted_by_key(|r| r.key().0) {
         // Grouped by user, as files usually are (user indices are given in
         // order of first appearance, so a file grouped by user yields
         // non-decreasing ones): only each user's row needs sorting, n_u log
         // n_u per row instead of nnz log nnz overall.
-        for row in recs.chunk_by_mut(|a, b| a.key().0 == b.key().0) {
-            row.sort_unstable_by_key(key);
-        }
+        sort_rows(recs, threads, key);
     } else {
         recs.sort_unstable_by_key(key);
     }
@@ -169,12 +209,23 @@ impl Dataset {
     /// when the values of a duplicated pair sum past `f32::MAX` (naming the
     /// user and item ids).
     pub fn from_records(
-        mut recs: Vec<(u32, u32, f32)>,
+        recs: Vec<(u32, u32, f32)>,
         user_ids: IdMap,
         item_ids: IdMap,
     ) -> Result<Self> {
+        Self::from_records_on(recs, user_ids, item_ids, 1)
+    }
+
+    /// [`Dataset::from_records`] sorting records grouped by user on up to
+    /// `threads` threads (the same dataset).
+    pub(crate) fn from_records_on(
+        mut recs: Vec<(u32, u32, f32)>,
+        user_ids: IdMap,
+        item_ids: IdMap,
+        threads: usize,
+    ) -> Result<Self> {
         let (m, n) = (user_ids.len(), item_ids.len());
-        let indptr = sort_merge(&mut recs, &user_ids, &item_ids)?;
+        let indptr = sort_merge(&mut recs, &user_ids, &item_ids, threads)?;
         let indices: Vec<u32> = recs.iter().map(|r| r.1).collect();
         // In-place collect: reuses the record allocation for the values.
         let mut values: Vec<f32> = recs.into_iter().map(|r| r.2).collect();
@@ -201,12 +252,23 @@ impl Dataset {
     /// when the values of a duplicated pair sum past `f32::MAX` (naming the
     /// user and item ids).
     pub fn from_timed_records(
-        mut recs: Vec<(u32, u32, f32, i64)>,
+        recs: Vec<(u32, u32, f32, i64)>,
         user_ids: IdMap,
         item_ids: IdMap,
     ) -> Result<Self> {
+        Self::from_timed_records_on(recs, user_ids, item_ids, 1)
+    }
+
+    /// [`Dataset::from_timed_records`] sorting records grouped by user on
+    /// up to `threads` threads (the same dataset).
+    pub(crate) fn from_timed_records_on(
+        mut recs: Vec<(u32, u32, f32, i64)>,
+        user_ids: IdMap,
+        item_ids: IdMap,
+        threads: usize,
+    ) -> Result<Self> {
         let (m, n) = (user_ids.len(), item_ids.len());
-        let indptr = sort_merge(&mut recs, &user_ids, &item_ids)?;
+        let indptr = sort_merge(&mut recs, &user_ids, &item_ids, threads)?;
         let indices: Vec<u32> = recs.iter().map(|r| r.1).collect();
         let values: Vec<f32> = recs.iter().map(|r| r.2).collect();
         let mut ts: Vec<i64> = recs.into_iter().map(|r| r.3).collect();
@@ -332,6 +394,47 @@ mod tests {
         );
         assert_eq!((s.min_value, s.max_value, s.value_sum), (1.0, 4.0, 7.0));
         assert_eq!(s.time_range, None);
+    }
+
+    /// Rows of grouped records sorted on several threads: the same records,
+    /// in the same order, as on one (rows of 1 to 300 records, duplicates
+    /// with different values, so a different order of equal keys would show
+    /// in the sums).
+    #[test]
+    fn rows_sorted_on_threads_equal_one_thread() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut recs = Vec::new();
+        let mut user = 0u32;
+        while recs.len() < THREADED_SORT_MIN + 5000 {
+            for _ in 0..1 + next(300) {
+                recs.push((user, next(2000) as u32, 1.0 + next(7) as f32 / 4.0));
+            }
+            user += 1;
+        }
+        let numbered = |n: u32| {
+            let mut m = IdMap::new();
+            for i in 0..n {
+                m.get_or_insert(&i.to_string()).unwrap();
+            }
+            m
+        };
+        let (users, items) = (numbered(user), numbered(2000));
+        let one = {
+            let mut r = recs.clone();
+            let indptr = sort_merge(&mut r, &users, &items, 1).unwrap();
+            (r, indptr)
+        };
+        for threads in [2, 3, 8] {
+            let mut r = recs.clone();
+            let indptr = sort_merge(&mut r, &users, &items, threads).unwrap();
+            assert!(r == one.0 && indptr == one.1, "{threads} threads");
+        }
     }
 
     /// Records grouped by user (each row sorted on its own) and the same

@@ -329,7 +329,7 @@ pub fn load_in_pieces(
         all.report.kept += p.report.kept;
         all.report.dropped_by_threshold += p.report.dropped_by_threshold;
     }
-    all.finish(timed).ok()
+    all.finish(timed, bounds.len() - 1).ok()
 }
 
 /// The lines that start in `range` of the file, read as the whole file
@@ -440,7 +440,7 @@ pub fn load_from_limited<R: BufRead>(
         Format::MatrixMarket => p.read_mtx(&mut reader)?,
         _ => p.read_triplets(&mut reader, format)?,
     };
-    p.finish(timed)
+    p.finish(timed, 1)
 }
 
 /// How fields of a triplet line are separated.
@@ -1054,7 +1054,8 @@ impl Parser {
         }
     }
 
-    fn finish(mut self, timed: bool) -> Result<(Dataset, LoadReport)> {
+    /// The dataset of the records read (sorted on up to `threads` threads).
+    fn finish(mut self, timed: bool, threads: usize) -> Result<(Dataset, LoadReport)> {
         if self.report.kept == 0 {
             return Err(self.empty_error());
         }
@@ -1065,9 +1066,9 @@ impl Parser {
         users.shrink_to_fit();
         items.shrink_to_fit();
         let data = if timed {
-            Dataset::from_timed_records(std::mem::take(&mut self.timed), users, items)
+            Dataset::from_timed_records_on(std::mem::take(&mut self.timed), users, items, threads)
         } else {
-            Dataset::from_records(std::mem::take(&mut self.recs), users, items)
+            Dataset::from_records_on(std::mem::take(&mut self.recs), users, items, threads)
         };
         // The only failure left here is a duplicated pair whose values sum
         // past f32::MAX (the lines are gone; the message names the ids).
