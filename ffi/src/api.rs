@@ -777,7 +777,9 @@ pub unsafe extern "C" fn wmf_score_items_f64(
 
 /// The best `capacity` items for one user by score `w·h_j`, best first,
 /// skipping the items in `exclude` (e.g. those already seen). Equal scores
-/// keep ascending item order. O(n k + n log capacity), no allocation.
+/// keep ascending item order. O(n k + n log capacity), no allocation: a
+/// `capacity` up to 32 takes one pass over the items (the list on the
+/// stack, 256 bytes), a larger one two (a checking pass first).
 ///
 /// - `h`: item factors, `n * k` elements, row-major. `w`: `k` elements.
 /// - `exclude`: `n_exclude` item ids, strictly ascending, each `< n` (NULL when `n_exclude` is 0).
@@ -844,7 +846,7 @@ pub unsafe extern "C" fn wmf_top_n_f64(
 /// `wmf_items_check_f32`. Then only the shapes, `g0` and `c0` are checked
 /// per call (O(k² + n)), not the `n k` values of `h`, which
 /// `wmf_top_n_f32` scans on every call (on a Cortex-M4 at k = 32 and
-/// n = 3000, about a third of its instructions). A value of `h` that is not
+/// n = 3000, nearly half of its instructions). A value of `h` that is not
 /// finite is then reported as `NON_FINITE_RESULT` by the score that reads it;
 /// nothing is written.
 ///

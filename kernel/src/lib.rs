@@ -108,4 +108,4 @@ pub use real::Real;
 pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};
 pub use sgd::gradient_step_row;
 pub use tiling::Tiling;
-pub use topn::{Scored, score_items, select_top_n_into, top_n, top_n_into};
+pub use topn::{Scored, TOP_N_ONE_PASS, score_items, select_top_n_into, top_n, top_n_into};

@@ -2,7 +2,9 @@
 
 use crate::common::{reference, rng, trials};
 use rand::Rng;
-use wmf_kernel::{Error, Factors, score_items, select_top_n_into, top_n, top_n_into};
+use wmf_kernel::{
+    Error, Factors, TOP_N_ONE_PASS, score_items, select_top_n_into, top_n, top_n_into,
+};
 
 /// Item factors with small integer entries so that many scores tie exactly.
 fn tied_case(seed: u64) -> (Vec<f64>, Vec<f64>, usize, usize, Vec<u32>) {
@@ -127,6 +129,46 @@ fn top_n_edge_cases() {
         score_items(&f, &[1.0, 1.0], &mut [0.0; 2]),
         Err(Error::NonFiniteResult { what: "scores" })
     );
+}
+
+/// Lists up to [`TOP_N_ONE_PASS`] long (one pass, kept on the stack) and
+/// longer ones (the outputs as the list, after a checking pass) rank alike,
+/// and a score that overflows, at an excluded item or not, anywhere in the
+/// scan, fails both with nothing written.
+#[test]
+fn one_pass_and_two_pass_lists_agree() {
+    let n = if crate::common::MIRI { 40 } else { 90 };
+    let mut r = rng(4242);
+    let k = 3;
+    let h: Vec<f32> = (0..n * k)
+        .map(|_| r.gen_range(-3i32..4) as f32 * 0.25)
+        .collect();
+    let w = [1.0f32, -0.5, 2.0];
+    let exclude: Vec<u32> = (0..n as u32).filter(|j| j % 7 == 3).collect();
+    let f = Factors::new(&h, n, k).unwrap();
+    let mut scores = vec![0.0; n];
+    score_items(&f, &w, &mut scores).unwrap();
+    let scores64: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
+    let t = TOP_N_ONE_PASS;
+    for cap in [1, t - 1, t, t + 1, 2 * t, n] {
+        let (mut items, mut sc) = (vec![u32::MAX; cap], vec![-7.0f32; cap]);
+        let got = top_n_into(&f, &w, &exclude, &mut items, &mut sc).unwrap();
+        let want = crate::common::reference::top_n(&scores64, &exclude, cap);
+        let pairs: Vec<(u32, f64)> = (0..got).map(|i| (items[i], f64::from(sc[i]))).collect();
+        assert_eq!(pairs, want, "cap {cap}");
+        for bad in [0, n / 2, n - 1, 3 /* excluded */] {
+            let mut hb = h.clone();
+            hb[bad * k..(bad + 1) * k].copy_from_slice(&[3e38, 0.0, 3e38]);
+            let fb = Factors::new(&hb, n, k).unwrap();
+            let (mut items, mut sc) = (vec![u32::MAX; cap], vec![-7.0f32; cap]);
+            assert_eq!(
+                top_n_into(&fb, &w, &exclude, &mut items, &mut sc),
+                Err(Error::NonFiniteResult { what: "scores" }),
+                "cap {cap}, item {bad}"
+            );
+            assert!(items.iter().all(|&i| i == u32::MAX) && sc.iter().all(|&s| s == -7.0));
+        }
+    }
 }
 
 #[test]
