@@ -102,6 +102,13 @@ pub(crate) fn duplicate_overflow_error(users: &IdMap, items: &IdMap, u: u32, i: 
     )
 }
 
+/// One `u64` per key (user in the high half): the same order as the
+/// `(user, item)` pair, compared in one instruction.
+#[inline(always)]
+fn sort_key<R: Record>(r: &R) -> u64 {
+    (u64::from(r.key().0) << 32) | u64::from(r.key().1)
+}
+
 /// Records from which [`sort_merge`] sorts the rows of records grouped by
 /// user on more than one thread: 1M (about 10 ms of sorting on one core).
 const THREADED_SORT_MIN: usize = 1 << 20;
@@ -110,10 +117,10 @@ const THREADED_SORT_MIN: usize = 1 << 20;
 /// by item, the rows split into up to `threads` contiguous runs of about
 /// equal length, each sorted on a thread of its own: rows are sorted
 /// independently, so the result is the one-thread result.
-fn sort_rows<R: Record + Send>(recs: &mut [R], threads: usize, key: fn(&R) -> u64) {
+fn sort_rows<R: Record + Send>(recs: &mut [R], threads: usize) {
     let sort = |run: &mut [R]| {
         for row in run.chunk_by_mut(|a, b| a.key().0 == b.key().0) {
-            row.sort_unstable_by_key(key);
+            row.sort_unstable_by_key(sort_key);
         }
     };
     if threads <= 1 || recs.len() < THREADED_SORT_MIN {
@@ -158,17 +165,14 @@ fn sort_merge<R: Record + Send>(
             format!("({r}, {c}) outside a {nrows} x {ncols} matrix"),
         ));
     }
-    // One u64 per key (user in the high half): the same order as the
-    // (user, item) pair, compared in one instruction.
-    let key: fn(&R) -> u64 = |r| (u64::from(r.key().0) << 32) | u64::from(r.key().1);
     if recs.is_sorted_by_key(|r| r.key().0) {
         // Grouped by user, as files usually are (user indices are given in
         // order of first appearance, so a file grouped by user yields
         // non-decreasing ones): only each user's row needs sorting, n_u log
         // n_u per row instead of nnz log nnz overall.
-        sort_rows(recs, threads, key);
+        sort_rows(recs, threads);
     } else {
-        recs.sort_unstable_by_key(key);
+        recs.sort_unstable_by_key(sort_key);
     }
     // In-place merge of equal keys (`dedup_by` keeps the first of a run and
     // hands us (later, kept)).
