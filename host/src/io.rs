@@ -540,6 +540,99 @@ fn parse_value(s: &str) -> std::result::Result<f32, String> {
     }
 }
 
+/// The fields of a *plain* line, or `None` when the line is not plain (the
+/// general path then reads it, with the same result either way). Plain: the
+/// delimiter is a comma or a tab; the ids are non-empty runs of ASCII
+/// letters, digits, `_` and `-` (nothing to trim or unquote, nothing that
+/// could be a comment); the value (when present, else 1) is `digits[.digits]`
+/// (or `digits.`) with at most seven digits; with `timed`, a fourth field of
+/// 1 to 18 digits;
+/// nothing else. Such a value is `m / 10^e` with `m < 10^7 < 2^24` and
+/// `e <= 7`, both exact in `f32`, so the one correctly rounded division gives
+/// what `str::parse::<f32>` gives (the same decimal, correctly rounded).
+fn plain_line(line: &[u8], delim: Delim, timed: bool) -> Option<(&str, &str, f32, Option<i64>)> {
+    const POW10: [f32; 8] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7];
+    let d = match delim {
+        Delim::Comma => b',',
+        Delim::Tab => b'\t',
+        _ => return None,
+    };
+    // One scan over the bytes; `at(i)` is 0 past the end (never a byte the
+    // scan accepts).
+    let at = |i: usize| line.get(i).copied().unwrap_or(0);
+    let is_id = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let mut i = 0;
+    while is_id(at(i)) {
+        i += 1;
+    }
+    let user_end = i;
+    if user_end == 0 || at(i) != d {
+        return None;
+    }
+    i += 1;
+    let item_start = i;
+    while is_id(at(i)) {
+        i += 1;
+    }
+    let item_end = i;
+    if item_end == item_start {
+        return None;
+    }
+    let value = if i == line.len() {
+        1.0
+    } else {
+        if at(i) != d {
+            return None;
+        }
+        i += 1;
+        let (mut m, mut digits, mut frac) = (0u32, 0usize, 0usize);
+        let mut point = false;
+        loop {
+            let c = at(i);
+            if c.is_ascii_digit() && digits < 7 {
+                m = m * 10 + u32::from(c - b'0');
+                digits += 1;
+                frac += usize::from(point);
+            } else if c == b'.' && !point && digits > 0 {
+                point = true;
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if digits == 0 || at(i).is_ascii_digit() {
+            // no digits, or more than seven
+            return None;
+        }
+        m as f32 / POW10[frac]
+    };
+    let ts = if i == line.len() {
+        None
+    } else {
+        if at(i) != d || !timed {
+            return None;
+        }
+        i += 1;
+        let start = i;
+        let mut t = 0i64;
+        while at(i).is_ascii_digit() && i - start < 18 {
+            t = t * 10 + i64::from(at(i) - b'0');
+            i += 1;
+        }
+        if i == start || i != line.len() {
+            return None;
+        }
+        Some(t)
+    };
+    if ts.is_some() != timed {
+        return None;
+    }
+    // The two ids are ASCII, so valid UTF-8.
+    let user = std::str::from_utf8(&line[..user_end]).ok()?;
+    let item = std::str::from_utf8(&line[item_start..item_end]).ok()?;
+    Some((user, item, value, ts))
+}
+
 fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
     if let Ok(t) = s.parse::<i64>() {
         return Ok(t);
@@ -597,6 +690,9 @@ struct Parser {
     /// (MovieLens's are sorted), and a line whose user repeats the previous
     /// one's then costs one comparison instead of a hash-table lookup.
     last_user: Option<u32>,
+    /// Whether plain lines take [`plain_line`] (always, except in the
+    /// tests that compare it with the general path).
+    plain: bool,
 }
 
 impl Parser {
@@ -616,6 +712,7 @@ impl Parser {
             bytes: 0,
             lines_before: 0,
             last_user: None,
+            plain: true,
         }
     }
 
@@ -768,6 +865,19 @@ impl Parser {
             first_data_line,
         } = state;
         while !(probe && timed.is_some()) && self.next_line(r, &mut buf)? {
+            // Once the first data line has decided everything, a plain line
+            // (see `plain_line`) skips the general path below, with the same
+            // outcome.
+            if let (true, false, Some(d), Some(t)) = (self.plain, *data_lines == 0, *delim, *timed)
+                && let Some(rec) = plain_line(&buf, d, t)
+            {
+                *data_lines += 1;
+                if *data_lines == 2 || *data_lines == 4096 {
+                    self.reserve_estimate(t);
+                }
+                self.record(rec)?;
+                continue;
+            }
             let Ok(line) = std::str::from_utf8(&buf) else {
                 self.bad("line is not valid UTF-8".into())?;
                 continue;
@@ -809,18 +919,24 @@ impl Parser {
                     continue;
                 }
             };
-            let (user, item, value, ts) = rec;
-            if self.opts.min_value.is_some_and(|t| value < t) {
-                self.report.dropped_by_threshold += 1;
-                continue;
-            }
-            let u = self.id(true, user)?;
-            let i = self.id(false, item)?;
-            self.report.kept += 1;
-            match ts {
-                Some(t) => self.timed.push((u, i, value, t)),
-                None => self.recs.push((u, i, value)),
-            }
+            self.record(rec)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps one checked line's interaction (or drops it below the
+    /// threshold).
+    fn record(&mut self, (user, item, value, ts): (&str, &str, f32, Option<i64>)) -> Result<()> {
+        if self.opts.min_value.is_some_and(|t| value < t) {
+            self.report.dropped_by_threshold += 1;
+            return Ok(());
+        }
+        let u = self.id(true, user)?;
+        let i = self.id(false, item)?;
+        self.report.kept += 1;
+        match ts {
+            Some(t) => self.timed.push((u, i, value, t)),
+            None => self.recs.push((u, i, value)),
         }
         Ok(())
     }
@@ -1198,7 +1314,154 @@ pub fn load_piece<R: BufRead>(
 
 #[cfg(test)]
 mod tests {
-    use super::trim;
+    use super::*;
+
+    /// `load_from` with the plain-line path on or off.
+    fn load_with(text: &str, opts: &LoadOptions, plain: bool) -> Result<(Dataset, LoadReport)> {
+        let mut r = text.as_bytes();
+        let format = match opts.format {
+            Format::Auto => detect_format(Path::new("t.csv"), text.as_bytes()),
+            f => f,
+        };
+        let mut p = Parser::new(Path::new("t.csv"), *opts, format, Some(text.len() as u64));
+        p.plain = plain;
+        let timed = p.read_triplets(&mut r, format)?;
+        p.finish(timed, 1)
+    }
+
+    /// Every line, plain or not, gives with the plain-line path what the
+    /// general path gives: the same dataset and report, or the same error.
+    fn same_either_way(text: &str, opts: &LoadOptions) {
+        let general = load_with(text, opts, false).map_err(|e| e.to_string());
+        let plain = load_with(text, opts, true).map_err(|e| e.to_string());
+        assert_eq!(plain, general, "{text:?}");
+    }
+
+    #[test]
+    fn plain_lines_parse_as_the_general_path() {
+        // Fields that are plain, nearly plain and not plain at all.
+        let ids = [
+            "1",
+            "07",
+            "+7",
+            "u_1",
+            "a-b",
+            "-3",
+            "1234567890123",
+            " 5",
+            "5 ",
+            "\"q\"",
+            "x y",
+            "",
+            "é",
+            "#c",
+            "%c",
+        ];
+        let values = [
+            "1",
+            "0",
+            "3.5",
+            "5.",
+            "1234567",
+            "12345678",
+            "0.1234567",
+            "0.12345678",
+            ".5",
+            "1e3",
+            "-1",
+            "nan",
+            "inf",
+            "1.2.3",
+            "00000001",
+            "9999999",
+            "4.0000001",
+            " 2",
+            "2 ",
+            "",
+            "340282350000000000000000000000000000000",
+            "1.5e-45",
+        ];
+        let stamps = [
+            "100",
+            "0",
+            "123456789012345678",
+            "1234567890123456789",
+            "1.5",
+            "-4",
+            "",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..400 {
+            let d = [",", "\t"][case % 2];
+            let timed = case % 3 == 0;
+            let mut text = String::new();
+            if case % 5 == 0 {
+                text.push_str(if timed { "u,i,v,t\n" } else { "u,i,v\n" });
+            }
+            for line in 0..12 {
+                // Mostly plain lines, one odd field now and then.
+                let odd = next(4) == 0;
+                let id = |k: usize| if odd { ids[k] } else { ids[k % 6] };
+                let mut fields = vec![id(next(ids.len())), id(next(ids.len()))];
+                let nv = if odd { next(3) } else { 1 };
+                if nv > 0 || timed {
+                    fields.push(if odd {
+                        values[next(values.len())]
+                    } else {
+                        values[next(8)]
+                    });
+                }
+                if timed && !(odd && next(3) == 0) {
+                    fields.push(if odd {
+                        stamps[next(stamps.len())]
+                    } else {
+                        stamps[next(3)]
+                    });
+                }
+                text.push_str(&fields.join(d));
+                text.push_str(if line % 4 == 3 { "\r\n" } else { "\n" });
+            }
+            for skip in [false, true] {
+                for min_value in [None, Some(1.0)] {
+                    let opts = LoadOptions {
+                        skip_bad_lines: skip,
+                        min_value,
+                        ..LoadOptions::default()
+                    };
+                    same_either_way(&text, &opts);
+                }
+            }
+        }
+        // Exactly the correctly rounded values, over every value of up to
+        // seven digits with the point anywhere (a sample of them).
+        let mut text = String::from("u,i,v\n");
+        for m in (0..10_000_000u32).step_by(997) {
+            let digits = m.to_string();
+            for p in 0..=digits.len() {
+                let (a, b) = digits.split_at(p);
+                if !a.is_empty() {
+                    text.push_str(&format!("{m},{p},{a}.{b}\n"));
+                }
+            }
+        }
+        let (d, _) = load_with(&text, &LoadOptions::default(), true).unwrap();
+        let (g, _) = load_with(&text, &LoadOptions::default(), false).unwrap();
+        assert_eq!(d, g);
+        for line in text.lines().skip(1) {
+            let v = line.rsplit(',').next().unwrap();
+            assert_eq!(
+                plain_line(line.as_bytes(), Delim::Comma, false).map(|r| r.2.to_bits()),
+                Some(v.parse::<f32>().unwrap().to_bits()),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn fast_trim_is_str_trim() {
