@@ -65,8 +65,8 @@
 //! with the same result as one thread. Joining the pieces holds the records
 //! once plus the largest later piece's (1.5 times with two pieces). Measured
 //! (`load_stats load FILE 1|2`, 2 cores, BENCHMARKS.md batch 17): the
-//! ML-20M-shaped `train.csv` (15.8M lines, 218 MB) 1.75-1.97 s on one
-//! thread, 1.11-1.18 s on two; peak 16.4 → 18.4 bytes per interaction.
+//! ML-20M-shaped `train.csv` (15.8M lines, 218 MB) 1.33 s on one thread,
+//! 0.83 s on two; peak 16.4 → 18.4 bytes per interaction.
 //!
 
 use std::fs::File;
