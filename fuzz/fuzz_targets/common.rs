@@ -16,8 +16,13 @@ pub fn check_load(format: Format, name: &str, data: &[u8]) {
         format,
         min_value: (opt & 1 != 0).then_some(f32::from(opt >> 4)),
         skip_bad_lines: opt & 2 != 0,
+        ..LoadOptions::default()
     };
-    let Ok((d, report)) = load_from(body, Path::new(name), Some(body.len() as u64), &opts) else {
+    let loaded = load_from(body, Path::new(name), Some(body.len() as u64), &opts);
+    if opt & 8 != 0 {
+        same_in_pieces(name, body, &opts, 2 + usize::from(opt >> 6), &loaded);
+    }
+    let Ok((d, report)) = loaded else {
         return;
     };
     let x = &d.users;
@@ -41,6 +46,28 @@ pub fn check_load(format: Format, name: &str, data: &[u8]) {
     }
     if let Some(ts) = &d.timestamps {
         assert_eq!(ts.len(), x.nnz());
+    }
+}
+
+/// Reading `body` from a file in `pieces` pieces (one thread each) gives
+/// what reading it whole gave, whenever the pieces give an answer at all (a
+/// file they decline goes to the one-thread reader).
+fn same_in_pieces(
+    name: &str,
+    body: &[u8],
+    opts: &LoadOptions,
+    pieces: usize,
+    whole: &wmf_host::Result<(wmf_host::data::Dataset, wmf_host::io::LoadReport)>,
+) {
+    let dir = std::env::temp_dir().join(format!("wmf-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("temporary file");
+    if let Some(got) = wmf_host::io::load_in_pieces(&path, opts, wmf_host::ids::MAX_IDS, pieces) {
+        match whole {
+            Ok(want) => assert!(got == *want, "{pieces} pieces differ from the whole file"),
+            Err(e) => panic!("{pieces} pieces loaded what the whole file rejects: {e}"),
+        }
     }
 }
 

@@ -197,11 +197,19 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Dataset, LoadReport)> {
 /// 8 MiB, about 400,000 lines of a MovieLens-style CSV.
 pub const PIECE_MIN_BYTES: u64 = 8 << 20;
 
+/// The most pieces [`load`] reads a file in: 8. Each piece keeps its own id
+/// maps until they are joined, so an id seen in every piece (a popular
+/// item) is held once per piece meanwhile; the cap bounds that at eight
+/// times the one-thread maps, small beside the records for files long
+/// enough to be read in pieces.
+pub const MAX_PIECES: usize = 8;
+
 /// [`load`] refusing more than `max_ids` distinct user ids or item ids (see
 /// [`load_from_limited`]).
 ///
 /// A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
-/// pieces by up to [`LoadOptions::threads`] threads ([`load_in_pieces`]),
+/// pieces by up to [`LoadOptions::threads`] threads (at most
+/// [`MAX_PIECES`]; [`load_in_pieces`]),
 /// with the same dataset and report as one thread gives; a file that needs
 /// more (a bad line, a skipped line, too many ids), a Matrix Market file and
 /// a smaller file are read by one thread ([`load_from_limited`]).
@@ -227,7 +235,7 @@ pub fn load_limited(
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             t => t,
         };
-        let pieces = (meta.len() / PIECE_MIN_BYTES).min(threads as u64) as usize;
+        let pieces = (meta.len() / PIECE_MIN_BYTES).min(threads.min(MAX_PIECES) as u64) as usize;
         if pieces >= 2
             && let Some(done) = load_in_pieces(path, opts, max_ids, pieces)
         {
@@ -379,10 +387,22 @@ pub(crate) fn line_start_at(file: &mut File, path: &Path, x: u64, size: u64) -> 
         source,
     };
     file.seek(SeekFrom::Start(x - 1)).map_err(io_err)?;
+    // Scan for the next line end a block at a time (a file without line
+    // breaks is not read into memory).
     let mut r = BufReader::with_capacity(1 << 16, &mut *file);
-    let mut skipped = Vec::new();
-    let n = r.read_until(b'\n', &mut skipped).map_err(io_err)?;
-    Ok((x - 1 + n as u64).min(size))
+    let mut at = x - 1;
+    loop {
+        let block = r.fill_buf().map_err(io_err)?;
+        if block.is_empty() {
+            return Ok(size);
+        }
+        if let Some(i) = block.iter().position(|&c| c == b'\n') {
+            return Ok((at + i as u64 + 1).min(size));
+        }
+        let n = block.len();
+        at += n as u64;
+        r.consume(n);
+    }
 }
 
 /// Loads a dataset from any buffered reader; `path` names it in messages and
@@ -1335,6 +1355,29 @@ mod tests {
         let general = load_with(text, opts, false).map_err(|e| e.to_string());
         let plain = load_with(text, opts, true).map_err(|e| e.to_string());
         assert_eq!(plain, general, "{text:?}");
+    }
+
+    #[test]
+    fn line_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.txt");
+        let mut text = b"ab\ncd\n\nxyz".to_vec();
+        std::fs::write(&path, &text).unwrap();
+        let mut f = File::open(&path).unwrap();
+        let size = text.len() as u64;
+        let starts: Vec<u64> = (0..=size + 1)
+            .map(|x| line_start_at(&mut f, &path, x, size).unwrap())
+            .collect();
+        assert_eq!(starts, [0, 3, 3, 3, 6, 6, 6, 7, 10, 10, 10, 10]);
+        // A long file without line breaks: the end, found block by block.
+        text = vec![b'x'; 300_000];
+        std::fs::write(&path, &text).unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(line_start_at(&mut f, &path, 5, 300_000).unwrap(), 300_000);
+        text[250_000] = b'\n';
+        std::fs::write(&path, &text).unwrap();
+        let mut f = File::open(&path).unwrap();
+        assert_eq!(line_start_at(&mut f, &path, 5, 300_000).unwrap(), 250_001);
     }
 
     #[test]
