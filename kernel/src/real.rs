@@ -207,9 +207,19 @@ pub(crate) fn lane_tree<T: Real>(mut a: [T; 16]) -> T {
 /// k = 32, with less flash. A dot shorter than one chunk skips the fold of
 /// its sixteen +0.0 lanes (+0.0, the same bits), which the forward
 /// substitutions of short rows are made of.
+///
+/// Its body is [`dot_named_sums`], which the host's tests also run against
+/// the host's `dot` in `f32` and `f64` (the firmware runs only `f32`).
 #[cfg(target_os = "none")]
 #[inline(never)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    dot_named_sums(a, b)
+}
+
+/// The bare-metal [`dot`]'s body (see there).
+#[cfg(any(target_os = "none", test))]
+#[inline(always)]
+fn dot_named_sums<T: Real>(a: &[T], b: &[T]) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     // Chunk-outer, as on hosts: sixteen running sums, each chunk's sixteen
@@ -791,4 +801,65 @@ pub(crate) fn symv_multi<T: Real, const G: usize>(
 #[inline(always)]
 pub(crate) fn positive<T: Real>(v: T) -> bool {
     v > T::ZERO
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bare-metal `dot` (sixteen named sums, the fold skipped below one
+    /// chunk) gives the host's bits in `f32` and `f64`, for every length
+    /// across the chunk boundaries and signed zeros, cancellations and
+    /// values of every magnitude.
+    #[test]
+    fn bare_metal_dot_is_the_host_dot() {
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut value = move || {
+            let r = next();
+            let m = (r >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            match r % 8 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => m * 1e6,
+                3 => m * 1e-6,
+                _ => m,
+            }
+        };
+        let max = if cfg!(miri) { 40 } else { 100 };
+        for n in 0..=max {
+            for _ in 0..if cfg!(miri) { 2 } else { 20 } {
+                let (mut a, mut b) = ([0.0f64; 100], [0.0f64; 100]);
+                for (x, y) in a[..n].iter_mut().zip(&mut b[..n]) {
+                    (*x, *y) = (value(), value());
+                }
+                let (a, b) = (&a[..n], &b[..n]);
+                let ab = dot_named_sums(a, b).to_bits();
+                assert_eq!(ab, dot(a, b).to_bits(), "f64, n = {n}");
+                let (a32, b32) = (a.map_f32(), b.map_f32());
+                let (a32, b32) = (&a32[..n], &b32[..n]);
+                let ab = dot_named_sums(a32, b32).to_bits();
+                assert_eq!(ab, dot(a32, b32).to_bits(), "f32, n = {n}");
+            }
+        }
+    }
+
+    trait MapF32 {
+        fn map_f32(&self) -> [f32; 100];
+    }
+
+    impl MapF32 for &[f64] {
+        fn map_f32(&self) -> [f32; 100] {
+            let mut out = [0.0f32; 100];
+            for (o, x) in out.iter_mut().zip(self.iter()) {
+                *o = *x as f32;
+            }
+            out
+        }
+    }
 }
