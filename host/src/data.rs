@@ -126,8 +126,11 @@ fn sort_rows<R: Record + Send>(recs: &mut [R], threads: usize) {
     if threads <= 1 || recs.len() < THREADED_SORT_MIN {
         return sort(recs);
     }
+    // A thread that cannot be started leaves its run unsorted: then all rows
+    // are sorted again here (sorting a sorted row changes nothing).
+    let mut unsorted = false;
     std::thread::scope(|s| {
-        let mut rest = recs;
+        let mut rest = &mut *recs;
         for t in (1..=threads).rev() {
             // The first row start at or after an equal share of what is left.
             let share = rest.len() / t;
@@ -140,9 +143,14 @@ fn sort_rows<R: Record + Send>(recs: &mut [R], threads: usize) {
             };
             let (run, tail) = std::mem::take(&mut rest).split_at_mut(cut);
             rest = tail;
-            s.spawn(move || sort(run));
+            unsorted |= std::thread::Builder::new()
+                .spawn_scoped(s, move || sort(run))
+                .is_err();
         }
     });
+    if unsorted {
+        sort(recs);
+    }
 }
 
 /// Sorts by key and merges duplicates in place (the rows of records grouped

@@ -295,18 +295,24 @@ pub fn load_in_pieces(
     }
     bounds.push(size);
     let dialect = &dialect;
+    // A thread that cannot be started (or that panicked) leaves its piece
+    // unread: the file then goes to the one-thread reader.
     let parsed: Vec<Option<Parser>> = std::thread::scope(|s| {
         let threads: Vec<_> = bounds
             .windows(2)
             .enumerate()
             .map(|(t, w)| {
                 let (a, b) = (w[0], w[1]);
-                s.spawn(move || read_range(path, opts, dialect, a..b, max_ids, t > 0).ok())
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || {
+                        read_range(path, opts, dialect, a..b, max_ids, t > 0).ok()
+                    })
+                    .ok()
             })
             .collect();
         threads
             .into_iter()
-            .map(|h| h.join().ok().flatten())
+            .map(|h| h.and_then(|h| h.join().ok().flatten()))
             .collect()
     });
     let mut parsed = parsed.into_iter();
