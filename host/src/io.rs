@@ -62,8 +62,8 @@
 //! # Threads
 //! A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
 //! pieces on up to [`LoadOptions::threads`] threads ([`load_in_pieces`]),
-//! with the same result as one thread. Joining the pieces holds the records
-//! once plus the largest later piece's (1.5 times with two pieces). Measured
+//! with the same result as one thread, holding the records about once
+//! while the pieces are joined (a later piece's go over in blocks). Measured
 //! (`load_stats load FILE 1|2`, 2 cores, BENCHMARKS.md batch 17): the
 //! ML-20M-shaped `train.csv` (15.8M lines, 218 MB) 1.33 s on one thread,
 //! 0.83 s on two; peak 16.4 → 18.4 bytes per interaction.
@@ -272,15 +272,28 @@ pub fn load_limited(
 /// numbers of the lines before a piece, which its messages name), more than
 /// `max_ids` distinct ids, a Matrix Market file, a head that decides nothing.
 ///
-/// Memory: while the pieces are joined, the first piece's records grow to
-/// the whole file's and each later piece's are dropped once copied, so the
-/// peak is the records plus the largest later piece's (1.5 times the
-/// records with two pieces); [`crate::data`]'s sort that follows needs more.
+/// Memory: each later piece hands its records over in blocks of
+/// [`JOIN_BLOCK`] records; while the pieces are joined, the first piece's
+/// records grow to the whole file's and each block is freed once copied, so
+/// the records are held about once (plus a block); [`crate::data`]'s sort
+/// that follows needs more.
 pub fn load_in_pieces(
     path: &Path,
     opts: &LoadOptions,
     max_ids: usize,
     pieces: usize,
+) -> Option<(Dataset, LoadReport)> {
+    pieces_in_blocks(path, opts, max_ids, pieces, JOIN_BLOCK)
+}
+
+/// [`load_in_pieces`] with later pieces handing over `block` records at a
+/// time (tests use small blocks).
+fn pieces_in_blocks(
+    path: &Path,
+    opts: &LoadOptions,
+    max_ids: usize,
+    pieces: usize,
+    block: usize,
 ) -> Option<(Dataset, LoadReport)> {
     let dialect = probe_triplets(path, opts).ok()?;
     let timed = dialect.state.timed?;
@@ -297,7 +310,8 @@ pub fn load_in_pieces(
     let dialect = &dialect;
     // A thread that cannot be started (or that panicked) leaves its piece
     // unread: the file then goes to the one-thread reader.
-    let parsed: Vec<Option<Parser>> = std::thread::scope(|s| {
+    type Blocks = (Vec<Vec<(u32, u32, f32)>>, Vec<Vec<(u32, u32, f32, i64)>>);
+    let parsed: Vec<Option<(Parser, Blocks)>> = std::thread::scope(|s| {
         let threads: Vec<_> = bounds
             .windows(2)
             .enumerate()
@@ -305,7 +319,15 @@ pub fn load_in_pieces(
                 let (a, b) = (w[0], w[1]);
                 std::thread::Builder::new()
                     .spawn_scoped(s, move || {
-                        read_range(path, opts, dialect, a..b, max_ids, t > 0).ok()
+                        let mut p = read_range(path, opts, dialect, a..b, max_ids, t > 0).ok()?;
+                        let blocks = match t {
+                            0 => (Vec::new(), Vec::new()),
+                            _ => (
+                                into_blocks(std::mem::take(&mut p.recs), block),
+                                into_blocks(std::mem::take(&mut p.timed), block),
+                            ),
+                        };
+                        Some((p, blocks))
                     })
                     .ok()
             })
@@ -316,14 +338,21 @@ pub fn load_in_pieces(
             .collect()
     });
     let mut parsed = parsed.into_iter();
-    let mut all = parsed.next()??;
-    let rest: Vec<Parser> = parsed.collect::<Option<_>>()?;
-    if all.report.skipped > 0 || rest.iter().any(|p| p.report.skipped > 0) {
+    let (mut all, _) = parsed.next()??;
+    let rest: Vec<(Parser, Blocks)> = parsed.collect::<Option<_>>()?;
+    if all.report.skipped > 0 || rest.iter().any(|(p, _)| p.report.skipped > 0) {
         return None;
     }
-    all.recs.reserve(rest.iter().map(|p| p.recs.len()).sum());
-    all.timed.reserve(rest.iter().map(|p| p.timed.len()).sum());
-    for p in rest {
+    let count = |b: &Blocks| -> (usize, usize) {
+        (
+            b.0.iter().map(Vec::len).sum(),
+            b.1.iter().map(Vec::len).sum(),
+        )
+    };
+    all.recs.reserve(rest.iter().map(|(_, b)| count(b).0).sum());
+    all.timed
+        .reserve(rest.iter().map(|(_, b)| count(b).1).sum());
+    for (p, (recs, timed)) in rest {
         let users: Vec<u32> = p
             .users
             .names()
@@ -335,10 +364,15 @@ pub fn load_in_pieces(
             .map(|id| all.items.get_or_insert(id))
             .collect::<Option<_>>()?;
         let (u, i) = (|x: u32| users[x as usize], |x: u32| items[x as usize]);
-        all.recs
-            .extend(p.recs.iter().map(|&(a, b, v)| (u(a), i(b), v)));
-        all.timed
-            .extend(p.timed.iter().map(|&(a, b, v, ts)| (u(a), i(b), v, ts)));
+        // Each block is freed once copied.
+        for block in recs {
+            all.recs
+                .extend(block.iter().map(|&(a, b, v)| (u(a), i(b), v)));
+        }
+        for block in timed {
+            all.timed
+                .extend(block.iter().map(|&(a, b, v, ts)| (u(a), i(b), v, ts)));
+        }
         all.report.lines += p.report.lines;
         all.report.kept += p.report.kept;
         all.report.dropped_by_threshold += p.report.dropped_by_threshold;
@@ -378,6 +412,26 @@ fn read_range(
     };
     p.read_triplets_from(&mut reader, dialect.format, &mut state, false)?;
     Ok(p)
+}
+
+/// Records per block in which a later piece hands its records to the join
+/// (1M: 12 MiB without timestamps).
+const JOIN_BLOCK: usize = 1 << 20;
+
+/// `v` as blocks of at most `block` (>= 1) records in order, cut from its
+/// end so that its memory shrinks as the blocks are made (a block more than
+/// `v` at any time, not twice `v`); the join then frees each block as soon
+/// as it is copied.
+fn into_blocks<R>(mut v: Vec<R>, block: usize) -> Vec<Vec<R>> {
+    let block = block.max(1);
+    let mut blocks = Vec::new();
+    while v.len() > block {
+        blocks.push(v.split_off(v.len() - block));
+        v.shrink_to_fit();
+    }
+    blocks.push(v);
+    blocks.reverse();
+    blocks
 }
 
 /// The first line start at or after byte `x` of `file` (`size` when none).
@@ -1361,6 +1415,56 @@ mod tests {
         let general = load_with(text, opts, false).map_err(|e| e.to_string());
         let plain = load_with(text, opts, true).map_err(|e| e.to_string());
         assert_eq!(plain, general, "{text:?}");
+    }
+
+    #[test]
+    fn blocks_keep_the_records_in_order() {
+        for n in [
+            0,
+            1,
+            JOIN_BLOCK,
+            JOIN_BLOCK + 1,
+            2 * JOIN_BLOCK + JOIN_BLOCK / 2,
+        ] {
+            let v: Vec<u32> = (0..n as u32).collect();
+            let blocks = into_blocks(v.clone(), JOIN_BLOCK);
+            assert_eq!(blocks.len(), n.div_ceil(JOIN_BLOCK).max(1), "{n}");
+            assert!(blocks.iter().all(|b| b.len() <= JOIN_BLOCK));
+            assert_eq!(blocks.concat(), v);
+        }
+        // Pieces joined from many small blocks: the one-thread result.
+        let dir = tempfile::tempdir().unwrap();
+        for (name, timed) in [("a.csv", false), ("b.csv", true)] {
+            let path = dir.path().join(name);
+            // Each user's 7 lines repeat items, with values whose sums depend
+            // on the order they are added in (2^24 + 1 + 1 = 2^24 in f32,
+            // 1 + 1 + 2^24 = 2^24 + 2): the records' order is the file's.
+            let text: String = (0..3000)
+                .map(|t| {
+                    let (u, i) = (t / 7, (t / 7 * 37 + t % 3) % 501);
+                    let v = if t % 7 < 3 && t % 2 == 0 {
+                        "16777216"
+                    } else {
+                        "1"
+                    };
+                    match timed {
+                        false => format!("u{u},{i},{v}\n"),
+                        true => format!("u{u},{i},{v},{}\n", 9 * t),
+                    }
+                })
+                .collect();
+            std::fs::write(&path, &text).unwrap();
+            let opts = LoadOptions::default();
+            let want = load_from(text.as_bytes(), &path, None, &opts).unwrap();
+            for (pieces, block) in [(2, 1), (3, 7), (5, 100), (4, 5000)] {
+                let got = pieces_in_blocks(&path, &opts, crate::ids::MAX_IDS, pieces, block);
+                assert_eq!(
+                    got.as_ref(),
+                    Some(&want),
+                    "{name}: {pieces} pieces, blocks of {block}"
+                );
+            }
+        }
     }
 
     #[test]
