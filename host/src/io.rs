@@ -273,21 +273,21 @@ pub fn load_limited(
 /// `max_ids` distinct ids, a Matrix Market file, a head that decides nothing.
 ///
 /// Memory: each later piece hands its records over in blocks of
-/// [`JOIN_BLOCK`] records; while the pieces are joined, the first piece's
+/// [`JOIN_BLOCK_BYTES`]; while the pieces are joined, the first piece's
 /// records grow to the whole file's and each block is freed once copied, so
-/// the records are held about once (plus a block); [`crate::data`]'s sort
-/// that follows needs more.
+/// the records are held once plus a block; [`crate::data`]'s sort that
+/// follows needs more.
 pub fn load_in_pieces(
     path: &Path,
     opts: &LoadOptions,
     max_ids: usize,
     pieces: usize,
 ) -> Option<(Dataset, LoadReport)> {
-    pieces_in_blocks(path, opts, max_ids, pieces, JOIN_BLOCK)
+    pieces_in_blocks(path, opts, max_ids, pieces, JOIN_BLOCK_BYTES)
 }
 
-/// [`load_in_pieces`] with later pieces handing over `block` records at a
-/// time (tests use small blocks).
+/// [`load_in_pieces`] with later pieces handing over `block` bytes of
+/// records at a time (tests use small blocks).
 fn pieces_in_blocks(
     path: &Path,
     opts: &LoadOptions,
@@ -414,16 +414,20 @@ fn read_range(
     Ok(p)
 }
 
-/// Records per block in which a later piece hands its records to the join
-/// (1M: 12 MiB without timestamps).
-const JOIN_BLOCK: usize = 1 << 20;
+/// Bytes per block in which a later piece hands its records to the join:
+/// 48 MiB, 4M records without timestamps. Above glibc's largest threshold
+/// for serving an allocation by its own mapping (32 MiB), so each block is
+/// returned to the system when freed; smaller blocks (1M records tried)
+/// came from the threads' heaps, which kept them after the load: +10-16 MB
+/// peak RSS in the training that followed (BENCHMARKS.md batch 17).
+const JOIN_BLOCK_BYTES: usize = 48 << 20;
 
-/// `v` as blocks of at most `block` (>= 1) records in order, cut from its
-/// end so that its memory shrinks as the blocks are made (a block more than
-/// `v` at any time, not twice `v`); the join then frees each block as soon
-/// as it is copied.
-fn into_blocks<R>(mut v: Vec<R>, block: usize) -> Vec<Vec<R>> {
-    let block = block.max(1);
+/// `v` as blocks of at most `block_bytes` (at least one record each) in
+/// order, cut from its end so that its memory shrinks as the blocks are
+/// made (a block more than `v` at any time, not twice `v`); the join then
+/// frees each block as soon as it is copied.
+fn into_blocks<R>(mut v: Vec<R>, block_bytes: usize) -> Vec<Vec<R>> {
+    let block = (block_bytes / size_of::<R>().max(1)).max(1);
     let mut blocks = Vec::new();
     while v.len() > block {
         blocks.push(v.split_off(v.len() - block));
@@ -1419,17 +1423,12 @@ mod tests {
 
     #[test]
     fn blocks_keep_the_records_in_order() {
-        for n in [
-            0,
-            1,
-            JOIN_BLOCK,
-            JOIN_BLOCK + 1,
-            2 * JOIN_BLOCK + JOIN_BLOCK / 2,
-        ] {
+        let per = JOIN_BLOCK_BYTES / 4;
+        for n in [0, 1, per, per + 1, 2 * per + per / 2] {
             let v: Vec<u32> = (0..n as u32).collect();
-            let blocks = into_blocks(v.clone(), JOIN_BLOCK);
-            assert_eq!(blocks.len(), n.div_ceil(JOIN_BLOCK).max(1), "{n}");
-            assert!(blocks.iter().all(|b| b.len() <= JOIN_BLOCK));
+            let blocks = into_blocks(v.clone(), JOIN_BLOCK_BYTES);
+            assert_eq!(blocks.len(), n.div_ceil(per).max(1), "{n}");
+            assert!(blocks.iter().all(|b| b.len() <= per));
             assert_eq!(blocks.concat(), v);
         }
         // Pieces joined from many small blocks: the one-thread result.
@@ -1456,7 +1455,7 @@ mod tests {
             std::fs::write(&path, &text).unwrap();
             let opts = LoadOptions::default();
             let want = load_from(text.as_bytes(), &path, None, &opts).unwrap();
-            for (pieces, block) in [(2, 1), (3, 7), (5, 100), (4, 5000)] {
+            for (pieces, block) in [(2, 1), (3, 7 * 12), (5, 100 * 12), (4, 5000 * 12)] {
                 let got = pieces_in_blocks(&path, &opts, crate::ids::MAX_IDS, pieces, block);
                 assert_eq!(
                     got.as_ref(),
