@@ -62,11 +62,11 @@
 //! # Threads
 //! A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
 //! pieces on up to [`LoadOptions::threads`] threads ([`load_in_pieces`]),
-//! with the same result as one thread, holding the records about once
-//! while the pieces are joined (a later piece's go over in blocks). Measured
-//! (`load_stats load FILE 1|2`, 2 cores, BENCHMARKS.md batch 17): the
-//! ML-20M-shaped `train.csv` (15.8M lines, 218 MB) 1.33 s on one thread,
-//! 0.83 s on two; peak 16.4 → 18.4 bytes per interaction.
+//! with the same result as one thread, holding the records once plus a
+//! block while the pieces are joined. Measured (`load_stats load FILE 1|2`,
+//! 2 cores, BENCHMARKS.md batch 17): the ML-20M-shaped `train.csv` (15.8M
+//! lines, 218 MB) 1.33 s on one thread, 0.83 s on two; peak 16.4 bytes per
+//! interaction either way.
 //!
 
 use std::fs::File;
