@@ -273,7 +273,7 @@ pub fn load_limited(
 /// `max_ids` distinct ids, a Matrix Market file, a head that decides nothing.
 ///
 /// Memory: each later piece hands its records over in blocks of
-/// [`JOIN_BLOCK_BYTES`]; while the pieces are joined, the first piece's
+/// 48 MiB; while the pieces are joined, the first piece's
 /// records grow to the whole file's and each block is freed once copied, so
 /// the records are held once plus a block; [`crate::data`]'s sort that
 /// follows needs more.
