@@ -57,7 +57,8 @@
 //! 21.6 bytes per interaction without timestamps (16 for the records and CSR
 //! columns, about 5 for the 75k-entry id maps), 13.2 after the load, 21.4 with
 //! the item-side CSR added; with timestamps 37.6 peak, 21.1 after. Speed
-//! 3.7-4.2 M lines/s (2.2 M/s with timestamps) on one core.
+//! 3.7-4.2 M lines/s (2.2 M/s with timestamps) on one core, before the
+//! plain-line scan and the threads below (BENCHMARKS.md batches 16-17).
 //!
 //! # Threads
 //! A regular triplet file of at least two [`PIECE_MIN_BYTES`] is read in
