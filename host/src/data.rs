@@ -416,13 +416,9 @@ mod tests {
     /// in the sums).
     #[test]
     fn rows_sorted_on_threads_equal_one_thread() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(17);
+        let mut next = move |n: u64| rng.gen_range(0..n);
         let mut recs = Vec::new();
         let mut user = 0u32;
         while recs.len() < THREADED_SORT_MIN + 5000 {

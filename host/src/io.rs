@@ -1543,13 +1543,9 @@ mod tests {
             "-4",
             "",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(29);
+        let mut next = move |n: usize| rng.gen_range(0..n);
         for case in 0..400 {
             let d = [",", "\t"][case % 2];
             let timed = case % 3 == 0;

@@ -6,28 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
 use wmf_host::data::Dataset;
 use wmf_host::ids::MAX_IDS;
 use wmf_host::io::{
     Format, LoadOptions, LoadReport, PIECE_MIN_BYTES, load, load_from_limited, load_in_pieces,
     load_limited,
 };
-
-/// A small deterministic generator (xorshift64*), so the files are the same
-/// on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// How a generated file looks.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +30,7 @@ struct Shape {
 }
 
 fn text(s: Shape) -> String {
-    let mut rng = Rng(s.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = StdRng::seed_from_u64(s.seed);
     let mut out = String::new();
     if s.header {
         out.push_str(if s.timestamps {
@@ -56,13 +42,13 @@ fn text(s: Shape) -> String {
             out = out.replace(',', s.delim);
         }
     }
-    let id = |rng: &mut Rng, prefix: &str, n: u64| {
+    let id = |rng: &mut StdRng, prefix: &str, n: u64| {
         // Popular ids early and late, so later pieces meet both old and new ids.
-        let x = rng.below(n).min(rng.below(n));
+        let x = rng.gen_range(0..n).min(rng.gen_range(0..n));
         if s.strings {
             format!("{prefix}{x}")
         } else {
-            match rng.below(16) {
+            match rng.gen_range(0..16) {
                 0 => format!("0{x}"),
                 1 => format!("+{x}"),
                 _ => x.to_string(),
@@ -71,7 +57,7 @@ fn text(s: Shape) -> String {
     };
     for t in 0..s.lines {
         if s.noise {
-            match rng.below(40) {
+            match rng.gen_range(0..40) {
                 0 => out.push_str("# a comment\n"),
                 1 => out.push('\n'),
                 2 => out.push_str("% another\r\n"),
@@ -80,17 +66,17 @@ fn text(s: Shape) -> String {
         }
         let mut u = id(&mut rng, "u", 300);
         let mut i = id(&mut rng, "i", 120);
-        if s.noise && rng.below(10) == 0 {
+        if s.noise && rng.gen_range(0..10) == 0 {
             u = format!("\"{u}\"");
         }
-        if s.noise && rng.below(10) == 0 {
+        if s.noise && rng.gen_range(0..10) == 0 {
             i = format!(" {i} ");
         }
-        let v = match rng.below(4) {
+        let v = match rng.gen_range(0..4) {
             0 => "1".to_string(),
             1 => "0".to_string(),
-            2 => format!("{}.5", rng.below(5)),
-            _ => format!("{}", 1 + rng.below(9)),
+            2 => format!("{}.5", rng.gen_range(0..5)),
+            _ => format!("{}", 1 + rng.gen_range(0..9)),
         };
         out.push_str(&u);
         out.push_str(s.delim);
@@ -99,9 +85,9 @@ fn text(s: Shape) -> String {
         out.push_str(&v);
         if s.timestamps {
             out.push_str(s.delim);
-            out.push_str(&(1_000_000 + t as u64 * 7 + rng.below(5)).to_string());
+            out.push_str(&(1_000_000 + t as u64 * 7 + rng.gen_range(0..5)).to_string());
         }
-        out.push_str(if s.noise && rng.below(5) == 0 {
+        out.push_str(if s.noise && rng.gen_range(0..5) == 0 {
             "\r\n"
         } else {
             "\n"
@@ -274,11 +260,11 @@ fn load_reads_a_large_file_on_threads() {
     // Grouped by user, as MovieLens files are (the rows are then sorted on
     // the threads too).
     let mut content = String::from("user\titem\tclicks\n");
-    let mut rng = Rng(12345);
+    let mut rng = StdRng::seed_from_u64(12345);
     let mut u = 0;
     while (content.len() as u64) < 2 * PIECE_MIN_BYTES + 4096 {
-        u += rng.below(30).saturating_sub(28);
-        let (i, v) = (rng.below(9_000), 1 + rng.below(4));
+        u += rng.gen_range(0..30u64).saturating_sub(28);
+        let (i, v) = (rng.gen_range(0..9_000), 1 + rng.gen_range(0..4));
         content.push_str(&format!("u{u}\t{i}\t{v}\n"));
     }
     let path = write(dir.path(), "big.tsv", &content);

@@ -813,17 +813,11 @@ mod tests {
     /// values of every magnitude.
     #[test]
     fn bare_metal_dot_is_the_host_dot() {
-        let mut state = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(31);
         let mut value = move || {
-            let r = next();
-            let m = (r >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            match r % 8 {
+            let m = rng.gen_range(-0.5..0.5);
+            match rng.gen_range(0..8) {
                 0 => 0.0,
                 1 => -0.0,
                 2 => m * 1e6,
