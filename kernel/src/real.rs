@@ -829,31 +829,18 @@ mod tests {
         for n in 0..=max {
             for _ in 0..if cfg!(miri) { 2 } else { 20 } {
                 let (mut a, mut b) = ([0.0f64; 100], [0.0f64; 100]);
-                for (x, y) in a[..n].iter_mut().zip(&mut b[..n]) {
-                    (*x, *y) = (value(), value());
+                let (mut a32, mut b32) = ([0.0f32; 100], [0.0f32; 100]);
+                for i in 0..n {
+                    (a[i], b[i]) = (value(), value());
+                    (a32[i], b32[i]) = (a[i] as f32, b[i] as f32);
                 }
                 let (a, b) = (&a[..n], &b[..n]);
                 let ab = dot_named_sums(a, b).to_bits();
                 assert_eq!(ab, dot(a, b).to_bits(), "f64, n = {n}");
-                let (a32, b32) = (a.map_f32(), b.map_f32());
                 let (a32, b32) = (&a32[..n], &b32[..n]);
                 let ab = dot_named_sums(a32, b32).to_bits();
                 assert_eq!(ab, dot(a32, b32).to_bits(), "f32, n = {n}");
             }
-        }
-    }
-
-    trait MapF32 {
-        fn map_f32(&self) -> [f32; 100];
-    }
-
-    impl MapF32 for &[f64] {
-        fn map_f32(&self) -> [f32; 100] {
-            let mut out = [0.0f32; 100];
-            for (o, x) in out.iter_mut().zip(self.iter()) {
-                *o = *x as f32;
-            }
-            out
         }
     }
 }
