@@ -502,11 +502,24 @@ pub fn load_from<R: BufRead>(
 /// # Errors
 /// As [`load`]; [`Error::Parse`] naming the line of the first id over the limit.
 pub fn load_from_limited<R: BufRead>(
+    reader: R,
+    path: &Path,
+    size_hint: Option<u64>,
+    opts: &LoadOptions,
+    max_ids: usize,
+) -> Result<(Dataset, LoadReport)> {
+    read_whole(reader, path, size_hint, opts, max_ids, true)
+}
+
+/// [`load_from_limited`], with the plain-line scan on or off (off only in
+/// the tests that compare the two paths).
+fn read_whole<R: BufRead>(
     mut reader: R,
     path: &Path,
     size_hint: Option<u64>,
     opts: &LoadOptions,
     max_ids: usize,
+    plain: bool,
 ) -> Result<(Dataset, LoadReport)> {
     let format = match opts.format {
         Format::Auto => {
@@ -521,6 +534,7 @@ pub fn load_from_limited<R: BufRead>(
     let mut p = Parser::new(path, *opts, format, size_hint);
     p.users = IdMap::with_limit(max_ids);
     p.items = IdMap::with_limit(max_ids);
+    p.plain = plain;
     let timed = match format {
         Format::MatrixMarket => p.read_mtx(&mut reader)?,
         _ => p.read_triplets(&mut reader, format)?,
@@ -1403,15 +1417,15 @@ mod tests {
 
     /// `load_from` with the plain-line path on or off.
     fn load_with(text: &str, opts: &LoadOptions, plain: bool) -> Result<(Dataset, LoadReport)> {
-        let mut r = text.as_bytes();
-        let format = match opts.format {
-            Format::Auto => detect_format(Path::new("t.csv"), text.as_bytes()),
-            f => f,
-        };
-        let mut p = Parser::new(Path::new("t.csv"), *opts, format, Some(text.len() as u64));
-        p.plain = plain;
-        let timed = p.read_triplets(&mut r, format)?;
-        p.finish(timed, 1)
+        let size = Some(text.len() as u64);
+        read_whole(
+            text.as_bytes(),
+            Path::new("t.csv"),
+            size,
+            opts,
+            crate::ids::MAX_IDS,
+            plain,
+        )
     }
 
     /// Every line, plain or not, gives with the plain-line path what the
