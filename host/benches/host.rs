@@ -46,7 +46,7 @@ fn row_solves(c: &mut Criterion) {
     g.sample_size(10);
     for k in [64usize, 128] {
         for (name, solver) in [
-            ("cg3", Solver::Cg { steps: 3 }),
+            ("cg3", Solver::cg(3)),
             ("cholesky", Solver::Cholesky),
         ] {
             let mut als = Als::<f32>::new(&x, &config(k, solver)).expect("als");
@@ -76,7 +76,7 @@ fn scoring(c: &mut Criterion) {
     let mut g = c.benchmark_group("recommend_batch");
     g.sample_size(10);
     let k = 64;
-    let mut als = Als::<f32>::new(&x, &config(k, Solver::Cg { steps: 3 })).expect("als");
+    let mut als = Als::<f32>::new(&x, &config(k, Solver::cg(3))).expect("als");
     als.iterate().expect("iteration");
     let users: Vec<u32> = (0..x.nrows as u32).collect();
     g.bench_function("top10_all_users_k64", |b| {
@@ -99,7 +99,7 @@ fn loss(c: &mut Criterion) {
     let x = dataset();
     let mut g = c.benchmark_group("training_loss");
     g.sample_size(10);
-    let mut als = Als::<f32>::new(&x, &config(64, Solver::Cg { steps: 3 })).expect("als");
+    let mut als = Als::<f32>::new(&x, &config(64, Solver::cg(3))).expect("als");
     als.iterate().expect("iteration");
     g.bench_function("k64", |b| b.iter(|| als.loss().expect("loss")));
     g.finish();

@@ -31,13 +31,16 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
-use wmf_kernel::{Baseline, CgParams, EigenWhitened, Factors, Items, Row, Tiling, Whitened};
+use wmf_kernel::{
+    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, Row, RowTable, Tiling, Whitened,
+    bf16_from_f32,
+};
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
 use crate::gramian::{Float, GramWeights, gramian_blocked};
 use crate::ids::IdMap;
-use crate::model::{Model, RegScaling, Solver, TrainConfig};
+use crate::model::{CgRows, Model, RegScaling, Solver, TrainConfig};
 use crate::sparse::Csr;
 
 /// Standard deviation of the initial factors is `INIT_SCALE / sqrt(k)`.
@@ -292,7 +295,9 @@ pub fn validate_config(config: &TrainConfig) -> Result<()> {
     crate::confidence::validate_confidence(config.confidence)?;
     crate::confidence::validate_baseline(config.baseline)?;
     match config.solver {
-        Solver::Cg { steps: 0 } => return Err(Error::invalid("--cg-steps", "must be at least 1")),
+        Solver::Cg { steps: 0, .. } => {
+            return Err(Error::invalid("--cg-steps", "must be at least 1"));
+        }
         Solver::Eals { sweeps: 0 } => {
             return Err(Error::invalid("--eals-sweeps", "must be at least 1"));
         }
@@ -560,6 +565,8 @@ pub struct Scratch<T> {
     cg_group: Vec<T>,
     /// A CG group's fixed-side rows, gathered ([`gather_group`]).
     gathered: Vec<T>,
+    /// The same in bfloat16, for a solve over [`Bf16Factors`].
+    gathered_bf16: Vec<u16>,
     /// Their `c0`, when it is per item.
     gathered_c0: Vec<T>,
     /// `0, 1, 2, ...`: the gathered rows' indices.
@@ -577,6 +584,7 @@ impl<T: Float> Scratch<T> {
             block: Vec::new(),
             cg_group: Vec::new(),
             gathered: Vec::new(),
+            gathered_bf16: Vec::new(),
             gathered_c0: Vec::new(),
             ramp: Vec::new(),
         }
@@ -599,6 +607,14 @@ pub fn solve_one<T: Float>(
     x: &mut [T],
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
+    if let Solver::Cg {
+        steps,
+        rows: CgRows::Bf16,
+    } = solver
+        && !row.is_empty()
+    {
+        return solve_one_bf16(fac, fixed, row_index, row, lambda, steps, x, scratch);
+    }
     let shared = match fixed {
         FixedSide::Shared { g0, c0 } => Some(tiled_items(fac, g0, c0)?),
         FixedSide::PerRow { .. } => None,
@@ -608,6 +624,7 @@ pub fn solve_one<T: Float>(
         fac,
         fixed,
         shared.as_ref(),
+        None,
         None,
         row_index,
         row,
@@ -703,23 +720,23 @@ fn detect_isa() -> Isa {
 macro_rules! isa_dispatch {
     (
         $(#[$meta:meta])*
-        $vis:vis fn $name:ident $(<$t:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+        $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
             = $generic:ident;
     ) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
         #[inline]
-        $vis fn $name $(<$t: $bound>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
+        $vis fn $name $(<$($t: $bound),+>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn avx512 $(<$t: $bound>)? ($($arg: $ty),*) -> $ret {
+                fn avx512 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
                     $generic($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn avx2 $(<$t: $bound>)? ($($arg: $ty),*) -> $ret {
+                fn avx2 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
                     $generic($($arg),*)
                 }
                 match isa {
@@ -737,6 +754,76 @@ macro_rules! isa_dispatch {
 }
 pub(crate) use isa_dispatch;
 
+/// [`solve_one`] by CG over the row's own fixed-side rows in bfloat16
+/// ([`CgRows::Bf16`]): the `n_u` rows it observes are encoded (O(n_u k),
+/// not the whole side) with their `c0`, and the kernel solves over them with
+/// the cells renumbered `0..n_u`, which reads exactly the values a solve
+/// over the whole encoded side would. (An empty row reads no rows; the
+/// caller solves it over the `f32` side, the same result.)
+#[allow(clippy::too_many_arguments)]
+fn solve_one_bf16<T: Float>(
+    fac: Factors<'_, T>,
+    fixed: FixedSide<'_, T>,
+    row_index: usize,
+    row: &Row<'_, T>,
+    lambda: T,
+    steps: usize,
+    x: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> wmf_kernel::Result<()> {
+    let k = fac.k();
+    let Scratch {
+        g,
+        cg,
+        gathered_bf16: bits,
+        gathered_c0,
+        ramp,
+        ..
+    } = scratch;
+    let n = row.len();
+    bits.clear();
+    for &j in row.items {
+        bits.extend(fac.row(j as usize).iter().map(|v| bf16_from_f32(v.to_f32())));
+    }
+    if ramp.len() < n {
+        ramp.extend(ramp.len() as u32..n as u32);
+    }
+    let (g0, c0) = match fixed {
+        FixedSide::Shared { g0, c0 } => (g0, c0),
+        FixedSide::PerRow { gram, c0 } => {
+            let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
+            for (gv, wv) in g.iter_mut().zip(gram) {
+                *gv = c * *wv;
+            }
+            (&g[..], Baseline::Uniform(c))
+        }
+    };
+    let c0 = match c0 {
+        Baseline::Uniform(c) => Baseline::Uniform(c),
+        Baseline::PerItem(c) => {
+            gathered_c0.clear();
+            gathered_c0.extend(
+                row.items
+                    .iter()
+                    .map(|&j| c.get(j as usize).copied().unwrap_or(T::ZERO)),
+            );
+            Baseline::PerItem(&gathered_c0[..])
+        }
+    };
+    let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
+    let local = Row::new(&ramp[..n], row.conf, row.pref);
+    wmf_kernel::solve_row_cg(&items, &local, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
+        .map(|_| ())
+}
+
+/// The fixed side in bfloat16 for [`CgRows::Bf16`]: its rows, and the
+/// [`Items`] over them when every row shares one Gramian.
+#[derive(Clone, Copy)]
+struct Compact<'a, T> {
+    rows: Bf16Factors<'a>,
+    shared: Option<Items<'a, T, Bf16Factors<'a>>>,
+}
+
 isa_dispatch! {
     /// [`solve_one`] with the shared [`Items`] already validated (`None` for
     /// [`FixedSide::PerRow`]), on the given instruction set.
@@ -745,6 +832,7 @@ isa_dispatch! {
         fixed: FixedSide<'_, T>,
         shared: Option<&Items<'_, T>>,
         low_rank: Option<&LowRank<'_, T>>,
+        compact: Option<&Compact<'_, T>>,
         row_index: usize,
         row: &Row<'_, T>,
         lambda: T,
@@ -761,6 +849,7 @@ fn solve_generic<T: Float>(
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
     low_rank: Option<&LowRank<'_, T>>,
+    compact: Option<&Compact<'_, T>>,
     row_index: usize,
     row: &Row<'_, T>,
     lambda: T,
@@ -826,9 +915,23 @@ fn solve_generic<T: Float>(
             // give for this row on any target.
             wmf_kernel::solve_row_cholesky(items, row, lambda, a, x)
         }
-        Solver::Cg { steps } => {
-            wmf_kernel::solve_row_cg(items, row, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
-                .map(|_| ())
+        Solver::Cg { steps, .. } => {
+            let params = CgParams { steps, tol: CG_TOL };
+            match compact {
+                // rows in bfloat16: the shared items, or this row's
+                // Gramian and baseline over them
+                Some(Compact {
+                    shared: Some(items),
+                    ..
+                }) => wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg),
+                Some(Compact { rows, .. }) => {
+                    let items = Items::compact(*rows, items.gramian(), *items.baseline())?
+                        .with_tiling(items.tiling());
+                    wmf_kernel::solve_row_cg(&items, row, lambda, x, params, cg)
+                }
+                None => wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg),
+            }
+            .map(|_| ())
         }
         Solver::Eals { sweeps } => {
             if pred.len() < row.len() {
@@ -850,8 +953,8 @@ isa_dispatch! {
     ///
     /// # Errors
     /// The kernel's error for the first failing row, with that row's index.
-    pub fn solve_cg_group<T: Float>(
-        items: &Items<'_, T>,
+    pub fn solve_cg_group<T: Float, H: CgTable<T>>(
+        items: &Items<'_, T, H>,
         side: &Side<T>,
         first: usize,
         lambdas: &[T],
@@ -864,8 +967,8 @@ isa_dispatch! {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn cg_group_generic<T: Float>(
-    items: &Items<'_, T>,
+fn cg_group_generic<T: Float, H: CgTable<T>>(
+    items: &Items<'_, T, H>,
     side: &Side<T>,
     first: usize,
     lambdas: &[T],
@@ -881,10 +984,12 @@ fn cg_group_generic<T: Float>(
     let Scratch {
         cg_group: work,
         gathered,
+        gathered_bf16,
         gathered_c0,
         ramp,
         ..
     } = scratch;
+    let gathered = H::buffer(gathered, gathered_bf16);
     let lambdas: [T; CG_GROUP] =
         std::array::from_fn(|v| lambdas.get(first + v).copied().unwrap_or(T::ZERO));
     let params = CgParams { steps, tol: CG_TOL };
@@ -917,7 +1022,7 @@ fn cg_group_generic<T: Float>(
             // larger than L2; asking for them now hides their latency behind
             // this group.
             prefetch_rows(
-                items.factors().as_slice(),
+                items.rows().stored(),
                 items.k(),
                 side,
                 first + CG_GROUP..first + 2 * CG_GROUP,
@@ -942,14 +1047,14 @@ fn cg_group_generic<T: Float>(
 /// # Errors
 /// None in practice (the shape and `c0` come from validated `items`); the
 /// kernel's checks of the copy otherwise.
-fn gather_group<'s, 'a: 's, T: Float>(
-    items: &Items<'a, T>,
+fn gather_group<'s, 'a: 's, T: Float, H: CgTable<T>>(
+    items: &Items<'a, T, H>,
     cells: &[u32],
-    gathered: &'s mut Vec<T>,
+    gathered: &'s mut Vec<H::Stored>,
     gathered_c0: &'s mut Vec<T>,
-) -> wmf_kernel::Result<Items<'s, T>> {
+) -> wmf_kernel::Result<Items<'s, T, H::Gathered<'s>>> {
     let k = items.k();
-    let fac = items.factors();
+    let fac = items.rows();
     gathered.clear();
     // one allocation of the final size, not a doubling series of reallocs
     gathered.reserve(cells.len() * k);
@@ -957,9 +1062,9 @@ fn gather_group<'s, 'a: 's, T: Float>(
         // The rows are scattered over a table larger than L3; without a
         // hint only a few are in flight at a time (BENCHMARKS.md, batch 13).
         if let Some(&ahead) = cells.get(t + GATHER_PREFETCH_DISTANCE) {
-            prefetch_row::<T, { HINT_L1 }>(fac.row(ahead as usize));
+            prefetch_row::<_, { HINT_L1 }>(fac.stored_row(ahead as usize));
         }
-        gathered.extend_from_slice(fac.row(j as usize));
+        gathered.extend_from_slice(fac.stored_row(j as usize));
     }
     let c0 = match *items.baseline() {
         Baseline::Uniform(c) => Baseline::Uniform(c),
@@ -973,12 +1078,71 @@ fn gather_group<'s, 'a: 's, T: Float>(
             Baseline::PerItem(&gathered_c0[..])
         }
     };
-    Ok(Items::new(
-        Factors::with_shape(&gathered[..], cells.len(), k)?,
-        items.gramian(),
-        c0,
-    )?
-    .with_tiling(items.tiling()))
+    Ok(Items::with_rows(H::gathered(&gathered[..], cells.len(), k)?, items.gramian(), c0)?
+        .with_tiling(items.tiling()))
+}
+
+/// Fixed-side rows as the CG solver may store them: [`Factors`] (the
+/// values) or [`Bf16Factors`] (bfloat16), with what [`gather_group`] needs
+/// to copy them.
+pub trait CgTable<T: Float>: RowTable<T> + Sync {
+    /// The stored element.
+    type Stored: Copy + Send + Sync;
+    /// The same kind of table over a gathered copy.
+    type Gathered<'s>: RowTable<T>;
+    /// Row `j` as stored.
+    fn stored_row(&self, j: usize) -> &[Self::Stored];
+    /// The whole table as stored.
+    fn stored(&self) -> &[Self::Stored];
+    /// A table over `n` gathered rows of `k`.
+    ///
+    /// # Errors
+    /// The kernel's shape checks.
+    fn gathered(data: &[Self::Stored], n: usize, k: usize) -> wmf_kernel::Result<Self::Gathered<'_>>;
+    /// The scratch buffer for a gathered copy.
+    fn buffer<'s>(full: &'s mut Vec<T>, half: &'s mut Vec<u16>) -> &'s mut Vec<Self::Stored>;
+}
+
+impl<T: Float> CgTable<T> for Factors<'_, T> {
+    type Stored = T;
+    type Gathered<'s> = Factors<'s, T>;
+    #[inline(always)]
+    fn stored_row(&self, j: usize) -> &[T] {
+        self.row(j)
+    }
+    #[inline(always)]
+    fn stored(&self) -> &[T] {
+        self.as_slice()
+    }
+    #[inline(always)]
+    fn gathered(data: &[T], n: usize, k: usize) -> wmf_kernel::Result<Factors<'_, T>> {
+        Factors::with_shape(data, n, k)
+    }
+    #[inline(always)]
+    fn buffer<'s>(full: &'s mut Vec<T>, _: &'s mut Vec<u16>) -> &'s mut Vec<T> {
+        full
+    }
+}
+
+impl<T: Float> CgTable<T> for Bf16Factors<'_> {
+    type Stored = u16;
+    type Gathered<'s> = Bf16Factors<'s>;
+    #[inline(always)]
+    fn stored_row(&self, j: usize) -> &[u16] {
+        self.row(j)
+    }
+    #[inline(always)]
+    fn stored(&self) -> &[u16] {
+        self.as_slice()
+    }
+    #[inline(always)]
+    fn gathered(data: &[u16], n: usize, k: usize) -> wmf_kernel::Result<Bf16Factors<'_>> {
+        Bf16Factors::with_shape(data, n, k)
+    }
+    #[inline(always)]
+    fn buffer<'s>(_: &'s mut Vec<T>, half: &'s mut Vec<u16>) -> &'s mut Vec<u16> {
+        half
+    }
 }
 
 /// The largest gathered copy of a CG group's fixed-side rows (32 MiB per
@@ -1045,7 +1209,7 @@ fn prefetch_row<T, const HINT: i32>(row: &[T]) {
 /// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
 /// `rows` of `side` observe ([`prefetch_row`]).
 #[inline(always)]
-fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
+fn prefetch_rows<T: Float, E>(factors: &[E], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
     let end = rows.end.min(side.nrows());
     let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end)) else {
         return;
@@ -1054,7 +1218,7 @@ fn prefetch_rows<T: Float>(factors: &[T], k: usize, side: &Side<T>, rows: std::o
     for &j in cells {
         let start = j as usize * k;
         if let Some(row) = factors.get(start..start + k) {
-            prefetch_row::<T, { HINT_L2 }>(row);
+            prefetch_row::<E, { HINT_L2 }>(row);
         }
     }
 }
@@ -1110,6 +1274,37 @@ pub fn solve_side<T: Float>(
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();
+    // CG over rows in bfloat16: the fixed side encoded once for the half,
+    // with its Gramian (the exact one) when the rows share it.
+    let bits = match solver {
+        Solver::Cg {
+            rows: CgRows::Bf16, ..
+        } => {
+            let mut bits = vec![0u16; fixed_slice.len()];
+            encode_rows_bf16(fixed_slice, &mut bits);
+            bits
+        }
+        _ => Vec::new(),
+    };
+    let compact = if bits.is_empty() {
+        None
+    } else {
+        let rows = Bf16Factors::with_shape(&bits, nf, k).map_err(|e| {
+            Error::kernel(format!("encoding the {} factors", other(names.what)), e)
+        })?;
+        let shared = match shared {
+            Some(items) => Some(
+                Items::compact(rows, items.gramian(), *items.baseline())
+                    .map_err(|e| {
+                        Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
+                    })?
+                    .with_tiling(items.tiling()),
+            ),
+            None => None,
+        };
+        Some(Compact { rows, shared })
+    };
+    let compact = compact.as_ref();
     // Short rows of the Cholesky solver go to a low-rank solve when the rows
     // share one Gramian (low_rank_kind): with one λ through one factor of
     // G0 + λI, with a λ per row (frequency-scaled regularisation) through
@@ -1161,50 +1356,11 @@ pub fn solve_side<T: Float>(
             let buf = out
                 .as_slice_mut()
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
-            if let (Solver::Cg { steps }, Some(items)) = (solver, shared) {
-                // Lock-step groups of rows; a last partial group row by row.
-                let gather_above = cg_gather_bytes();
-                return buf
-                    .par_chunks_mut(CG_GROUP * k)
-                    .enumerate()
-                    .try_for_each_init(
-                        || Scratch::new(k),
-                        |scratch, (g, xs)| {
-                            let first = g * CG_GROUP;
-                            if xs.len() == CG_GROUP * k {
-                                return solve_cg_group(
-                                    isa,
-                                    items,
-                                    side,
-                                    first,
-                                    lambdas,
-                                    steps,
-                                    xs,
-                                    scratch,
-                                    gather_above,
-                                )
-                                .map_err(|(i, e)| fail(i, e));
-                            }
-                            for (v, x) in xs.chunks_mut(k).enumerate() {
-                                let i = first + v;
-                                solve_prepared(
-                                    isa,
-                                    fac,
-                                    fixed,
-                                    shared,
-                                    low_rank,
-                                    i,
-                                    &side.row(i),
-                                    lambda_of(i),
-                                    solver,
-                                    x,
-                                    scratch,
-                                )
-                                .map_err(|e| fail(i, e))?;
-                            }
-                            Ok(())
-                        },
-                    );
+            if let (Solver::Cg { steps, .. }, Some(items)) = (solver, shared) {
+                return match compact.and_then(|c| c.shared.as_ref()) {
+                    Some(items) => cg_side(isa, items, side, lambdas, steps, buf, &fail),
+                    None => cg_side(isa, items, side, lambdas, steps, buf, &fail),
+                };
             }
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
                 || Scratch::new(k),
@@ -1225,6 +1381,7 @@ pub fn solve_side<T: Float>(
                         fixed,
                         shared,
                         low_rank,
+                        compact,
                         i,
                         &side.row(i),
                         lambda_of(i),
@@ -1257,6 +1414,7 @@ pub fn solve_side<T: Float>(
                             fixed,
                             shared,
                             low_rank,
+                            compact,
                             i,
                             &side.row(i),
                             lambda_of(i),
@@ -1275,6 +1433,64 @@ pub fn solve_side<T: Float>(
             Ok(())
         }
     }
+}
+
+/// Solves every row of `side` by the lock-step CG over `items` (groups of
+/// [`CG_GROUP`], the last partial group row by row), results in `buf`.
+fn cg_side<T: Float, H: CgTable<T>>(
+    isa: Isa,
+    items: &Items<'_, T, H>,
+    side: &Side<T>,
+    lambdas: &[T],
+    steps: usize,
+    buf: &mut [T],
+    fail: &(dyn Fn(usize, wmf_kernel::Error) -> Error + Sync),
+) -> Result<()> {
+    let k = items.k();
+    let gather_above = cg_gather_bytes();
+    let params = CgParams { steps, tol: CG_TOL };
+    buf.par_chunks_mut(CG_GROUP * k)
+        .enumerate()
+        .try_for_each_init(
+            || Scratch::new(k),
+            |scratch, (g, xs)| {
+                let first = g * CG_GROUP;
+                if xs.len() == CG_GROUP * k {
+                    return solve_cg_group(
+                        isa,
+                        items,
+                        side,
+                        first,
+                        lambdas,
+                        steps,
+                        xs,
+                        scratch,
+                        gather_above,
+                    )
+                    .map_err(|(i, e)| fail(i, e));
+                }
+                for (v, x) in xs.chunks_mut(k).enumerate() {
+                    let i = first + v;
+                    let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
+                    wmf_kernel::solve_row_cg(items, &side.row(i), lambda, x, params, &mut scratch.cg)
+                        .map_err(|e| fail(i, e))?;
+                }
+                Ok(())
+            },
+        )
+}
+
+/// `src` rounded to bfloat16 into `dst` (same length), in parallel chunks
+/// ([`wmf_kernel::encode_bf16`]; `src` is finite, validated by the caller).
+fn encode_rows_bf16<T: Float>(src: &[T], dst: &mut [u16]) {
+    const CHUNK: usize = 1 << 16;
+    dst.par_chunks_mut(CHUNK)
+        .zip(src.par_chunks(CHUNK))
+        .for_each(|(d, s)| {
+            for (d, &s) in d.iter_mut().zip(s) {
+                *d = wmf_kernel::bf16_from_f32(s.to_f32());
+            }
+        });
 }
 
 fn other(what: &str) -> &'static str {
@@ -1506,8 +1722,14 @@ impl<T: Float> Als<T> {
     /// # Errors
     /// As [`solve_side`].
     pub fn iterate(&mut self) -> Result<()> {
+        let t = std::time::Instant::now();
         self.user_half(None)?;
-        self.item_half(None)
+        let u = t.elapsed().as_secs_f64();
+        self.item_half(None)?;
+        if std::env::var("WMF_HALF_TIMES").is_ok() {
+            eprintln!("halves users {u:.3} items {:.3}", t.elapsed().as_secs_f64() - u);
+        }
+        Ok(())
     }
 
     /// The training loss of the current factors ([`crate::loss::training_loss`]).

@@ -33,5 +33,5 @@ pub mod split;
 pub mod synth;
 
 pub use error::{Error, Result};
-pub use model::{BaselineWeight, Confidence, Model, RegScaling, Solver, TrainConfig};
+pub use model::{BaselineWeight, CgRows, Confidence, Model, RegScaling, Solver, TrainConfig};
 pub use sparse::Csr;

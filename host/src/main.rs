@@ -20,7 +20,9 @@ use wmf_host::checkpoint::Checkpoint;
 use wmf_host::data::Dataset;
 use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
-use wmf_host::{BaselineWeight, Confidence, Csr, Model, RegScaling, Solver, TrainConfig};
+use wmf_host::{
+    BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig,
+};
 
 mod dist_cli;
 
@@ -113,6 +115,15 @@ enum ConfidenceArg {
     AsIs,
 }
 
+/// `--cg-rows`: how the CG passes store the fixed side's rows.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CgRowsArg {
+    /// As they are (32-bit floats).
+    F32,
+    /// Rounded to bfloat16: half the bytes, 8 significant bits.
+    Bf16,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum SolverArg {
     /// Exact ALS (Cholesky per row).
@@ -159,6 +170,11 @@ struct TrainOpts {
     /// CG steps per row per half-iteration.
     #[arg(long, default_value_t = 3)]
     cg_steps: usize,
+    /// How the CG passes store the fixed side's rows: f32, or bf16 (half the
+    /// bytes, 8 significant bits; faster when the fixed side outgrows the
+    /// cache, e.g. many users at k = 128). CG only.
+    #[arg(long, value_enum, default_value = "f32")]
+    cg_rows: CgRowsArg,
     /// eALS sweeps per row per half-iteration.
     #[arg(long, default_value_t = 1)]
     eals_sweeps: usize,
@@ -172,6 +188,9 @@ struct TrainOpts {
 
 impl TrainOpts {
     fn config(&self) -> Result<TrainConfig> {
+        if matches!(self.cg_rows, CgRowsArg::Bf16) && !matches!(self.solver, SolverArg::Cg) {
+            bail!("invalid --cg-rows: bf16 applies to --solver cg only");
+        }
         let threads = match self.threads {
             Some(t) => t,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -200,6 +219,10 @@ impl TrainOpts {
                 SolverArg::Cholesky => Solver::Cholesky,
                 SolverArg::Cg => Solver::Cg {
                     steps: self.cg_steps,
+                    rows: match self.cg_rows {
+                        CgRowsArg::F32 => CgRows::F32,
+                        CgRowsArg::Bf16 => CgRows::Bf16,
+                    },
                 },
                 SolverArg::Eals => Solver::Eals {
                     sweeps: self.eals_sweeps,
@@ -1131,6 +1154,11 @@ fn fold_in(c: FoldInCmd) -> Result<()> {
         SolverArg::Cholesky => Solver::Cholesky,
         SolverArg::Cg => Solver::Cg {
             steps: model.config.k.max(3),
+            // the model's own row storage when it was trained by CG
+            rows: match model.config.solver {
+                Solver::Cg { rows, .. } => rows,
+                _ => CgRows::F32,
+            },
         },
         SolverArg::Eals => Solver::Eals { sweeps: 20 },
     });
@@ -1338,6 +1366,7 @@ fn demo(c: DemoCmd) -> Result<()> {
         popularity_beta: None,
         solver: c.solver,
         cg_steps: 3,
+        cg_rows: CgRowsArg::F32,
         eals_sweeps: 1,
         seed: c.seed,
         threads: c.threads,

@@ -63,12 +63,37 @@ pub enum Solver {
     Cg {
         /// CG steps per row per half-iteration.
         steps: usize,
+        /// How the CG passes store the fixed side's rows (model files
+        /// written before this field read as [`CgRows::F32`]).
+        #[serde(default)]
+        rows: CgRows,
     },
     /// Element-wise ALS (He et al. 2016).
     Eals {
         /// Coordinate sweeps per row per half-iteration.
         sweeps: usize,
     },
+}
+
+/// How the CG solver's observed-cell passes store the fixed side's rows
+/// (`wmf train --cg-rows`).
+///
+/// Each CG step reads one fixed-side row per observed cell. When the fixed
+/// side is larger than the last-level cache (the item half of an ML-20M-sized
+/// problem at k = 128: `W` is 70 MB) those reads, not the arithmetic, bound
+/// the solve, and rows of half the bytes make it faster (BENCHMARKS.md,
+/// batch 19). `G0`, the solution and every vector of the solve stay `f32`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CgRows {
+    /// The rows as they are (`f32`).
+    #[default]
+    F32,
+    /// The rows rounded to bfloat16 once per half-iteration
+    /// ([`wmf_kernel::Bf16Factors`]): 8 significant bits, relative error
+    /// at most 2⁻⁹ per element. Each row then solves
+    /// `(G0 + Σ_obs (c − c0) ĥ ĥᵀ + λ I) x = Σ_obs c x ĥ` with the rounded
+    /// rows `ĥ` and the exact `G0`.
+    Bf16,
 }
 
 /// Everything that determines a training run.
@@ -94,6 +119,16 @@ pub struct TrainConfig {
     pub threads: usize,
 }
 
+impl Solver {
+    /// [`Solver::Cg`] with `steps` steps and `f32` rows.
+    pub fn cg(steps: usize) -> Self {
+        Solver::Cg {
+            steps,
+            rows: CgRows::F32,
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -103,7 +138,10 @@ impl Default for TrainConfig {
             reg_scaling: RegScaling::None,
             confidence: Confidence::Linear { alpha: 40.0 },
             baseline: BaselineWeight::Uniform { c0: 1.0 },
-            solver: Solver::Cg { steps: 3 },
+            solver: Solver::Cg {
+                steps: 3,
+                rows: CgRows::F32,
+            },
             seed: 42,
             threads: 1,
         }

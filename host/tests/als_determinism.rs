@@ -36,7 +36,7 @@ fn run(threads: usize, seed: u64, solver: Solver) -> (Vec<f32>, Vec<f32>, Vec<f6
 fn deterministic_for_seed_and_threads() {
     for solver in [
         Solver::Cholesky,
-        Solver::Cg { steps: 3 },
+        Solver::cg(3),
         Solver::Eals { sweeps: 1 },
     ] {
         let a = run(2, 5, solver);
@@ -89,7 +89,7 @@ fn bad_configs_are_rejected_before_work() {
         ),
         (
             TrainConfig {
-                solver: Solver::Cg { steps: 0 },
+                solver: Solver::cg(0),
                 ..TrainConfig::default()
             },
             "--cg-steps",
@@ -152,7 +152,7 @@ fn loss_every_n_skips_evaluations_not_work() {
     let cfg = TrainConfig {
         k: 6,
         iterations: 7,
-        solver: Solver::Cg { steps: 3 },
+        solver: Solver::cg(3),
         threads: 2,
         ..TrainConfig::default()
     };

@@ -50,7 +50,7 @@ fn fold_in_and_refit_match_a_user_half() {
         assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
     }
     // CG with k steps from zero gets close too
-    let w_cg = recalculate_user(&model, &pairs, Some(Solver::Cg { steps: 20 }), None).unwrap();
+    let w_cg = recalculate_user(&model, &pairs, Some(Solver::cg(20)), None).unwrap();
     for (a, b) in w_cg.iter().zip(&w) {
         assert!((a - b).abs() <= 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
     }

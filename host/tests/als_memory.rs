@@ -22,7 +22,7 @@ fn configs() -> Vec<TrainConfig> {
     vec![
         TrainConfig {
             confidence: Confidence::Linear { alpha: 2.0 },
-            solver: Solver::Cg { steps: 3 },
+            solver: Solver::cg(3),
             ..base.clone()
         },
         TrainConfig {

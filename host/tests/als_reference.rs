@@ -90,7 +90,7 @@ fn every_solver_converges_to_the_dense_weighted_solution() {
             let (w0, _) = init_factors::<f64>(values.nrows, values.ncols, K, 77);
             for solver in [
                 Solver::Cholesky,
-                Solver::Cg { steps: 60 },
+                Solver::cg(60),
                 Solver::Eals { sweeps: 3000 },
             ] {
                 let cfg = config(solver, baseline, reg);
@@ -122,7 +122,7 @@ fn host_row_solves_equal_direct_kernel_calls() {
     let values = random_values(40, 30, 0.2, 2);
     for solver in [
         Solver::Cholesky,
-        Solver::Cg { steps: 3 },
+        Solver::cg(3),
         Solver::Eals { sweeps: 2 },
     ] {
         for baseline in [
@@ -159,7 +159,7 @@ fn host_row_solves_equal_direct_kernel_calls() {
                     Solver::Cholesky => {
                         wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, &mut x).unwrap()
                     }
-                    Solver::Cg { steps } => {
+                    Solver::Cg { steps, .. } => {
                         let params = wmf_kernel::CgParams {
                             steps,
                             tol: wmf_host::als::CG_TOL,

@@ -43,7 +43,7 @@ fn train(solver: Solver, values: &wmf_host::Csr) -> (f64, Vec<Vec<u32>>) {
 fn solvers_agree_within_two_percent_and_beat_popularity() {
     let (values, held) = planted(400, 300, 6, 25, 5, 21);
     let (l_chol, r_chol) = train(Solver::Cholesky, &values);
-    let (l_cg, r_cg) = train(Solver::Cg { steps: 3 }, &values);
+    let (l_cg, r_cg) = train(Solver::cg(3), &values);
     let (l_eals, r_eals) = train(Solver::Eals { sweeps: 1 }, &values);
     let (q_chol, q_cg, q_eals) = (
         recall_at(&r_chol, &held),

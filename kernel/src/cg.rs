@@ -3,8 +3,8 @@
 
 use crate::check;
 use crate::error::Result;
-use crate::factors::{Items, Row};
-use crate::real::{Real, axpy, axpy4, dot, dot4, positive, symv_multi};
+use crate::factors::{Items, Row, RowTable};
+use crate::real::{Real, axpy, dot, positive, symv_multi};
 use crate::row::apply_a_observed;
 
 /// Tuning knobs of [`solve_row_cg`].
@@ -77,15 +77,15 @@ pub const fn cg_scratch_len(k: usize) -> usize {
 /// assert!((x[0] - 0.75).abs() < 1e-12 && x[1].abs() < 1e-12);
 /// ```
 #[inline(always)]
-pub fn solve_row_cg<T: Real>(
-    items: &Items<'_, T>,
+pub fn solve_row_cg<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
     row: &Row<'_, T>,
     lambda: T,
     x: &mut [T],
     params: CgParams,
     scratch: &mut [T],
 ) -> Result<CgReport> {
-    let [report] = solve_rows_cg::<T, 1>(items, &[*row], &[lambda], x, params, scratch);
+    let [report] = solve_rows_cg::<T, H, 1>(items, &[*row], &[lambda], x, params, scratch);
     report
 }
 
@@ -110,8 +110,8 @@ pub const fn cg_rows_scratch_len(g: usize, k: usize) -> usize {
 /// `x` must have `G k` elements and `scratch` at least
 /// [`cg_rows_scratch_len`]`(G, k)`.
 #[inline(always)]
-pub fn solve_rows_cg<T: Real, const G: usize>(
-    items: &Items<'_, T>,
+pub fn solve_rows_cg<T: Real, H: RowTable<T>, const G: usize>(
+    items: &Items<'_, T, H>,
     rows: &[Row<'_, T>; G],
     lambdas: &[T; G],
     x: &mut [T],
@@ -179,15 +179,15 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
         while t < full {
             let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
             let h = cells.map(|(j, _, _)| items.h.row(j));
-            let dots = dot4(h, x);
+            let dots = H::dot4(h, x);
             let cx = cells.map(|(_, c, pref)| c * pref);
             let coef: [T; 4] = core::array::from_fn(|d| {
                 let (j, c, _) = cells[d];
                 cx[d] - (c - items.c0.at(j)) * dots[d]
             });
-            axpy4(coef, h, r);
+            H::axpy4(coef, h, r);
             if need_b {
-                axpy4(cx, h, p);
+                H::axpy4(cx, h, p);
             }
             t += 4;
         }
@@ -195,10 +195,10 @@ pub fn solve_rows_cg<T: Real, const G: usize>(
             let (j, c, pref) = row.cell(t);
             let hj = items.h.row(j);
             let cx = c * pref;
-            let coef = cx - (c - items.c0.at(j)) * dot(hj, x);
-            axpy(coef, hj, r);
+            let coef = cx - (c - items.c0.at(j)) * H::dot(hj, x);
+            H::axpy(coef, hj, r);
             if need_b {
-                axpy(cx, hj, p);
+                H::axpy(cx, hj, p);
             }
         }
         let b_sq = if need_b { dot(p, p) } else { T::ZERO };

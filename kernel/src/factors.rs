@@ -6,7 +6,7 @@
 
 use crate::check;
 use crate::error::Result;
-use crate::real::Real;
+use crate::real::{self, Real};
 use crate::tiling::Tiling;
 
 /// A row-major `n x k` factor matrix (item factors `H`, or user factors `W`),
@@ -131,9 +131,13 @@ impl<T: Real> Baseline<'_, T> {
 ///
 /// This is what a host ships to a device: with it, one user's loss, gradient,
 /// normal equations and solves cost O(n_u k + k^2) instead of O(n k).
+///
+/// The rows are [`Factors`] (the default, `H`'s values) for every solver;
+/// the CG solvers also take them as [`Bf16Factors`] ([`Items::compact`]),
+/// `H` rounded to bfloat16, with `G0` still `H`'s own.
 #[derive(Debug, Clone, Copy)]
-pub struct Items<'a, T> {
-    pub(crate) h: Factors<'a, T>,
+pub struct Items<'a, T, H = Factors<'a, T>> {
+    pub(crate) h: H,
     pub(crate) g0: &'a [T],
     pub(crate) c0: Baseline<'a, T>,
     pub(crate) tiling: Tiling,
@@ -150,9 +154,57 @@ impl<'a, T: Real> Items<'a, T> {
     /// `c0` is not `n` long; [`crate::Error::NonFinite`] / [`crate::Error::Negative`]
     /// for `g0` and `c0`.
     pub fn new(h: Factors<'a, T>, g0: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
-        check::len(g0, h.k * h.k, "g0")?;
+        Self::with_rows(h, g0, c0)
+    }
+
+    /// The item factors.
+    pub fn factors(&self) -> &Factors<'a, T> {
+        &self.h
+    }
+}
+
+impl<'a, T: Real> Items<'a, T, Bf16Factors<'a>> {
+    /// Bundles item factors stored in bfloat16 ([`Bf16Factors`], encoded
+    /// from `H` by [`crate::encode_bf16`]) with the Gramian and baseline
+    /// weights of the full-precision `H`, for [`crate::solve_row_cg`] and
+    /// [`crate::solve_rows_cg`].
+    ///
+    /// Such a solve reads each observed item's row at half the bytes. It
+    /// is, bit for bit, the solve over [`Factors`] holding the decoded rows
+    /// ([`crate::bf16_to_f32`]) with the same `g0`: `A` becomes
+    /// `G0 + Σ_obs (c − c0_j) ĥ_j ĥ_jᵀ + λ I` and `b = Σ_obs c x ĥ_j`, where
+    /// `ĥ_j` is `h_j` rounded to 8 significant bits (relative error at
+    /// most 2⁻⁹ per element).
+    ///
+    /// # Errors
+    /// As [`Items::new`].
+    ///
+    /// ```
+    /// use wmf_kernel::{Baseline, Bf16Factors, Items, encode_bf16};
+    /// let h = [1.0f32, 0.0, 0.0, 1.0];
+    /// let mut bits = [0u16; 4];
+    /// encode_bf16(&h, &mut bits).unwrap();
+    /// let g0 = [1.0f32, 0.0, 0.0, 1.0];
+    /// let rows = Bf16Factors::with_shape(&bits, 2, 2).unwrap();
+    /// let items = Items::compact(rows, &g0, Baseline::Uniform(1.0)).unwrap();
+    /// assert_eq!(items.n(), 2);
+    /// ```
+    pub fn compact(h: Bf16Factors<'a>, g0: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        Self::with_rows(h, g0, c0)
+    }
+}
+
+impl<'a, T: Real, H: RowTable<T>> Items<'a, T, H> {
+    /// [`Items::new`] for rows stored in any [`RowTable`] (for
+    /// [`Bf16Factors`] see [`Items::compact`]).
+    ///
+    /// # Errors
+    /// As [`Items::new`].
+    pub fn with_rows(h: H, g0: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        let (n, k) = (h.n(), h.k());
+        check::len(g0, k * k, "g0")?;
         check::finite(g0, "g0")?;
-        c0.validate(h.n)?;
+        c0.validate(n)?;
         Ok(Self {
             h,
             g0,
@@ -177,16 +229,16 @@ impl<'a, T: Real> Items<'a, T> {
 
     /// Number of items `n`.
     pub fn n(&self) -> usize {
-        self.h.n
+        self.h.n()
     }
 
     /// Number of latent factors `k`.
     pub fn k(&self) -> usize {
-        self.h.k
+        self.h.k()
     }
 
-    /// The item factors.
-    pub fn factors(&self) -> &Factors<'a, T> {
+    /// The item factor rows, as stored.
+    pub fn rows(&self) -> &H {
         &self.h
     }
 
@@ -206,7 +258,148 @@ impl<'a, T: Real> Items<'a, T> {
     /// # Errors
     /// The first problem found, naming `items`, `conf` or `pref` and the position.
     pub fn check_row(&self, row: &Row<'_, T>) -> Result<()> {
-        check_row(row, self.h.n)
+        check_row(row, self.h.n())
+    }
+}
+
+pub(crate) mod sealed {
+    /// What the solvers need of a [`super::RowTable`], in this crate only.
+    pub trait Rows<T>: Copy {
+        /// The stored element.
+        type Elem: Copy;
+        /// Number of rows `n`.
+        fn n(&self) -> usize;
+        /// Row length `k`.
+        fn k(&self) -> usize;
+        /// Row `j` as stored (`k` elements; empty when out of range).
+        fn row(&self, j: usize) -> &[Self::Elem];
+        /// `row · v`.
+        fn dot(row: &[Self::Elem], v: &[T]) -> T;
+        /// Four rows' dots with `v`, each bit for bit [`Rows::dot`].
+        fn dot4(rows: [&[Self::Elem]; 4], v: &[T]) -> [T; 4];
+        /// `y += a row`.
+        fn axpy(a: T, row: &[Self::Elem], y: &mut [T]);
+        /// `y += a_0 row_0`, then `a_1 row_1`, ..., element by element:
+        /// bit for bit four [`Rows::axpy`]s.
+        fn axpy4(a: [T; 4], rows: [&[Self::Elem]; 4], y: &mut [T]);
+    }
+}
+
+/// How the item factor rows are stored: [`Factors`] (the values
+/// themselves) or [`Bf16Factors`] (rounded to bfloat16). Sealed: the
+/// solvers' access to the rows is internal.
+pub trait RowTable<T>: sealed::Rows<T> {}
+
+impl<T: Real> RowTable<T> for Factors<'_, T> {}
+impl<T: Real> RowTable<T> for Bf16Factors<'_> {}
+
+impl<T: Real> sealed::Rows<T> for Factors<'_, T> {
+    type Elem = T;
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.n
+    }
+    #[inline(always)]
+    fn k(&self) -> usize {
+        self.k
+    }
+    #[inline(always)]
+    fn row(&self, j: usize) -> &[T] {
+        Factors::row(self, j)
+    }
+    #[inline(always)]
+    fn dot(row: &[T], v: &[T]) -> T {
+        real::dot(row, v)
+    }
+    #[inline(always)]
+    fn dot4(rows: [&[T]; 4], v: &[T]) -> [T; 4] {
+        real::dot4(rows, v)
+    }
+    #[inline(always)]
+    fn axpy(a: T, row: &[T], y: &mut [T]) {
+        real::axpy(a, row, y);
+    }
+    #[inline(always)]
+    fn axpy4(a: [T; 4], rows: [&[T]; 4], y: &mut [T]) {
+        real::axpy4(a, rows, y);
+    }
+}
+
+/// An `n x k` factor matrix stored in bfloat16 (the upper 16 bits of each
+/// `f32`, rounded to nearest by [`crate::encode_bf16`]), row `j` at
+/// `data[j*k .. (j+1)*k]`: half the bytes of [`Factors`] with 8
+/// significant bits. Read through [`crate::bf16_to_f32`]; used by the CG
+/// solvers through [`Items::compact`].
+#[derive(Debug, Clone, Copy)]
+pub struct Bf16Factors<'a> {
+    data: &'a [u16],
+    n: usize,
+    k: usize,
+}
+
+impl<'a> Bf16Factors<'a> {
+    /// Wraps `data` (`n * k` encoded elements) after checking its shape.
+    /// Values are not scanned: a NaN or infinity (which
+    /// [`crate::encode_bf16`] never writes) makes the solve that reads it
+    /// report [`crate::Error::NonFiniteResult`], as with
+    /// [`Factors::with_shape`].
+    ///
+    /// # Errors
+    /// As [`Factors::with_shape`].
+    pub fn with_shape(data: &'a [u16], n: usize, k: usize) -> Result<Self> {
+        check::rank(k)?;
+        check::dim(n, "n")?;
+        let len = check::product(n, k, "factors")?;
+        check::len(data, len, "factors")?;
+        Ok(Self { data, n, k })
+    }
+
+    /// The whole row-major buffer.
+    pub fn as_slice(&self) -> &'a [u16] {
+        self.data
+    }
+
+    /// Row `j` (`k` elements; empty when out of range, as [`Factors::row`]).
+    #[inline]
+    pub fn row(&self, j: usize) -> &'a [u16] {
+        let start = j.checked_mul(self.k);
+        let end = start.and_then(|s| s.checked_add(self.k));
+        match (start, end) {
+            (Some(s), Some(e)) => self.data.get(s..e).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+impl<T: Real> sealed::Rows<T> for Bf16Factors<'_> {
+    type Elem = u16;
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.n
+    }
+    #[inline(always)]
+    fn k(&self) -> usize {
+        self.k
+    }
+    #[inline(always)]
+    fn row(&self, j: usize) -> &[u16] {
+        Bf16Factors::row(self, j)
+    }
+    #[inline(always)]
+    fn dot(row: &[u16], v: &[T]) -> T {
+        real::dot_by(row, v, load_bf16)
+    }
+    #[inline(always)]
+    fn dot4(rows: [&[u16]; 4], v: &[T]) -> [T; 4] {
+        real::dot4_by(rows, v, load_bf16)
+    }
+    #[inline(always)]
+    fn axpy(a: T, row: &[u16], y: &mut [T]) {
+        real::axpy_by(a, row, y, load_bf16);
+    }
+    #[inline(always)]
+    fn axpy4(a: [T; 4], rows: [&[u16]; 4], y: &mut [T]) {
+        real::axpy4_by(a, rows, y, load_bf16);
     }
 }
 
@@ -284,4 +477,10 @@ impl<'a, T: Real> Row<'a, T> {
         };
         (j, c, x)
     }
+}
+
+/// One stored bfloat16 element as `T` (exact).
+#[inline(always)]
+fn load_bf16<T: Real>(e: u16) -> T {
+    T::from_f32(crate::bf16_to_f32(e))
 }

@@ -70,6 +70,7 @@
 #[cfg(any(miri, feature = "std"))]
 extern crate std;
 
+mod bf16;
 mod cg;
 mod check;
 mod cholesky;
@@ -89,6 +90,7 @@ mod topn;
 /// elements (never `MAX_K²`) are used internally; `k x k` scratch is the caller's.
 pub const MAX_K: usize = 256;
 
+pub use bf16::{bf16_from_f32, bf16_to_f32, encode_bf16};
 pub use cg::{
     CgParams, CgReport, cg_rows_scratch_len, cg_scratch_len, solve_row_cg, solve_rows_cg,
 };
@@ -98,7 +100,7 @@ pub use cholesky::{
 pub use dense::Dense;
 pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
 pub use error::{Error, Result};
-pub use factors::{Baseline, Factors, Items, Row};
+pub use factors::{Baseline, Bf16Factors, Factors, Items, Row, RowTable};
 pub use lowrank::{
     EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
     low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,

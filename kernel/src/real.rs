@@ -39,6 +39,8 @@ pub trait Real:
     const EPSILON: Self;
     /// Converts from `f64` (rounding to nearest for `f32`).
     fn from_f64(v: f64) -> Self;
+    /// Converts from `f32` exactly.
+    fn from_f32(v: f32) -> Self;
     /// Converts to `f64` exactly.
     fn to_f64(self) -> f64;
     /// Square root (`libm`).
@@ -56,6 +58,10 @@ impl Real for f32 {
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v
     }
     #[inline(always)]
     fn to_f64(self) -> f64 {
@@ -82,6 +88,10 @@ impl Real for f64 {
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v
+    }
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v as f64
     }
     #[inline(always)]
     fn to_f64(self) -> f64 {
@@ -147,6 +157,16 @@ fn sqrt_f64(v: f64) -> f64 {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    dot_by(a, b, |x| x)
+}
+
+/// [`dot`] of a stored row `a`, each element read through `load` (the
+/// identity for a row of `T`, [`crate::bf16_to_f32`] for a compact row),
+/// against `b`: the products `load(a[i]) * b[i]` summed in `dot`'s order, so
+/// the result is bit for bit `dot` of the loaded row. This body is also
+/// the bare-metal one for compact rows (which the firmware does not use).
+#[inline(always)]
+pub(crate) fn dot_by<T: Real, E: Copy>(a: &[E], b: &[T], load: impl Fn(E) -> T) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [T::ZERO; 16];
@@ -154,12 +174,12 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let (cb, rb) = b.as_chunks::<16>();
     for (x, y) in ca.iter().zip(cb) {
         for l in 0..16 {
-            acc[l] += x[l] * y[l];
+            acc[l] += load(x[l]) * y[l];
         }
     }
     let mut sum = lane_tree(acc);
     for (x, y) in ra.iter().zip(rb) {
-        sum += *x * *y;
+        sum += load(*x) * *y;
     }
     sum
 }
@@ -284,10 +304,18 @@ fn dot_named_sums<T: Real>(a: &[T], b: &[T]) -> T {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
+    dot4_by(a, v, |x| x)
+}
+
+/// [`dot4`] of four stored rows read through `load` (see [`dot_by`]): bit
+/// for bit `dot4` of the loaded rows.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) -> T) -> [T; 4] {
     let n = v.len();
     if a.iter().any(|s| s.len() != n) {
         // Unreachable for validated rows; the single dots define the result.
-        return a.map(|s| dot(s, v));
+        return a.map(|s| dot_by(s, v, &load));
     }
     let (mut s0, mut s1, mut s2, mut s3) =
         ([T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16]);
@@ -295,16 +323,16 @@ pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
     let [(c0, r0), (c1, r1), (c2, r2), (c3, r3)] = a.map(|s| s.as_chunks::<16>());
     for ((((x, y0), y1), y2), y3) in cv.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
         for l in 0..16 {
-            s0[l] += y0[l] * x[l];
-            s1[l] += y1[l] * x[l];
-            s2[l] += y2[l] * x[l];
-            s3[l] += y3[l] * x[l];
+            s0[l] += load(y0[l]) * x[l];
+            s1[l] += load(y1[l]) * x[l];
+            s2[l] += load(y2[l]) * x[l];
+            s3[l] += load(y3[l]) * x[l];
         }
     }
     let mut sum = [lane_tree(s0), lane_tree(s1), lane_tree(s2), lane_tree(s3)];
     for (d, rest) in [r0, r1, r2, r3].into_iter().enumerate() {
         for (x, y) in rest.iter().zip(rv) {
-            sum[d] += *x * *y;
+            sum[d] += load(*x) * *y;
         }
     }
     sum
@@ -317,29 +345,54 @@ pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
     a.map(|s| dot(s, v))
 }
 
+/// [`dot4_by`] on bare metal: four [`dot_by`]s.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) -> T) -> [T; 4] {
+    a.map(|s| dot_by(s, v, &load))
+}
+
 /// Four [`axpy`]s in one pass over `y`: `y += a[0] x[0]`, then `+= a[1] x[1]`, …,
 /// element by element, so bit for bit the four calls in that order (every
 /// `x[d]` as long as `y`; the caller guarantees it).
 #[inline(always)]
 pub(crate) fn axpy4<T: Real>(alpha: [T; 4], x: [&[T]; 4], y: &mut [T]) {
+    axpy4_by(alpha, x, y, |x| x);
+}
+
+/// [`axpy4`] with four stored rows read through `load` (see [`dot_by`]):
+/// bit for bit `axpy4` with the loaded rows.
+#[inline(always)]
+pub(crate) fn axpy4_by<T: Real, E: Copy>(
+    alpha: [T; 4],
+    x: [&[E]; 4],
+    y: &mut [T],
+    load: impl Fn(E) -> T,
+) {
     let n = y.len();
     if x.iter().any(|s| s.len() != n) {
         for (a, s) in alpha.into_iter().zip(x) {
-            axpy(a, s, y);
+            axpy_by(a, s, y, &load);
         }
         return;
     }
     let [a0, a1, a2, a3] = alpha;
     for ((((yc, x0), x1), x2), x3) in y.iter_mut().zip(x[0]).zip(x[1]).zip(x[2]).zip(x[3]) {
-        *yc = (((*yc + a0 * *x0) + a1 * *x1) + a2 * *x2) + a3 * *x3;
+        *yc = (((*yc + a0 * load(*x0)) + a1 * load(*x1)) + a2 * load(*x2)) + a3 * load(*x3);
     }
 }
 
 /// `y += alpha * x` over equal-length slices.
 #[inline(always)]
 pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
+    axpy_by(alpha, x, y, |x| x);
+}
+
+/// [`axpy`] with a stored row `x` read through `load` (see [`dot_by`]).
+#[inline(always)]
+pub(crate) fn axpy_by<T: Real, E: Copy>(alpha: T, x: &[E], y: &mut [T], load: impl Fn(E) -> T) {
     for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += alpha * *xi;
+        *yi += alpha * load(*xi);
     }
 }
 

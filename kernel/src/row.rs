@@ -41,9 +41,9 @@
 
 use crate::check;
 use crate::error::Result;
-use crate::factors::{Baseline, Factors, Items, Row};
+use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, axpy4, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower,
+    Real, axpy, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower,
     syr_lower_many,
 };
 
@@ -187,8 +187,8 @@ pub(crate) fn apply_a<T: Real>(
 /// wide vector units; with one row, and on 128-bit units, the four dots'
 /// 64 partial sums would not fit in the registers). Same bits either way.
 #[inline(always)]
-pub(crate) fn apply_a_observed<T: Real>(
-    items: &Items<'_, T>,
+pub(crate) fn apply_a_observed<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
     row: &Row<'_, T>,
     lambda: T,
     v: &[T],
@@ -211,8 +211,8 @@ pub(crate) fn apply_a_observed<T: Real>(
 /// `out`), then the four updates in one pass, in cell order (bit for bit the
 /// cell-by-cell loop).
 #[inline(always)]
-fn observed_pass<T: Real>(
-    h: &Factors<'_, T>,
+fn observed_pass<T: Real, H: RowTable<T>>(
+    h: &H,
     row: &Row<'_, T>,
     v: &[T],
     out: &mut [T],
@@ -226,14 +226,14 @@ fn observed_pass<T: Real>(
     let (ir, cr) = (&row.items[full..n], &row.conf[full..n]);
     for (js, cs) in ic.iter().zip(cc) {
         let hs = js.map(|j| h.row(j as usize));
-        let dots = dot4(hs, v);
+        let dots = H::dot4(hs, v);
         let coef: [T; 4] = core::array::from_fn(|d| (cs[d] - c0(js[d] as usize)) * dots[d]);
-        axpy4(coef, hs, out);
+        H::axpy4(coef, hs, out);
     }
     for (&j, &c) in ir.iter().zip(cr) {
         let hj = h.row(j as usize);
-        let coef = (c - c0(j as usize)) * dot(hj, v);
-        axpy(coef, hj, out);
+        let coef = (c - c0(j as usize)) * H::dot(hj, v);
+        H::axpy(coef, hj, out);
     }
 }
 

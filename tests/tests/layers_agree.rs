@@ -123,7 +123,7 @@ fn fold_in_three_ways(model: &Model, solver: Solver, user: &[(u32, f32)]) -> (An
                 )
             }
         }
-        Solver::Cg { steps } => {
+        Solver::Cg { steps, .. } => {
             let mut scratch = vec![0f32; 3 * k];
             wmf_kernel::solve_row_cg(
                 &items,
@@ -260,7 +260,7 @@ fn cholesky_long_row_agrees_across_layers_with_popularity_weights() {
 #[test]
 fn cg_fold_in_agrees_across_layers() {
     check_solver(
-        Solver::Cg { steps: 3 },
+        Solver::cg(3),
         wmf_host::BaselineWeight::Uniform { c0: 1.0 },
         8,
         &USER,
