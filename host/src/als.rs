@@ -32,8 +32,8 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use wmf_kernel::{
-    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, Row, RowTable, Tiling, Whitened,
-    bf16_from_f32,
+    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, Row, RowTable, Tiling,
+    Whitened, bf16_from_f32,
 };
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
@@ -783,7 +783,11 @@ fn solve_one_bf16<T: Float>(
     let n = row.len();
     bits.clear();
     for &j in row.items {
-        bits.extend(fac.row(j as usize).iter().map(|v| bf16_from_f32(v.to_f32())));
+        bits.extend(
+            fac.row(j as usize)
+                .iter()
+                .map(|v| bf16_from_f32(v.to_f32())),
+        );
     }
     if ramp.len() < n {
         ramp.extend(ramp.len() as u32..n as u32);
@@ -812,8 +816,15 @@ fn solve_one_bf16<T: Float>(
     };
     let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
     let local = Row::new(&ramp[..n], row.conf, row.pref);
-    wmf_kernel::solve_row_cg(&items, &local, lambda, x, CgParams { steps, tol: CG_TOL }, cg)
-        .map(|_| ())
+    wmf_kernel::solve_row_cg(
+        &items,
+        &local,
+        lambda,
+        x,
+        CgParams { steps, tol: CG_TOL },
+        cg,
+    )
+    .map(|_| ())
 }
 
 /// The fixed side in bfloat16 for [`CgRows::Bf16`]: its rows, and the
@@ -1078,8 +1089,12 @@ fn gather_group<'s, 'a: 's, T: Float, H: CgTable<T>>(
             Baseline::PerItem(&gathered_c0[..])
         }
     };
-    Ok(Items::with_rows(H::gathered(&gathered[..], cells.len(), k)?, items.gramian(), c0)?
-        .with_tiling(items.tiling()))
+    Ok(Items::with_rows(
+        H::gathered(&gathered[..], cells.len(), k)?,
+        items.gramian(),
+        c0,
+    )?
+    .with_tiling(items.tiling()))
 }
 
 /// Fixed-side rows as the CG solver may store them: [`Factors`] (the
@@ -1098,7 +1113,11 @@ pub trait CgTable<T: Float>: RowTable<T> + Sync {
     ///
     /// # Errors
     /// The kernel's shape checks.
-    fn gathered(data: &[Self::Stored], n: usize, k: usize) -> wmf_kernel::Result<Self::Gathered<'_>>;
+    fn gathered(
+        data: &[Self::Stored],
+        n: usize,
+        k: usize,
+    ) -> wmf_kernel::Result<Self::Gathered<'_>>;
     /// The scratch buffer for a gathered copy.
     fn buffer<'s>(full: &'s mut Vec<T>, half: &'s mut Vec<u16>) -> &'s mut Vec<Self::Stored>;
 }
@@ -1209,7 +1228,12 @@ fn prefetch_row<T, const HINT: i32>(row: &[T]) {
 /// Hints the CPU to load into L2 the rows of `factors` (`k` wide) that rows
 /// `rows` of `side` observe ([`prefetch_row`]).
 #[inline(always)]
-fn prefetch_rows<T: Float, E>(factors: &[E], k: usize, side: &Side<T>, rows: std::ops::Range<usize>) {
+fn prefetch_rows<T: Float, E>(
+    factors: &[E],
+    k: usize,
+    side: &Side<T>,
+    rows: std::ops::Range<usize>,
+) {
     let end = rows.end.min(side.nrows());
     let (Some(&a), Some(&b)) = (side.indptr.get(rows.start.min(end)), side.indptr.get(end)) else {
         return;
@@ -1289,9 +1313,8 @@ pub fn solve_side<T: Float>(
     let compact = if bits.is_empty() {
         None
     } else {
-        let rows = Bf16Factors::with_shape(&bits, nf, k).map_err(|e| {
-            Error::kernel(format!("encoding the {} factors", other(names.what)), e)
-        })?;
+        let rows = Bf16Factors::with_shape(&bits, nf, k)
+            .map_err(|e| Error::kernel(format!("encoding the {} factors", other(names.what)), e))?;
         let shared = match shared {
             Some(items) => Some(
                 Items::compact(rows, items.gramian(), *items.baseline())
@@ -1472,8 +1495,15 @@ fn cg_side<T: Float, H: CgTable<T>>(
                 for (v, x) in xs.chunks_mut(k).enumerate() {
                     let i = first + v;
                     let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
-                    wmf_kernel::solve_row_cg(items, &side.row(i), lambda, x, params, &mut scratch.cg)
-                        .map_err(|e| fail(i, e))?;
+                    wmf_kernel::solve_row_cg(
+                        items,
+                        &side.row(i),
+                        lambda,
+                        x,
+                        params,
+                        &mut scratch.cg,
+                    )
+                    .map_err(|e| fail(i, e))?;
                 }
                 Ok(())
             },
@@ -1722,14 +1752,8 @@ impl<T: Float> Als<T> {
     /// # Errors
     /// As [`solve_side`].
     pub fn iterate(&mut self) -> Result<()> {
-        let t = std::time::Instant::now();
         self.user_half(None)?;
-        let u = t.elapsed().as_secs_f64();
-        self.item_half(None)?;
-        if std::env::var("WMF_HALF_TIMES").is_ok() {
-            eprintln!("halves users {u:.3} items {:.3}", t.elapsed().as_secs_f64() - u);
-        }
-        Ok(())
+        self.item_half(None)
     }
 
     /// The training loss of the current factors ([`crate::loss::training_loss`]).

@@ -20,9 +20,7 @@ use wmf_host::checkpoint::Checkpoint;
 use wmf_host::data::Dataset;
 use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
-use wmf_host::{
-    BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig,
-};
+use wmf_host::{BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig};
 
 mod dist_cli;
 

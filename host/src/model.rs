@@ -90,7 +90,7 @@ pub enum CgRows {
     F32,
     /// The rows rounded to bfloat16 once per half-iteration
     /// ([`wmf_kernel::Bf16Factors`]): 8 significant bits, relative error
-    /// at most 2⁻⁹ per element. Each row then solves
+    /// at most 2⁻⁸ per element. Each row then solves
     /// `(G0 + Σ_obs (c − c0) ĥ ĥᵀ + λ I) x = Σ_obs c x ĥ` with the rounded
     /// rows `ĥ` and the exact `G0`.
     Bf16,

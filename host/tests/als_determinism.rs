@@ -34,11 +34,7 @@ fn run(threads: usize, seed: u64, solver: Solver) -> (Vec<f32>, Vec<f32>, Vec<f6
 
 #[test]
 fn deterministic_for_seed_and_threads() {
-    for solver in [
-        Solver::Cholesky,
-        Solver::cg(3),
-        Solver::Eals { sweeps: 1 },
-    ] {
+    for solver in [Solver::Cholesky, Solver::cg(3), Solver::Eals { sweeps: 1 }] {
         let a = run(2, 5, solver);
         assert_eq!(a, run(2, 5, solver), "{solver:?}");
         // rows are independent of scheduling, so even the thread count does not matter

@@ -120,11 +120,7 @@ fn every_solver_converges_to_the_dense_weighted_solution() {
 #[test]
 fn host_row_solves_equal_direct_kernel_calls() {
     let values = random_values(40, 30, 0.2, 2);
-    for solver in [
-        Solver::Cholesky,
-        Solver::cg(3),
-        Solver::Eals { sweeps: 2 },
-    ] {
+    for solver in [Solver::Cholesky, Solver::cg(3), Solver::Eals { sweeps: 2 }] {
         for baseline in [
             BaselineWeight::Uniform { c0: 0.5 },
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },

@@ -174,7 +174,7 @@ impl<'a, T: Real> Items<'a, T, Bf16Factors<'a>> {
     /// ([`crate::bf16_to_f32`]) with the same `g0`: `A` becomes
     /// `G0 + Σ_obs (c − c0_j) ĥ_j ĥ_jᵀ + λ I` and `b = Σ_obs c x ĥ_j`, where
     /// `ĥ_j` is `h_j` rounded to 8 significant bits (relative error at
-    /// most 2⁻⁹ per element).
+    /// most 2⁻⁸ per element).
     ///
     /// # Errors
     /// As [`Items::new`].

@@ -43,8 +43,7 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower,
-    syr_lower_many,
+    Real, axpy, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower, syr_lower_many,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,

@@ -3,14 +3,15 @@
 //! single-row CG written out here with plain loops: the same bits, for every
 //! `k` (multiples of 16 and 4 or not), row length (multiples of 4 or not),
 //! baseline, preference, `λ`, step count and tolerance, and the same error
-//! for a row that fails, without disturbing the rows beside it.
+//! for a row that fails, without disturbing the rows beside it. The same
+//! over rows stored in bfloat16: the textbook CG over the decoded rows.
 
 use crate::common::{MIRI, rng};
 use rand::Rng;
 use rand::rngs::StdRng;
 use wmf_kernel::{
-    Baseline, CgParams, CgReport, Factors, Items, Real, Row, cg_rows_scratch_len, cg_scratch_len,
-    gramian, solve_row_cg, solve_rows_cg,
+    Baseline, Bf16Factors, CgParams, CgReport, Factors, Items, Real, Row, RowTable, bf16_to_f32,
+    cg_rows_scratch_len, cg_scratch_len, encode_bf16, gramian, solve_row_cg, solve_rows_cg,
 };
 
 /// The kernel's dot product, defined as sixteen lane sums over the chunks of
@@ -151,8 +152,8 @@ fn random_row<T: Real>(r: &mut StdRng, n: usize, len: usize, explicit: bool) -> 
 }
 
 /// `solve_row_cg` on each row in turn, row `v` on `x[v k..(v + 1) k]`.
-fn one_at_a_time<T: Real>(
-    items: &Items<'_, T>,
+fn one_at_a_time<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
     rows: &[Row<'_, T>],
     lambdas: &[T],
     x: &mut [T],
@@ -202,6 +203,18 @@ fn check<T: Real>(seed: u64) {
             let mut g0 = vec![T::ZERO; k * k];
             gramian(&fac, baseline, &mut g0).unwrap();
             let items = Items::new(fac, &g0, baseline).unwrap();
+            // The same rows in bfloat16 (with the exact G0), and what they
+            // stand for: the solve over them must be the textbook's over
+            // the decoded rows, bit for bit.
+            let h32: Vec<f32> = h.iter().map(|v| v.to_f64() as f32).collect();
+            let mut hb = vec![0u16; n * k];
+            encode_bf16(&h32, &mut hb).unwrap();
+            let h_hat: Vec<T> = hb
+                .iter()
+                .map(|&b| T::from_f64(f64::from(bf16_to_f32(b))))
+                .collect();
+            let compact =
+                Items::compact(Bf16Factors::with_shape(&hb, n, k).unwrap(), &g0, baseline).unwrap();
             let lens: &[usize] = if MIRI {
                 &[0, 5]
             } else {
@@ -283,6 +296,39 @@ fn check<T: Real>(seed: u64) {
                         bits(&want8),
                         "group of 8, k {k} len {len} {params:?}"
                     );
+                    // bfloat16 rows: the textbook over the decoded rows
+                    let mut want_b = x0.clone();
+                    let mut want_b_rep = Vec::new();
+                    for v in 0..4 {
+                        let xv = &mut want_b[v * k..(v + 1) * k];
+                        want_b_rep.push(textbook_cg(
+                            &h_hat, &g0, &c0v, k, &rows[v], lambdas[v], xv, params,
+                        ));
+                    }
+                    let mut single_b = x0.clone();
+                    let reps = one_at_a_time(&compact, &krows, &lambdas, &mut single_b, params);
+                    for v in 0..4 {
+                        assert_eq!(reps[v], Ok(want_b_rep[v]), "bf16 k {k} len {len} row {v}");
+                    }
+                    assert_eq!(
+                        bits(&single_b),
+                        bits(&want_b),
+                        "bf16 single, k {k} len {len}"
+                    );
+                    let mut group_b = x0.clone();
+                    let mut scratch = vec![T::ZERO; cg_rows_scratch_len(4, k)];
+                    let reps = solve_rows_cg(
+                        &compact,
+                        &krows,
+                        &lambdas,
+                        &mut group_b,
+                        params,
+                        &mut scratch,
+                    );
+                    for v in 0..4 {
+                        assert_eq!(reps[v], Ok(want_b_rep[v]), "bf16 k {k} len {len} row {v}");
+                    }
+                    assert_eq!(bits(&group_b), bits(&want_b), "bf16 group, k {k} len {len}");
                 }
             }
         }
