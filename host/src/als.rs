@@ -1098,7 +1098,7 @@ fn gather_group<'s, 'a: 's, T: Float, H: CgTable<T>>(
 }
 
 /// Fixed-side rows as the CG solver may store them: [`Factors`] (the
-/// values) or [`Bf16Factors`] (bfloat16), with what [`gather_group`] needs
+/// values) or [`Bf16Factors`] (bfloat16), with what the CG groups' gather needs
 /// to copy them.
 pub trait CgTable<T: Float>: RowTable<T> + Sync {
     /// The stored element.

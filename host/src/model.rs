@@ -165,3 +165,23 @@ pub struct Model {
     /// External item ids, index = row of `item_factors`.
     pub item_ids: IdMap,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cg_row_storage_round_trips_and_older_configs_read_as_f32() {
+        let bf16 = Solver::Cg {
+            steps: 4,
+            rows: CgRows::Bf16,
+        };
+        let json = serde_json::to_string(&bf16).unwrap();
+        assert_eq!(json, r#"{"Cg":{"steps":4,"rows":"Bf16"}}"#);
+        assert_eq!(serde_json::from_str::<Solver>(&json).unwrap(), bf16);
+        // a model file written before the field existed
+        let old: Solver = serde_json::from_str(r#"{"Cg":{"steps":3}}"#).unwrap();
+        assert_eq!(old, Solver::cg(3));
+        assert!(serde_json::from_str::<Solver>(r#"{"Cg":{"steps":3,"rows":"F16"}}"#).is_err());
+    }
+}

@@ -21,6 +21,11 @@ fn bad_arguments_are_rejected_before_work() {
         (&["--c0", "-1"], &["--c0"]),
         (&["--popularity-beta", "NaN"], &["--popularity-beta"]),
         (&["--solver", "cg", "--cg-steps", "0"], &["--cg-steps"]),
+        (
+            &["--solver", "cholesky", "--cg-rows", "bf16"],
+            &["--cg-rows", "cg only"],
+        ),
+        (&["--cg-rows", "f16"], &["--cg-rows"]),
         (&["--format", "xml"], &["unknown format"]),
     ];
     for (extra, needles) in cases {

@@ -81,6 +81,32 @@ fn train_save_load_recommend_eval() {
         std::fs::read(d.join("model4.wmf")).unwrap()
     );
 
+    // CG over bfloat16 rows: a different model, of nearly the same loss
+    let mut args5 = vec![
+        "train",
+        "data.csv",
+        "-o",
+        "model5.wmf",
+        "--json",
+        "--cg-rows",
+        "bf16",
+    ];
+    args5.extend(common);
+    let out5 = ok(&wmf(d, &args5));
+    assert_ne!(
+        std::fs::read(d.join("model.wmf")).unwrap(),
+        std::fs::read(d.join("model5.wmf")).unwrap()
+    );
+    let final_loss = |out: &str| -> f64 {
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        lines[5]["loss"].as_f64().unwrap()
+    };
+    let (l32, l16) = (final_loss(&out), final_loss(&out5));
+    assert!((l32 - l16).abs() <= 1e-3 * l32, "f32 {l32} vs bf16 {l16}");
+
     // recommend one user, excluding seen items
     let out = ok(&wmf(
         d,

@@ -90,7 +90,7 @@ mod tests {
         let up = t.wrapping_add(1);
         let hi = f64::from(bf16_to_f32(up));
         let (dl, dh) = ((f64::from(x) - lo).abs(), (hi - f64::from(x)).abs());
-        if dl < dh || (dl == dh && t % 2 == 0) {
+        if dl < dh || (dl == dh && t.is_multiple_of(2)) {
             t
         } else {
             up
