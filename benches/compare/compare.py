@@ -69,6 +69,9 @@ def evaluate(args, data_dir, fac_dir, ids):
 
 
 def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False, extra=()):
+    if solver == "cg-bf16":
+        # CG whose passes read the fixed side's rows in bfloat16
+        solver, extra = "cg", (*extra, "--cg-rows", "bf16")
     model = os.path.join(args.out, "models", f"{tag}.wmf")
     os.makedirs(os.path.dirname(model), exist_ok=True)
     cmd = [args.wmf, "train", os.path.join(data_dir, "train.csv"), "-k", k, "--iterations", iters,
@@ -102,6 +105,7 @@ def run_wmf(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_re
 
 
 def run_implicit(args, data_dir, k, solver, iters, threads, blas, tag, do_eval, do_rec=False):
+    solver = "cg" if solver == "cg-bf16" else solver  # implicit's CG beside wmf's cg-bf16
     fac = os.path.join(args.out, "factors", tag)
     cmd = [sys.executable, os.path.join(HERE, "implicit_fit.py"), "--train-npy", os.path.join(data_dir, "train.npy"),
            "-k", k, "--iterations", iters, "--lambda", args.lam, "--alpha", args.alpha, "--solver", solver,
@@ -251,7 +255,8 @@ def main():
     ap.add_argument("--wmf", required=True)
     ap.add_argument("--sizes", default="50k")
     ap.add_argument("--k", default="64,128")
-    ap.add_argument("--solvers", default="cg,cholesky")
+    ap.add_argument("--solvers", default="cg,cholesky",
+                    help="cg, cholesky, cg-bf16 (wmf --cg-rows bf16 beside implicit's CG)")
     ap.add_argument("--iterations", type=int, default=15)
     ap.add_argument("--big-iterations", type=int, default=3, help="iterations at the ml20m size")
     ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions per configuration")
