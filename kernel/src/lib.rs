@@ -28,7 +28,10 @@
 //!   same in the eigenbasis of `G0`) when each row has its own `λ`.
 //!   [`solve_rows_cg`] runs [`solve_row_cg`] for several rows in lock-step
 //!   (one pass over `G0` per step for all of them) with the same bits; the
-//!   host trainer uses it.
+//!   host trainer uses it. Both also take the item rows in bfloat16
+//!   ([`Bf16Factors`], [`Items::compact`], [`encode_bf16`]): half the bytes
+//!   per observed cell, the exact `G0`, and the bits of the same solve over
+//!   the decoded rows.
 //! - Scoring: [`score_items`], [`top_n_into`], [`top_n`], and [`select_top_n_into`]
 //!   over precomputed scores (one ranking rule for both).
 //!
