@@ -35,6 +35,12 @@ if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
 fi
 
 cargo +nightly fuzz build -O
+# The loader targets also read each input back from a file, in pieces
+# (fuzz_targets/common.rs): those files go to this run's own directory, on
+# tmpfs when there is one, removed when the script exits.
+scratch=$(mktemp -d -p /dev/shm wmf-fuzz.XXXXXX 2>/dev/null || mktemp -d -t wmf-fuzz.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR="$scratch"
 targets=${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}
 
 passed=0

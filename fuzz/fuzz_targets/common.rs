@@ -49,7 +49,8 @@ pub fn check_load(format: Format, name: &str, data: &[u8]) {
     }
 }
 
-/// Reading `body` from a file in `pieces` pieces (one thread each) gives
+/// Reading `body` from a file (under `TMPDIR`, which `run-fuzz.sh` points at
+/// a directory of its own and removes) in `pieces` pieces (one thread each) gives
 /// what reading it whole gave, whenever the pieces give an answer at all (a
 /// file they decline goes to the one-thread reader).
 fn same_in_pieces(

@@ -1,11 +1,12 @@
 //! The kernel's row functions with arbitrary sizes, values and item ids, in
 //! `f32` and `f64`: no panic, no hang, and every `Ok` output is finite
-//! (the kernel reports a non-finite result as an error, never returns it).
+//! (the kernel reports a non-finite result as an error, never returns it);
+//! the CG over rows in bfloat16 is the CG over the decoded rows.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wmf_kernel::{Baseline, CellUpdate, CgParams, Factors, Items, Real, Row};
+use wmf_kernel::{Baseline, Bf16Factors, CellUpdate, CgParams, Factors, Items, Real, Row};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -160,6 +161,27 @@ fn run<T: Real>(inp: &Input) {
     };
     if wmf_kernel::solve_row_cg(&items, &row, lambda, &mut x, params, &mut scratch).is_ok() {
         assert!(finite(&x), "cg returned non-finite values");
+    }
+    // The same CG over the rows in bfloat16 (with the same G0) is, result
+    // and error alike, the CG over the decoded rows.
+    let h32: Vec<f32> = h[..h_len].iter().map(|v| v.to_f64() as f32).collect();
+    let mut hb = vec![0u16; h32.len()];
+    if wmf_kernel::encode_bf16(&h32, &mut hb).is_ok()
+        && let Ok(bf) = Bf16Factors::with_shape(&hb, n, k)
+        && let Ok(compact) = Items::compact(bf, &g0, c0)
+    {
+        let decoded: Vec<T> = hb
+            .iter()
+            .map(|&b| T::from_f32(wmf_kernel::bf16_to_f32(b)))
+            .collect();
+        let plain = Factors::new(&decoded, n, k).and_then(|f| Items::new(f, &g0, c0));
+        let plain = plain.expect("decoded bfloat16 rows are finite and shaped like the encoded");
+        let (mut xa, mut xb) = (w0.clone(), w0.clone());
+        let got = wmf_kernel::solve_row_cg(&compact, &row, lambda, &mut xa, params, &mut scratch);
+        let want = wmf_kernel::solve_row_cg(&plain, &row, lambda, &mut xb, params, &mut scratch);
+        assert_eq!(got, want, "bfloat16 CG differs from CG over the decoded rows");
+        let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&xa), bits(&xb), "bfloat16 CG differs from CG over the decoded rows");
     }
     let mut x = w0.clone();
     let mut pred = vec![T::ZERO; wmf_kernel::eals_scratch_len(ids.len())];
