@@ -46,6 +46,17 @@ for solver in cg cholesky; do
     done
 done
 
+# 1b. CG over rows in bfloat16 (--cg-rows bf16): P = 2 against single-process
+# (every rank holds the whole fixed side and encodes all of it, per half).
+B=(--solver cg --cg-rows bf16)
+train1 "${B[@]}" -o "$T/single-bf16.wmf" >"$T/log" 2>&1 || bad "single-process cg bf16"
+if trainP 2 "${IT[@]}" "${B[@]}" -o "$T/d2-bf16.wmf" >"$T/log" 2>&1; then
+    check "P=2 cg bf16 equals single-process (1e-5 relative)" "$W" diff-models "$T/d2-bf16.wmf" "$T/single-bf16.wmf" --tol 1e-5
+    check "P=2 cg bf16 is not the f32 rows' model" bash -c '! "$0" diff-models "$1" "$2" --tol 0' "$W" "$T/d2-bf16.wmf" "$T/d2-cg.wmf"
+else
+    bad "P=2 cg bf16 runs"
+fi
+
 # 2. Per-item c0 (popularity), frequency-scaled lambda, eALS; P = 4 against single.
 X=(--popularity-beta 0.5 --c0 50 --reg-scaling 0.5 --solver eals)
 train1 "${X[@]}" -o "$T/single-pop.wmf" >"$T/log" 2>&1 || bad "single-process popularity"
