@@ -45,7 +45,15 @@ fn row_solves(c: &mut Criterion) {
     let mut g = c.benchmark_group("user_half");
     g.sample_size(10);
     for k in [64usize, 128] {
-        for (name, solver) in [("cg3", Solver::cg(3)), ("cholesky", Solver::Cholesky)] {
+        let bf16 = Solver::Cg {
+            steps: 3,
+            rows: wmf_host::CgRows::Bf16,
+        };
+        for (name, solver) in [
+            ("cg3", Solver::cg(3)),
+            ("cg3_bf16", bf16),
+            ("cholesky", Solver::Cholesky),
+        ] {
             let mut als = Als::<f32>::new(&x, &config(k, solver)).expect("als");
             als.iterate().expect("warm-up iteration");
             g.bench_with_input(BenchmarkId::new(name, k), &k, |b, _| {
