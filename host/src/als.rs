@@ -802,18 +802,7 @@ fn solve_one_bf16<T: Float>(
             (&g[..], Baseline::Uniform(c))
         }
     };
-    let c0 = match c0 {
-        Baseline::Uniform(c) => Baseline::Uniform(c),
-        Baseline::PerItem(c) => {
-            gathered_c0.clear();
-            gathered_c0.extend(
-                row.items
-                    .iter()
-                    .map(|&j| c.get(j as usize).copied().unwrap_or(T::ZERO)),
-            );
-            Baseline::PerItem(&gathered_c0[..])
-        }
-    };
+    let c0 = gathered_baseline(c0, row.items, gathered_c0);
     let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
     let local = Row::new(&ramp[..n], row.conf, row.pref);
     wmf_kernel::solve_row_cg(
@@ -1077,24 +1066,34 @@ fn gather_group<'s, 'a: 's, T: Float, H: CgTable<T>>(
         }
         gathered.extend_from_slice(fac.stored_row(j as usize));
     }
-    let c0 = match *items.baseline() {
-        Baseline::Uniform(c) => Baseline::Uniform(c),
-        Baseline::PerItem(c) => {
-            gathered_c0.clear();
-            gathered_c0.extend(
-                cells
-                    .iter()
-                    .map(|&j| c.get(j as usize).copied().unwrap_or(T::ZERO)),
-            );
-            Baseline::PerItem(&gathered_c0[..])
-        }
-    };
+    let c0 = gathered_baseline(*items.baseline(), cells, gathered_c0);
     Ok(Items::with_rows(
         H::gathered(&gathered[..], cells.len(), k)?,
         items.gramian(),
         c0,
     )?
     .with_tiling(items.tiling()))
+}
+
+/// The baseline of the rows `cells` renumbered `0, 1, 2, ...` (a per-item
+/// `c0` copied into `buf` in cell order), for a solve over a gathered copy.
+fn gathered_baseline<'s, T: Float>(
+    c0: Baseline<'_, T>,
+    cells: &[u32],
+    buf: &'s mut Vec<T>,
+) -> Baseline<'s, T> {
+    match c0 {
+        Baseline::Uniform(c) => Baseline::Uniform(c),
+        Baseline::PerItem(c) => {
+            buf.clear();
+            buf.extend(
+                cells
+                    .iter()
+                    .map(|&j| c.get(j as usize).copied().unwrap_or(T::ZERO)),
+            );
+            Baseline::PerItem(&buf[..])
+        }
+    }
 }
 
 /// Fixed-side rows as the CG solver may store them: [`Factors`] (the

@@ -57,10 +57,7 @@ impl<'a, T: Real> Factors<'a, T> {
     /// assert_eq!(score_items(&f, &[1.0], &mut s), Err(Error::NonFiniteResult { what: "scores" }));
     /// ```
     pub fn with_shape(data: &'a [T], n: usize, k: usize) -> Result<Self> {
-        check::rank(k)?;
-        check::dim(n, "n")?;
-        let len = check::product(n, k, "factors")?;
-        check::len(data, len, "factors")?;
+        check_shape(data, n, k)?;
         Ok(Self { data, n, k })
     }
 
@@ -83,12 +80,26 @@ impl<'a, T: Real> Factors<'a, T> {
     /// out-of-range `j` returns an empty slice rather than panicking.
     #[inline]
     pub fn row(&self, j: usize) -> &'a [T] {
-        let start = j.checked_mul(self.k);
-        let end = start.and_then(|s| s.checked_add(self.k));
-        match (start, end) {
-            (Some(s), Some(e)) => self.data.get(s..e).unwrap_or(&[]),
-            _ => &[],
-        }
+        row_of(self.data, self.k, j)
+    }
+}
+
+/// The shape checks of [`Factors::with_shape`] for a buffer of any element.
+fn check_shape<E>(data: &[E], n: usize, k: usize) -> Result<()> {
+    check::rank(k)?;
+    check::dim(n, "n")?;
+    let len = check::product(n, k, "factors")?;
+    check::len(data, len, "factors")
+}
+
+/// Row `j` of a row-major buffer `k` wide; empty when out of range.
+#[inline(always)]
+fn row_of<E>(data: &[E], k: usize, j: usize) -> &[E] {
+    let start = j.checked_mul(k);
+    let end = start.and_then(|s| s.checked_add(k));
+    match (start, end) {
+        (Some(s), Some(e)) => data.get(s..e).unwrap_or(&[]),
+        _ => &[],
     }
 }
 
@@ -347,10 +358,7 @@ impl<'a> Bf16Factors<'a> {
     /// # Errors
     /// As [`Factors::with_shape`].
     pub fn with_shape(data: &'a [u16], n: usize, k: usize) -> Result<Self> {
-        check::rank(k)?;
-        check::dim(n, "n")?;
-        let len = check::product(n, k, "factors")?;
-        check::len(data, len, "factors")?;
+        check_shape(data, n, k)?;
         Ok(Self { data, n, k })
     }
 
@@ -362,12 +370,7 @@ impl<'a> Bf16Factors<'a> {
     /// Row `j` (`k` elements; empty when out of range, as [`Factors::row`]).
     #[inline]
     pub fn row(&self, j: usize) -> &'a [u16] {
-        let start = j.checked_mul(self.k);
-        let end = start.and_then(|s| s.checked_add(self.k));
-        match (start, end) {
-            (Some(s), Some(e)) => self.data.get(s..e).unwrap_or(&[]),
-            _ => &[],
-        }
+        row_of(self.data, self.k, j)
     }
 }
 
