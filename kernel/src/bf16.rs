@@ -69,6 +69,14 @@ pub fn bf16_to_f32(b: u16) -> f32 {
 /// wmf_kernel::encode_bf16(&[0.5, -3.0], &mut bits).unwrap();
 /// assert_eq!(bits, [0x3F00, 0xC040]);
 /// ```
+// `#[inline]` keeps this function, and the generic `core` iterator code its
+// loop instantiates for `f32` slices, out of this crate's own object code.
+// Without it the size-optimised C library (no LTO, where rustc shares
+// generic instances with the crates upstream) linked to those shared
+// instances instead of instantiating its own, could no longer inline them
+// (`Zip`'s length query became a call in every zipped loop) and ran its
+// firmware stages 2-25% slower (BENCHMARKS.md, batch 19 item 5).
+#[inline]
 pub fn encode_bf16(src: &[f32], dst: &mut [u16]) -> Result<()> {
     check::len(dst, src.len(), "dst")?;
     for (d, &s) in dst.iter_mut().zip(src) {
