@@ -792,16 +792,7 @@ fn solve_one_bf16<T: Float>(
     if ramp.len() < n {
         ramp.extend(ramp.len() as u32..n as u32);
     }
-    let (g0, c0) = match fixed {
-        FixedSide::Shared { g0, c0 } => (g0, c0),
-        FixedSide::PerRow { gram, c0 } => {
-            let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
-            for (gv, wv) in g.iter_mut().zip(gram) {
-                *gv = c * *wv;
-            }
-            (&g[..], Baseline::Uniform(c))
-        }
-    };
+    let (g0, c0) = row_gramian(fixed, row_index, g);
     let c0 = gathered_baseline(c0, row.items, gathered_c0);
     let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
     let local = Row::new(&ramp[..n], row.conf, row.pref);
@@ -814,6 +805,26 @@ fn solve_one_bf16<T: Float>(
         cg,
     )
     .map(|_| ())
+}
+
+/// The Gramian and baseline row `row_index` is solved against: the side's
+/// shared ones, or (a Gramian per row) `c0_i` times the unscaled Gramian,
+/// written into `g`, with the uniform baseline `c0_i`.
+fn row_gramian<'a, T: Float>(
+    fixed: FixedSide<'a, T>,
+    row_index: usize,
+    g: &'a mut [T],
+) -> (&'a [T], Baseline<'a, T>) {
+    match fixed {
+        FixedSide::Shared { g0, c0 } => (g0, c0),
+        FixedSide::PerRow { gram, c0 } => {
+            let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
+            for (gv, wv) in g.iter_mut().zip(gram) {
+                *gv = c * *wv;
+            }
+            (g, Baseline::Uniform(c))
+        }
+    }
 }
 
 /// The fixed side in bfloat16 for [`CgRows::Bf16`]: its rows, and the
@@ -866,18 +877,11 @@ fn solve_generic<T: Float>(
         ..
     } = scratch;
     let per_row;
-    let items = match (shared, fixed) {
-        (Some(items), _) => items,
-        (None, FixedSide::Shared { g0, c0 }) => {
+    let items = match shared {
+        Some(items) => items,
+        None => {
+            let (g0, c0) = row_gramian(fixed, row_index, g);
             per_row = tiled_items(fac, g0, c0)?;
-            &per_row
-        }
-        (None, FixedSide::PerRow { gram, c0 }) => {
-            let c = c0.get(row_index).copied().unwrap_or(T::ZERO);
-            for (gv, wv) in g.iter_mut().zip(gram) {
-                *gv = c * *wv;
-            }
-            per_row = tiled_items(fac, g, Baseline::Uniform(c))?;
             &per_row
         }
     };
@@ -1305,26 +1309,27 @@ pub fn solve_side<T: Float>(
         } => {
             let mut bits = vec![0u16; fixed_slice.len()];
             encode_rows_bf16(fixed_slice, &mut bits);
-            bits
+            Some(bits)
         }
-        _ => Vec::new(),
+        _ => None,
     };
-    let compact = if bits.is_empty() {
-        None
-    } else {
-        let rows = Bf16Factors::with_shape(&bits, nf, k)
-            .map_err(|e| Error::kernel(format!("encoding the {} factors", other(names.what)), e))?;
-        let shared = match shared {
-            Some(items) => Some(
-                Items::compact(rows, items.gramian(), *items.baseline())
-                    .map_err(|e| {
-                        Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
-                    })?
-                    .with_tiling(items.tiling()),
-            ),
-            None => None,
-        };
-        Some(Compact { rows, shared })
+    let compact = match &bits {
+        Some(bits) => {
+            let rows = Bf16Factors::with_shape(bits, nf, k).map_err(|e| {
+                Error::kernel(format!("encoding the {} factors", other(names.what)), e)
+            })?;
+            let shared = shared
+                .map(|items| {
+                    Items::compact(rows, items.gramian(), *items.baseline())
+                        .map(|c| c.with_tiling(items.tiling()))
+                })
+                .transpose()
+                .map_err(|e| {
+                    Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
+                })?;
+            Some(Compact { rows, shared })
+        }
+        None => None,
     };
     let compact = compact.as_ref();
     // Short rows of the Cholesky solver go to a low-rank solve when the rows

@@ -9,7 +9,7 @@ mod common;
 
 use common::random_values;
 use ndarray::Array2;
-use wmf_host::als::{Als, CG_TOL};
+use wmf_host::als::{Als, CG_TOL, Problem};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::ids::IdMap;
 use wmf_host::{BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
@@ -63,6 +63,25 @@ fn kernel_row(
     x
 }
 
+/// User `u` solved by the kernel over the encoded item factors `hb` with
+/// the user half's shared Gramian `g0`, from the warm start `w0`'s row.
+fn kernel_user(
+    p: &Problem<f32>,
+    hb: &[u16],
+    g0: &Array2<f32>,
+    w0: &Array2<f32>,
+    u: usize,
+) -> Vec<f32> {
+    kernel_row(
+        hb,
+        g0.as_slice().unwrap(),
+        p.item_baseline(),
+        &p.users.row(u),
+        p.user_lambda[u],
+        w0.row(u).to_vec(),
+    )
+}
+
 /// 1201 users x 70 items at density 0.95: item rows of about 1140 cells,
 /// so a group of four items' rows in bfloat16 (4 x 1140 x 64 x 2 B = 584 KB)
 /// passes the 512 KiB gather threshold and the item half runs on gathered
@@ -89,14 +108,7 @@ fn every_bf16_row_solve_equals_the_kernel_over_the_encoded_side() {
         let hb = encode(&h);
         let g0 = p.item_gramian(h.view()).unwrap();
         for u in 0..p.m() {
-            let want = kernel_row(
-                &hb,
-                g0.as_slice().unwrap(),
-                p.item_baseline(),
-                &p.users.row(u),
-                p.user_lambda[u],
-                w0.row(u).to_vec(),
-            );
+            let want = kernel_user(p, &hb, &g0, &w0, u);
             assert_eq!(als.w.row(u).to_vec(), want, "{baseline:?} user {u}");
         }
 
@@ -138,14 +150,7 @@ fn every_bf16_row_solve_equals_the_kernel_over_the_encoded_side() {
         let g0 = p.item_gramian(h.view()).unwrap();
         for u in 0..p.m() {
             if select.contains(&(u as u32)) {
-                let want = kernel_row(
-                    &hb,
-                    g0.as_slice().unwrap(),
-                    p.item_baseline(),
-                    &p.users.row(u),
-                    p.user_lambda[u],
-                    w0.row(u).to_vec(),
-                );
+                let want = kernel_user(p, &hb, &g0, &w0, u);
                 assert_eq!(
                     als.w.row(u).to_vec(),
                     want,
