@@ -32,8 +32,8 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use wmf_kernel::{
-    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, Row, RowTable, Tiling,
-    Whitened, bf16_from_f32,
+    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, LaneFold, Row, RowTable,
+    Tiling, Whitened, bf16_from_f32,
 };
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
@@ -751,6 +751,42 @@ macro_rules! isa_dispatch {
             $generic($($arg),*)
         }
     };
+    // As above, with the copy's lane fold ([`crate::fold`]) as a last
+    // argument: the AVX-512 and AVX2 copies make theirs (safe there: they are
+    // compiled with the features), the plain build takes the kernel's.
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            = $generic:ident with fold;
+    ) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        #[inline]
+        $vis fn $name $(<$($t: $bound),+>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $crate::fold::avx512())
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $crate::fold::avx2())
+                }
+                match isa {
+                    // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
+                    // has those features (detected at run time).
+                    $crate::als::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    $crate::als::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::als::Isa::Baseline => {}
+                }
+            }
+            let _ = isa;
+            $generic($($arg,)* wmf_kernel::PortableFold)
+        }
+    };
 }
 pub(crate) use isa_dispatch;
 
@@ -850,12 +886,12 @@ isa_dispatch! {
         solver: Solver,
         x: &mut [T],
         scratch: &mut Scratch<T>,
-    ) -> wmf_kernel::Result<()> = solve_generic;
+    ) -> wmf_kernel::Result<()> = solve_generic with fold;
 }
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn solve_generic<T: Float>(
+fn solve_generic<T: Float, F: LaneFold>(
     fac: Factors<'_, T>,
     fixed: FixedSide<'_, T>,
     shared: Option<&Items<'_, T>>,
@@ -867,6 +903,7 @@ fn solve_generic<T: Float>(
     solver: Solver,
     x: &mut [T],
     scratch: &mut Scratch<T>,
+    fold: F,
 ) -> wmf_kernel::Result<()> {
     let Scratch {
         a,
@@ -902,9 +939,11 @@ fn solve_generic<T: Float>(
                     block.resize(need, T::ZERO);
                 }
                 let solved = match w {
-                    LowRank::Shared(w) => wmf_kernel::solve_row_low_rank(w, row, block, x)?,
+                    LowRank::Shared(w) => {
+                        wmf_kernel::solve_row_low_rank_folded(w, row, block, x, fold)?
+                    }
                     LowRank::PerRow(w) => {
-                        wmf_kernel::solve_row_low_rank_eigen(w, row, lambda, block, x)?
+                        wmf_kernel::solve_row_low_rank_eigen_folded(w, row, lambda, block, x, fold)?
                     }
                 };
                 if solved {
@@ -927,13 +966,16 @@ fn solve_generic<T: Float>(
                 Some(Compact {
                     shared: Some(items),
                     ..
-                }) => wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg),
+                }) => wmf_kernel::solve_row_cg(&items.with_fold(fold), row, lambda, x, params, cg),
                 Some(Compact { rows, .. }) => {
                     let items = Items::compact(*rows, items.gramian(), *items.baseline())?
-                        .with_tiling(items.tiling());
+                        .with_tiling(items.tiling())
+                        .with_fold(fold);
                     wmf_kernel::solve_row_cg(&items, row, lambda, x, params, cg)
                 }
-                None => wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg),
+                None => {
+                    wmf_kernel::solve_row_cg(&items.with_fold(fold), row, lambda, x, params, cg)
+                }
             }
             .map(|_| ())
         }
@@ -966,12 +1008,12 @@ isa_dispatch! {
         x: &mut [T],
         scratch: &mut Scratch<T>,
         gather_above: usize,
-    ) -> std::result::Result<(), (usize, wmf_kernel::Error)> = cg_group_generic;
+    ) -> std::result::Result<(), (usize, wmf_kernel::Error)> = cg_group_generic with fold;
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn cg_group_generic<T: Float, H: CgTable<T>>(
+fn cg_group_generic<T: Float, H: CgTable<T>, F: LaneFold>(
     items: &Items<'_, T, H>,
     side: &Side<T>,
     first: usize,
@@ -980,6 +1022,7 @@ fn cg_group_generic<T: Float, H: CgTable<T>>(
     x: &mut [T],
     scratch: &mut Scratch<T>,
     gather_above: usize,
+    fold: F,
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
     let need = wmf_kernel::cg_rows_scratch_len(CG_GROUP, items.k());
     if scratch.cg_group.len() < need {
@@ -1019,7 +1062,7 @@ fn cg_group_generic<T: Float, H: CgTable<T>>(
                 );
                 Row::implicit(&ramp[s - a..e - a], &side.conf[s..e])
             });
-            wmf_kernel::solve_rows_cg(&local, &rows, &lambdas, x, params, work)
+            wmf_kernel::solve_rows_cg(&local.with_fold(fold), &rows, &lambdas, x, params, work)
         }
         _ => {
             // The next group's fixed-side rows are scattered over a table
@@ -1032,7 +1075,7 @@ fn cg_group_generic<T: Float, H: CgTable<T>>(
                 first + CG_GROUP..first + 2 * CG_GROUP,
             );
             let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| side.row(first + v));
-            wmf_kernel::solve_rows_cg(items, &rows, &lambdas, x, params, work)
+            wmf_kernel::solve_rows_cg(&items.with_fold(fold), &rows, &lambdas, x, params, work)
         }
     };
     for (v, r) in results.into_iter().enumerate() {

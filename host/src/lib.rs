@@ -19,6 +19,7 @@ pub mod dense;
 pub mod distributed;
 pub mod error;
 pub mod export;
+pub mod fold;
 pub mod foldin;
 pub mod gramian;
 pub mod ids;

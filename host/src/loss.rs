@@ -109,17 +109,18 @@ crate::als::isa_dispatch! {
         row: &wmf_kernel::Row<'_, T>,
         lambda: T,
         w: &[T],
-    ) -> wmf_kernel::Result<T> = row_loss_generic;
+    ) -> wmf_kernel::Result<T> = row_loss_generic with fold;
 }
 
 #[inline(always)]
-fn row_loss_generic<T: Float>(
+fn row_loss_generic<T: Float, F: wmf_kernel::LaneFold>(
     items: &Items<'_, T>,
     row: &wmf_kernel::Row<'_, T>,
     lambda: T,
     w: &[T],
+    fold: F,
 ) -> wmf_kernel::Result<T> {
-    wmf_kernel::row_loss(items, row, lambda, w)
+    wmf_kernel::row_loss(&items.with_fold(fold), row, lambda, w)
 }
 
 #[cfg(test)]

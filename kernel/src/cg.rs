@@ -179,7 +179,7 @@ pub fn solve_rows_cg<T: Real, H: RowTable<T>, const G: usize>(
         while t < full {
             let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
             let h = cells.map(|(j, _, _)| items.h.row(j));
-            let dots = H::dot4(h, x);
+            let dots = items.h.dot4(h, x);
             let cx = cells.map(|(_, c, pref)| c * pref);
             let coef: [T; 4] = core::array::from_fn(|d| {
                 let (j, c, _) = cells[d];

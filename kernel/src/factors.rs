@@ -6,6 +6,7 @@
 
 use crate::check;
 use crate::error::Result;
+use crate::fold::LaneFold;
 use crate::real::{self, Real};
 use crate::tiling::Tiling;
 
@@ -238,6 +239,19 @@ impl<'a, T: Real, H: RowTable<T>> Items<'a, T, H> {
         self.tiling
     }
 
+    /// The same items (rows, Gramian, baseline, tiling: nothing is checked
+    /// again) with the lane sums of their four-row dots folded by `fold`:
+    /// results bit for bit those of `self` (see [`LaneFold`]).
+    #[must_use]
+    pub fn with_fold<F: LaneFold>(self, fold: F) -> Items<'a, T, Folded<H, F>> {
+        Items {
+            h: Folded { rows: self.h, fold },
+            g0: self.g0,
+            c0: self.c0,
+            tiling: self.tiling,
+        }
+    }
+
     /// Number of items `n`.
     pub fn n(&self) -> usize {
         self.h.n()
@@ -286,8 +300,11 @@ pub(crate) mod sealed {
         fn row(&self, j: usize) -> &[Self::Elem];
         /// `row · v`.
         fn dot(row: &[Self::Elem], v: &[T]) -> T;
-        /// Four rows' dots with `v`, each bit for bit [`Rows::dot`].
-        fn dot4(rows: [&[Self::Elem]; 4], v: &[T]) -> [T; 4];
+        /// Four rows' dots with `v`, each bit for bit [`Rows::dot`] (the
+        /// table's [`crate::LaneFold`] folds their lanes).
+        fn dot4(&self, rows: [&[Self::Elem]; 4], v: &[T]) -> [T; 4];
+        /// One stored element as `T`.
+        fn load(e: Self::Elem) -> T;
         /// `y += a row`.
         fn axpy(a: T, row: &[Self::Elem], y: &mut [T]);
         /// `y += a_0 row_0`, then `a_1 row_1`, ..., element by element:
@@ -323,8 +340,12 @@ impl<T: Real> sealed::Rows<T> for Factors<'_, T> {
         real::dot(row, v)
     }
     #[inline(always)]
-    fn dot4(rows: [&[T]; 4], v: &[T]) -> [T; 4] {
+    fn dot4(&self, rows: [&[T]; 4], v: &[T]) -> [T; 4] {
         real::dot4(rows, v)
+    }
+    #[inline(always)]
+    fn load(e: T) -> T {
+        e
     }
     #[inline(always)]
     fn axpy(a: T, row: &[T], y: &mut [T]) {
@@ -393,8 +414,12 @@ impl<T: Real> sealed::Rows<T> for Bf16Factors<'_> {
         real::dot_by(row, v, load_bf16)
     }
     #[inline(always)]
-    fn dot4(rows: [&[u16]; 4], v: &[T]) -> [T; 4] {
+    fn dot4(&self, rows: [&[u16]; 4], v: &[T]) -> [T; 4] {
         real::dot4_by(rows, v, load_bf16)
+    }
+    #[inline(always)]
+    fn load(e: u16) -> T {
+        load_bf16(e)
     }
     #[inline(always)]
     fn axpy(a: T, row: &[u16], y: &mut [T]) {
@@ -403,6 +428,60 @@ impl<T: Real> sealed::Rows<T> for Bf16Factors<'_> {
     #[inline(always)]
     fn axpy4(a: [T; 4], rows: [&[u16]; 4], y: &mut [T]) {
         real::axpy4_by(a, rows, y, load_bf16);
+    }
+}
+
+/// Rows of a [`RowTable`] whose four-row dots fold their lane sums with
+/// `F` (see [`LaneFold`]): the same rows, the same results bit for bit, the
+/// folds in the host's instruction set. Made by [`Items::with_fold`].
+#[derive(Debug, Clone, Copy)]
+pub struct Folded<H, F> {
+    rows: H,
+    fold: F,
+}
+
+impl<H, F> Folded<H, F> {
+    /// The rows as stored, without the fold.
+    pub fn rows(&self) -> &H {
+        &self.rows
+    }
+}
+
+impl<T: Real, H: RowTable<T>, F: LaneFold> RowTable<T> for Folded<H, F> {}
+
+impl<T: Real, H: RowTable<T>, F: LaneFold> sealed::Rows<T> for Folded<H, F> {
+    type Elem = H::Elem;
+    #[inline(always)]
+    fn n(&self) -> usize {
+        self.rows.n()
+    }
+    #[inline(always)]
+    fn k(&self) -> usize {
+        self.rows.k()
+    }
+    #[inline(always)]
+    fn row(&self, j: usize) -> &[H::Elem] {
+        self.rows.row(j)
+    }
+    #[inline(always)]
+    fn dot(row: &[H::Elem], v: &[T]) -> T {
+        H::dot(row, v)
+    }
+    #[inline(always)]
+    fn dot4(&self, rows: [&[H::Elem]; 4], v: &[T]) -> [T; 4] {
+        real::dot4_folded(rows, v, H::load, self.fold)
+    }
+    #[inline(always)]
+    fn load(e: H::Elem) -> T {
+        H::load(e)
+    }
+    #[inline(always)]
+    fn axpy(a: T, row: &[H::Elem], y: &mut [T]) {
+        H::axpy(a, row, y);
+    }
+    #[inline(always)]
+    fn axpy4(a: [T; 4], rows: [&[H::Elem]; 4], y: &mut [T]) {
+        H::axpy4(a, rows, y);
     }
 }
 

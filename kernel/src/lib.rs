@@ -32,6 +32,11 @@
 //!   ([`Bf16Factors`], [`Items::compact`], [`encode_bf16`]): half the bytes
 //!   per observed cell, the exact `G0`, and the bits of the same solve over
 //!   the decoded rows.
+//! - Every dot sums sixteen lanes and folds them in one tree order
+//!   ([`lane_folds`]), on every target. A host with vector shuffles (this
+//!   crate has no `unsafe`, hence no intrinsics) may fold four dots at once
+//!   with its own code through a [`LaneFold`] ([`Items::with_fold`],
+//!   [`solve_row_low_rank_folded`]): the same additions, the same bits.
 //! - Scoring: [`score_items`], [`top_n_into`], [`top_n`], and [`select_top_n_into`]
 //!   over precomputed scores (one ranking rule for both).
 //!
@@ -82,6 +87,7 @@ pub mod eals;
 mod error;
 mod factors;
 pub mod fixed;
+mod fold;
 pub mod lowrank;
 mod real;
 pub mod row;
@@ -103,11 +109,12 @@ pub use cholesky::{
 pub use dense::Dense;
 pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
 pub use error::{Error, Result};
-pub use factors::{Baseline, Bf16Factors, Factors, Items, Row, RowTable};
+pub use factors::{Baseline, Bf16Factors, Factors, Folded, Items, Row, RowTable};
+pub use fold::{LaneFold, PortableFold, lane_folds};
 pub use lowrank::{
     EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
     low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,
-    whiten_rows, whitening_factor,
+    solve_row_low_rank_eigen_folded, solve_row_low_rank_folded, whiten_rows, whitening_factor,
 };
 pub use real::Real;
 pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};

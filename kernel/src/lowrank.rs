@@ -70,7 +70,8 @@ use crate::cholesky::{
 };
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
-use crate::real::{Real, axpy, dot, dot4, positive};
+use crate::fold::{LaneFold, PortableFold};
+use crate::real::{Real, axpy, dot, dot4_folded, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -288,7 +289,23 @@ pub fn solve_row_low_rank<T: Real>(
     scratch: &mut [T],
     x: &mut [T],
 ) -> Result<bool> {
-    solve_low_rank_by(w, row, T::ZERO, scratch, x)
+    solve_low_rank_by(w, row, T::ZERO, scratch, x, PortableFold)
+}
+
+/// [`solve_row_low_rank`] with the lane sums of the capacitance matrix's
+/// four-row dots folded by `fold` (see [`LaneFold`]): the same bits.
+///
+/// # Errors
+/// As [`solve_row_low_rank`].
+#[inline(always)]
+pub fn solve_row_low_rank_folded<T: Real, F: LaneFold>(
+    w: &Whitened<'_, T>,
+    row: &Row<'_, T>,
+    scratch: &mut [T],
+    x: &mut [T],
+    fold: F,
+) -> Result<bool> {
+    solve_low_rank_by(w, row, T::ZERO, scratch, x, fold)
 }
 
 /// The two steps of a low-rank solve that depend on the basis ([`Whitened`]
@@ -386,12 +403,13 @@ impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
 /// is not taken, `Ok(false)`), forms the lower triangle of `V Vᵀ` with the
 /// kernel's dots ([`gram_lower`]) and has the basis finish into `x`.
 #[inline(always)]
-fn solve_low_rank_by<T: Real, B: LowRankBasis<T>>(
+fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
     w: &B,
     row: &Row<'_, T>,
     lambda: T,
     scratch: &mut [T],
     x: &mut [T],
+    fold: F,
 ) -> Result<bool> {
     let (k, n_u) = (w.k(), row.len());
     check::len(x, k, "x")?;
@@ -403,24 +421,29 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>>(
         return Ok(false);
     };
     let s = &mut s[..n * n];
-    gram_lower(&v[..n * k], n, k, s);
+    gram_lower(&v[..n * k], n, k, s, fold);
     w.finish(&v[..n * k], n, s, lambda, b_hat, x)?;
     Ok(true)
 }
 
 /// The lower triangle of `S = V Vᵀ` (`n x n`, row-major) for the `n` rows
 /// of `v` (`k` wide): `S[a][b] = dot(v_a, v_b)` for `b <= a`. Four entries
-/// of a row of `S` at a time through [`dot4`] (`v_a` read once for the
-/// four, the four lane folds side by side), each bit for bit the single
-/// [`dot`]; the strict upper triangle is not written.
+/// of a row of `S` at a time through [`crate::real::dot4_folded`] (`v_a`
+/// read once for the four, the four lane folds by `fold`), each bit for bit
+/// the single [`dot`]; the strict upper triangle is not written.
 #[inline(always)]
-fn gram_lower<T: Real>(v: &[T], n: usize, k: usize, s: &mut [T]) {
+fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
     let row = |b: usize| &v[b * k..(b + 1) * k];
     for a in 0..n {
         let (va, sa) = (row(a), &mut s[a * n..(a + 1) * n]);
         let quads = (a + 1) / 4 * 4;
         for b in (0..quads).step_by(4) {
-            let d = dot4([row(b), row(b + 1), row(b + 2), row(b + 3)], va);
+            let d = dot4_folded(
+                [row(b), row(b + 1), row(b + 2), row(b + 3)],
+                va,
+                |e| e,
+                fold,
+            );
             sa[b..b + 4].copy_from_slice(&d);
         }
         for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads) {
@@ -603,7 +626,24 @@ pub fn solve_row_low_rank_eigen<T: Real>(
     scratch: &mut [T],
     x: &mut [T],
 ) -> Result<bool> {
-    solve_low_rank_by(w, row, lambda, scratch, x)
+    solve_low_rank_by(w, row, lambda, scratch, x, PortableFold)
+}
+
+/// [`solve_row_low_rank_eigen`] with the capacitance matrix's lane folds
+/// by `fold` (see [`solve_row_low_rank_folded`]): the same bits.
+///
+/// # Errors
+/// As [`solve_row_low_rank_eigen`].
+#[inline(always)]
+pub fn solve_row_low_rank_eigen_folded<T: Real, F: LaneFold>(
+    w: &EigenWhitened<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    scratch: &mut [T],
+    x: &mut [T],
+    fold: F,
+) -> Result<bool> {
+    solve_low_rank_by(w, row, lambda, scratch, x, fold)
 }
 
 /// [`low_rank_gathered`] in the eigenbasis: the rows

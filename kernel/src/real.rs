@@ -1,13 +1,29 @@
 //! The scalar type the kernels are generic over, with `libm` behind this one module.
 
+use crate::fold::LaneFold;
 use crate::tiling::Tiling;
 use core::fmt::{Debug, Display};
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+    use crate::fold::LaneFold;
+
+    pub trait Sealed: Sized {
+        /// `fold`'s four lane folds for this type.
+        fn fold4<F: LaneFold>(fold: F, s: [[Self; 16]; 4]) -> [Self; 4];
+    }
+    impl Sealed for f32 {
+        #[inline(always)]
+        fn fold4<F: LaneFold>(fold: F, s: [[f32; 16]; 4]) -> [f32; 4] {
+            fold.fold4_f32(s)
+        }
+    }
+    impl Sealed for f64 {
+        #[inline(always)]
+        fn fold4<F: LaneFold>(fold: F, s: [[f64; 16]; 4]) -> [f64; 4] {
+            fold.fold4_f64(s)
+        }
+    }
 }
 
 /// A floating-point scalar: implemented for [`f32`] and [`f64`] only (sealed).
@@ -196,7 +212,9 @@ pub(crate) fn dot_by<T: Real, E: Copy>(a: &[E], b: &[T], load: impl Fn(E) -> T) 
 /// in `dot4` at k = 64. LLVM does not always emit them so: in the host's
 /// inlined copies part of each fold still goes through single-lane
 /// extracts and scalar adds (BENCHMARKS.md, batch 14 items 3-4), and stable
-/// Rust offers no portable shuffle to force it. Even so, on a Zen 4
+/// Rust offers no portable shuffle to force it; where four dots are folded
+/// together, a host may do it with its own shuffles ([`crate::LaneFold`],
+/// batch 20). Even so, on a Zen 4
 /// (AVX-512 on 256-bit units) the tree made the 50k k = 64 CG iteration 12%
 /// faster than the lanes in order (BENCHMARKS.md, batch 13).
 #[inline(always)]
@@ -300,7 +318,8 @@ fn dot_named_sums<T: Real>(a: &[T], b: &[T]) -> T {
 
 /// Four [`dot`]s against the same `v`, each bit for bit `dot(a[d], v)`
 /// (every `a[d]` as long as `v`; the caller guarantees it). `v` is loaded
-/// once for the four, and their four [`lane_tree`] folds run side by side.
+/// once for the four, and their four [`lane_tree`] folds run side by side
+/// ([`dot4_folded`] takes the folds from a [`LaneFold`]).
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
@@ -312,6 +331,19 @@ pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) -> T) -> [T; 4] {
+    dot4_folded(a, v, load, crate::fold::PortableFold)
+}
+
+/// [`dot4_by`] with the four lane folds done by `fold` (bit for bit
+/// [`lane_tree`]'s by [`LaneFold`]'s contract).
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn dot4_folded<T: Real, E: Copy, F: LaneFold>(
+    a: [&[E]; 4],
+    v: &[T],
+    load: impl Fn(E) -> T,
+    fold: F,
+) -> [T; 4] {
     let n = v.len();
     if a.iter().any(|s| s.len() != n) {
         // Unreachable for validated rows; the single dots define the result.
@@ -329,7 +361,7 @@ pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) 
             s3[l] += load(y3[l]) * x[l];
         }
     }
-    let mut sum = [lane_tree(s0), lane_tree(s1), lane_tree(s2), lane_tree(s3)];
+    let mut sum = <T as sealed::Sealed>::fold4(fold, [s0, s1, s2, s3]);
     for (d, rest) in [r0, r1, r2, r3].into_iter().enumerate() {
         for (x, y) in rest.iter().zip(rv) {
             sum[d] += load(*x) * *y;
@@ -350,6 +382,19 @@ pub(crate) fn dot4<T: Real>(a: [&[T]; 4], v: &[T]) -> [T; 4] {
 #[inline(always)]
 pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) -> T) -> [T; 4] {
     a.map(|s| dot_by(s, v, &load))
+}
+
+/// [`dot4_folded`] on bare metal: four [`dot_by`]s (each folds its own
+/// lanes; a [`LaneFold`] gives the same bits by its contract).
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn dot4_folded<T: Real, E: Copy, F: LaneFold>(
+    a: [&[E]; 4],
+    v: &[T],
+    load: impl Fn(E) -> T,
+    _fold: F,
+) -> [T; 4] {
+    dot4_by(a, v, load)
 }
 
 /// Four [`axpy`]s in one pass over `y`: `y += a[0] x[0]`, then `+= a[1] x[1]`, …,

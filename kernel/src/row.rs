@@ -43,7 +43,7 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, dot, dot4, mirror_lower, quad_form, symv, syr_block_len, syr_lower, syr_lower_many,
+    Real, axpy, dot, mirror_lower, quad_form, symv, syr_block_len, syr_lower, syr_lower_many,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
@@ -79,7 +79,7 @@ pub fn gramian<T: Real>(h: &Factors<'_, T>, c0: Baseline<'_, T>, g: &mut [T]) ->
     check::result(g, "g")
 }
 
-fn check_w<T: Real>(items: &Items<'_, T>, w: &[T], lambda: T) -> Result<()> {
+fn check_w<T: Real, H: RowTable<T>>(items: &Items<'_, T, H>, w: &[T], lambda: T) -> Result<()> {
     check::len(w, items.k(), "w")?;
     check::finite(w, "w")?;
     check::scalar_nonneg(lambda, "lambda")
@@ -105,7 +105,12 @@ fn check_w<T: Real>(items: &Items<'_, T>, w: &[T], lambda: T) -> Result<()> {
 /// assert_eq!(loss, 0.0);
 /// ```
 #[inline(always)]
-pub fn row_loss<T: Real>(items: &Items<'_, T>, row: &Row<'_, T>, lambda: T, w: &[T]) -> Result<T> {
+pub fn row_loss<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
+    row: &Row<'_, T>,
+    lambda: T,
+    w: &[T],
+) -> Result<T> {
     items.check_row(row)?;
     check_w(items, w, lambda)?;
     let k = items.k();
@@ -123,15 +128,15 @@ pub fn row_loss<T: Real>(items: &Items<'_, T>, row: &Row<'_, T>, lambda: T, w: &
     let full = n / 4 * 4;
     let mut t = 0;
     while t < full {
-        let hs: [&[T]; 4] = core::array::from_fn(|d| items.h.row(row.cell(t + d).0));
-        let s = dot4(hs, w);
+        let hs: [&[H::Elem]; 4] = core::array::from_fn(|d| items.h.row(row.cell(t + d).0));
+        let s = items.h.dot4(hs, w);
         for (d, sd) in s.into_iter().enumerate() {
             term(t + d, sd);
         }
         t += 4;
     }
     for t in full..n {
-        term(t, dot(items.h.row(row.cell(t).0), w));
+        term(t, H::dot(items.h.row(row.cell(t).0), w));
     }
     let loss = quad + obs + lambda * dot(w, w);
     check::result(core::slice::from_ref(&loss), "loss")?;
@@ -225,7 +230,7 @@ fn observed_pass<T: Real, H: RowTable<T>>(
     let (ir, cr) = (&row.items[full..n], &row.conf[full..n]);
     for (js, cs) in ic.iter().zip(cc) {
         let hs = js.map(|j| h.row(j as usize));
-        let dots = H::dot4(hs, v);
+        let dots = h.dot4(hs, v);
         let coef: [T; 4] = core::array::from_fn(|d| (cs[d] - c0(js[d] as usize)) * dots[d]);
         H::axpy4(coef, hs, out);
     }
