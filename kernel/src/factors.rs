@@ -440,10 +440,15 @@ pub struct Folded<H, F> {
     fold: F,
 }
 
-impl<H, F> Folded<H, F> {
+impl<H, F: Copy> Folded<H, F> {
     /// The rows as stored, without the fold.
     pub fn rows(&self) -> &H {
         &self.rows
+    }
+
+    /// The fold.
+    pub fn fold(&self) -> F {
+        self.fold
     }
 }
 
@@ -467,9 +472,17 @@ impl<T: Real, H: RowTable<T>, F: LaneFold> sealed::Rows<T> for Folded<H, F> {
     fn dot(row: &[H::Elem], v: &[T]) -> T {
         H::dot(row, v)
     }
+    #[cfg(not(target_os = "none"))]
     #[inline(always)]
     fn dot4(&self, rows: [&[H::Elem]; 4], v: &[T]) -> [T; 4] {
         real::dot4_folded(rows, v, H::load, self.fold)
+    }
+    /// Bare metal: the table's own `dot4` (a host's fold has no business
+    /// there, and it would give the same bits).
+    #[cfg(target_os = "none")]
+    #[inline(always)]
+    fn dot4(&self, rows: [&[H::Elem]; 4], v: &[T]) -> [T; 4] {
+        self.rows.dot4(rows, v)
     }
     #[inline(always)]
     fn load(e: H::Elem) -> T {

@@ -71,7 +71,7 @@ use crate::cholesky::{
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::fold::{LaneFold, PortableFold};
-use crate::real::{Real, axpy, dot, dot4_folded, positive};
+use crate::real::{Real, axpy, dot, dot4_with, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -428,7 +428,7 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
 
 /// The lower triangle of `S = V Vᵀ` (`n x n`, row-major) for the `n` rows
 /// of `v` (`k` wide): `S[a][b] = dot(v_a, v_b)` for `b <= a`. Four entries
-/// of a row of `S` at a time through [`crate::real::dot4_folded`] (`v_a`
+/// of a row of `S` at a time through [`crate::real::dot4_with`] (`v_a`
 /// read once for the four, the four lane folds by `fold`), each bit for bit
 /// the single [`dot`]; the strict upper triangle is not written.
 #[inline(always)]
@@ -438,12 +438,7 @@ fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fo
         let (va, sa) = (row(a), &mut s[a * n..(a + 1) * n]);
         let quads = (a + 1) / 4 * 4;
         for b in (0..quads).step_by(4) {
-            let d = dot4_folded(
-                [row(b), row(b + 1), row(b + 2), row(b + 3)],
-                va,
-                |e| e,
-                fold,
-            );
+            let d = dot4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], va, fold);
             sa[b..b + 4].copy_from_slice(&d);
         }
         for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads) {

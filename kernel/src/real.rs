@@ -384,17 +384,22 @@ pub(crate) fn dot4_by<T: Real, E: Copy>(a: [&[E]; 4], v: &[T], load: impl Fn(E) 
     a.map(|s| dot_by(s, v, &load))
 }
 
-/// [`dot4_folded`] on bare metal: four [`dot_by`]s (each folds its own
-/// lanes; a [`LaneFold`] gives the same bits by its contract).
+/// [`dot4`] of rows of `T` with the lane folds by `fold`.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn dot4_with<T: Real, F: LaneFold>(a: [&[T]; 4], v: &[T], fold: F) -> [T; 4] {
+    dot4_folded(a, v, |x| x, fold)
+}
+
+/// [`dot4_with`] on bare metal: [`dot4`], four named-sums [`dot`]s (a
+/// [`LaneFold`] gives the same bits by its contract, and a host's fold has
+/// no business there; the array-lane body of [`dot_by`] would cost the
+/// firmware's low-rank solve 13-22% more instructions, BENCHMARKS.md batch
+/// 20).
 #[cfg(target_os = "none")]
 #[inline(always)]
-pub(crate) fn dot4_folded<T: Real, E: Copy, F: LaneFold>(
-    a: [&[E]; 4],
-    v: &[T],
-    load: impl Fn(E) -> T,
-    _fold: F,
-) -> [T; 4] {
-    dot4_by(a, v, load)
+pub(crate) fn dot4_with<T: Real, F: LaneFold>(a: [&[T]; 4], v: &[T], _fold: F) -> [T; 4] {
+    dot4(a, v)
 }
 
 /// Four [`axpy`]s in one pass over `y`: `y += a[0] x[0]`, then `+= a[1] x[1]`, …,
