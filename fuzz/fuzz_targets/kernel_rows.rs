@@ -1,12 +1,15 @@
 //! The kernel's row functions with arbitrary sizes, values and item ids, in
 //! `f32` and `f64`: no panic, no hang, and every `Ok` output is finite
 //! (the kernel reports a non-finite result as an error, never returns it);
-//! the CG over rows in bfloat16 is the CG over the decoded rows.
+//! the CG over rows in bfloat16 is the CG over the decoded rows; the host's
+//! lane folds change no result.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use wmf_kernel::{Baseline, Bf16Factors, CellUpdate, CgParams, Factors, Items, Real, Row};
+use wmf_kernel::{
+    Baseline, Bf16Factors, CellUpdate, CgParams, Factors, Items, LaneFold, Real, Row,
+};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -48,6 +51,52 @@ fn fill<T: Real>(src: &[i16], len: usize) -> Vec<T> {
 
 fn finite<T: Real>(v: &[T]) -> bool {
     v.iter().all(|x| x.is_finite())
+}
+
+/// One row's inputs, solved with and without a host's lane fold.
+struct Folds<'a, T> {
+    items: &'a Items<'a, T>,
+    row: &'a Row<'a, T>,
+    lambda: T,
+    w0: &'a [T],
+    params: CgParams,
+    whitened: Option<&'a wmf_kernel::Whitened<'a, T>>,
+    low_rank_len: usize,
+}
+
+impl<T: Real> Folds<'_, T> {
+    fn check<F: LaneFold>(&self, fold: F) {
+        let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        let folded = self.items.with_fold(fold);
+        let (row, lambda) = (self.row, self.lambda);
+        let mut scratch = vec![T::ZERO; wmf_kernel::cg_scratch_len(self.items.k())];
+        let (mut xa, mut xb) = (self.w0.to_vec(), self.w0.to_vec());
+        let got =
+            wmf_kernel::solve_row_cg(&folded, row, lambda, &mut xa, self.params, &mut scratch);
+        let want =
+            wmf_kernel::solve_row_cg(self.items, row, lambda, &mut xb, self.params, &mut scratch);
+        assert_eq!(got, want, "CG with a host fold differs");
+        assert_eq!(bits(&xa), bits(&xb), "CG with a host fold differs");
+        let got = wmf_kernel::row_loss(&folded, row, lambda, self.w0);
+        let want = wmf_kernel::row_loss(self.items, row, lambda, self.w0);
+        assert_eq!(
+            got.map(|l| l.to_f64().to_bits()),
+            want.map(|l| l.to_f64().to_bits()),
+            "row_loss with a host fold differs"
+        );
+        if let Some(wt) = self.whitened {
+            let mut scratch = vec![T::ZERO; self.low_rank_len];
+            let (mut xa, mut xb) = (self.w0.to_vec(), self.w0.to_vec());
+            let got = wmf_kernel::solve_row_low_rank_folded(wt, row, &mut scratch, &mut xa, fold);
+            let want = wmf_kernel::solve_row_low_rank(wt, row, &mut scratch, &mut xb);
+            assert_eq!(got, want, "low-rank solve with a host fold differs");
+            assert_eq!(
+                bits(&xa),
+                bits(&xb),
+                "low-rank solve with a host fold differs"
+            );
+        }
+    }
 }
 
 fn run<T: Real>(inp: &Input) {
@@ -142,13 +191,17 @@ fn run<T: Real>(inp: &Input) {
     if !whitened {
         hw = h[..h_len].to_vec();
     }
-    if let Ok(wf) = Factors::new(&hw, n, k)
-        && let Ok(wt) = wmf_kernel::Whitened::new(wf, &l, c0)
-    {
-        let len = wmf_kernel::low_rank_scratch_len(ids.len(), k).saturating_sub(short);
-        let mut scratch = vec![T::ZERO; len.min(1 << 20)];
+    let low_rank_len = wmf_kernel::low_rank_scratch_len(ids.len(), k)
+        .saturating_sub(short)
+        .min(1 << 20);
+    let wf = Factors::new(&hw, n, k);
+    let wt = wf
+        .ok()
+        .and_then(|wf| wmf_kernel::Whitened::new(wf, &l, c0).ok());
+    if let Some(wt) = &wt {
+        let mut scratch = vec![T::ZERO; low_rank_len];
         let mut x = w0.clone();
-        if let Ok(took) = wmf_kernel::solve_row_low_rank(&wt, &row, &mut scratch, &mut x) {
+        if let Ok(took) = wmf_kernel::solve_row_low_rank(wt, &row, &mut scratch, &mut x) {
             assert!(finite(&x), "low-rank solve returned non-finite values");
             assert!(took || x == w0, "low-rank solve wrote x when declining");
         }
@@ -179,9 +232,33 @@ fn run<T: Real>(inp: &Input) {
         let (mut xa, mut xb) = (w0.clone(), w0.clone());
         let got = wmf_kernel::solve_row_cg(&compact, &row, lambda, &mut xa, params, &mut scratch);
         let want = wmf_kernel::solve_row_cg(&plain, &row, lambda, &mut xb, params, &mut scratch);
-        assert_eq!(got, want, "bfloat16 CG differs from CG over the decoded rows");
+        assert_eq!(
+            got, want,
+            "bfloat16 CG differs from CG over the decoded rows"
+        );
         let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&xa), bits(&xb), "bfloat16 CG differs from CG over the decoded rows");
+        assert_eq!(
+            bits(&xa),
+            bits(&xb),
+            "bfloat16 CG differs from CG over the decoded rows"
+        );
+    }
+    // The host's lane folds (AVX-512, AVX2, where this CPU has them) give
+    // the kernel's results, errors and bits.
+    let case = Folds {
+        items: &items,
+        row: &row,
+        lambda,
+        w0: &w0,
+        params,
+        whitened: wt.as_ref(),
+        low_rank_len,
+    };
+    if let Some(fold) = wmf_host::fold::Avx512Fold::detect() {
+        case.check(fold);
+    }
+    if let Some(fold) = wmf_host::fold::Avx2Fold::detect() {
+        case.check(fold);
     }
     let mut x = w0.clone();
     let mut pred = vec![T::ZERO; wmf_kernel::eals_scratch_len(ids.len())];
