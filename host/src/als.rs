@@ -717,63 +717,53 @@ fn detect_isa() -> Isa {
 /// and the plain build for [`Isa::Baseline`] (and off x86-64). The copies are
 /// ordinary safe Rust; calling one is `unsafe` only because the CPU must
 /// have its features, which [`isa`] checked at run time.
+///
+/// `= $generic with fold;` passes each copy's lane fold ([`crate::fold`]) as
+/// a last argument: the AVX-512 and AVX2 copies make theirs (safe there:
+/// they are compiled with the features), the plain build takes the kernel's.
 macro_rules! isa_dispatch {
     (
         $(#[$meta:meta])*
         $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
             = $generic:ident;
     ) => {
-        $(#[$meta])*
-        #[allow(clippy::too_many_arguments)]
-        #[inline]
-        $vis fn $name $(<$($t: $bound),+>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx512 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
-                    $generic($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx2 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
-                    $generic($($arg),*)
-                }
-                match isa {
-                    // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
-                    // has those features (detected at run time).
-                    $crate::als::Isa::Avx512 => return unsafe { avx512($($arg),*) },
-                    $crate::als::Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    $crate::als::Isa::Baseline => {}
-                }
-            }
-            let _ = isa;
-            $generic($($arg),*)
+        $crate::als::isa_dispatch! {
+            @copies [$(#[$meta])*] $vis $name [$($($t: $bound),+)?] ($($arg: $ty),*) -> $ret
+            = $generic [] [] []
         }
     };
-    // As above, with the copy's lane fold ([`crate::fold`]) as a last
-    // argument: the AVX-512 and AVX2 copies make theirs (safe there: they are
-    // compiled with the features), the plain build takes the kernel's.
     (
         $(#[$meta:meta])*
         $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
             = $generic:ident with fold;
     ) => {
+        $crate::als::isa_dispatch! {
+            @copies [$(#[$meta])*] $vis $name [$($($t: $bound),+)?] ($($arg: $ty),*) -> $ret
+            = $generic [$crate::fold::avx512()] [$crate::fold::avx2()] [wmf_kernel::PortableFold]
+        }
+    };
+    // The function and its copies; each bracket holds the extra last
+    // argument (or none) of the AVX-512, AVX2 and plain calls.
+    (
+        @copies [$(#[$meta:meta])*] $vis:vis $name:ident [$($t:ident: $bound:path),*]
+        ($($arg:ident: $ty:ty),*) -> $ret:ty
+            = $generic:ident [$($x512:expr)?] [$($x2:expr)?] [$($xbase:expr)?]
+    ) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
         #[inline]
-        $vis fn $name $(<$($t: $bound),+>)? (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
+        $vis fn $name <$($t: $bound),*> (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn avx512 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* $crate::fold::avx512())
+                fn avx512 <$($t: $bound),*> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $($x512)?)
                 }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn avx2 $(<$($t: $bound),+>)? ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* $crate::fold::avx2())
+                fn avx2 <$($t: $bound),*> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $($x2)?)
                 }
                 match isa {
                     // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
@@ -784,7 +774,7 @@ macro_rules! isa_dispatch {
                 }
             }
             let _ = isa;
-            $generic($($arg,)* wmf_kernel::PortableFold)
+            $generic($($arg,)* $($xbase)?)
         }
     };
 }

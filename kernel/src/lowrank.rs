@@ -401,7 +401,8 @@ impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
 /// [`solve_row_low_rank_eigen`]): checks `x` (`k`) and `scratch` (for the
 /// row's `n_u` cells), has the basis gather `V` and `b̂` (`None`: the row
 /// is not taken, `Ok(false)`), forms the lower triangle of `V Vᵀ` with the
-/// kernel's dots ([`gram_lower`]) and has the basis finish into `x`.
+/// kernel's dots, their lane sums folded by `fold` ([`gram_lower`]), and
+/// has the basis finish into `x`.
 #[inline(always)]
 fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
     w: &B,
