@@ -11,6 +11,7 @@ extern crate openblas_src as _;
 
 pub mod alloc;
 pub mod als;
+pub mod blas;
 pub mod checkpoint;
 pub mod confidence;
 pub mod data;

@@ -64,6 +64,8 @@ enum Command {
     /// Compare the factors of two models, matching rows by id (for tests).
     #[command(hide = true)]
     DiffModels(dist_cli::DiffModelsCmd),
+    /// What this machine runs wmf on: the CPU's vector level, the solver loops and the BLAS kernels chosen.
+    Info(InfoCmd),
 }
 
 /// Where interactions come from.
@@ -458,6 +460,13 @@ struct ExportCmd {
 }
 
 #[derive(Debug, Args)]
+struct InfoCmd {
+    /// One JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct GradcheckCmd {
     /// Users of the random problem.
     #[arg(long, default_value_t = 6)]
@@ -525,6 +534,17 @@ struct DemoCmd {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread or output exists: a BLAS that fell back to
+    // kernels older than the CPU gets this program run again with the
+    // right ones (wmf_host::blas). Returns only when nothing was to be done
+    // or the exec failed.
+    if let Err(e) = wmf_host::blas::retarget() {
+        eprintln!(
+            "wmf: warning: OpenBLAS runs its {} kernels on this CPU and wmf could not run again with {} set: {e}",
+            wmf_host::blas::core_name(),
+            wmf_host::blas::CORETYPE_VAR
+        );
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -562,6 +582,7 @@ fn run() -> Result<()> {
         Command::FoldIn(c) => fold_in(c),
         Command::Export(c) => export(c),
         Command::Gradcheck(c) => gradcheck(c),
+        Command::Info(c) => info(c),
         Command::Demo(c) => demo(c),
         Command::Generate(c) => dist_cli::generate(c),
         Command::GenerateSplit(c) => generate_split(c),
@@ -1203,6 +1224,37 @@ fn export(c: ExportCmd) -> Result<()> {
         }
     }
     eprintln!("wrote {}", c.output.display());
+    Ok(())
+}
+
+/// `wmf info`: the CPU level, the solver loops' [`wmf_host::als::Isa`], the
+/// BLAS ([`wmf_host::blas::Report`]) and the default thread count.
+fn info(c: InfoCmd) -> Result<()> {
+    let blas = wmf_host::blas::Report::current();
+    let isa = format!("{:?}", wmf_host::als::isa());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let version = env!("CARGO_PKG_VERSION");
+    if c.json {
+        println!(
+            "{}",
+            serde_json::json!({"version": version, "solver_isa": isa, "wmf_isa_env": std::env::var("WMF_ISA").ok(), "threads": threads, "blas": blas})
+        );
+        return Ok(());
+    }
+    println!("wmf {version}");
+    println!("cpu level:    {}", blas.cpu_level);
+    println!("solver loops: {isa}");
+    println!("threads:      {threads}");
+    println!("blas:         {}", blas.config);
+    let why = match (&blas.retargeted_from, &blas.coretype_env) {
+        (Some(from), _) => format!(
+            "forced by wmf: OpenBLAS had chosen {from}, which has no AVX2 kernels; set {} to choose",
+            wmf_host::blas::CORETYPE_VAR
+        ),
+        (None, Some(v)) => format!("{}={v}", wmf_host::blas::CORETYPE_VAR),
+        (None, None) => "chosen by OpenBLAS".to_string(),
+    };
+    println!("blas kernels: {} ({why})", blas.core);
     Ok(())
 }
 

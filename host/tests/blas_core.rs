@@ -1,0 +1,173 @@
+//! `wmf` corrects an OpenBLAS that fell back to kernels older than the CPU
+//! (`wmf_host::blas`): with `OPENBLAS_CORETYPE` unset and a core without
+//! AVX2 kernels on a CPU with AVX2 or AVX-512, it runs itself again with the
+//! variable set. A value the user set is kept. The re-execution keeps the
+//! arguments, the output and the exit status; the model it trains is the
+//! one a run with the same core set by hand trains, byte for byte.
+//!
+//! The CPUs that make OpenBLAS fall back are rare, so most tests pretend
+//! one through the binary's test hook `WMF_TEST_BLAS_CORENAME`.
+
+#[path = "common/cli.rs"]
+mod cli_common;
+
+use cli_common::{fails_with, ok, write_triplets};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use wmf_host::blas::lacks_avx2;
+
+/// `wmf args` in `dir` with `OPENBLAS_CORETYPE` and the test hook removed,
+/// then `env` set.
+fn wmf_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wmf"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("WMF_BLAS_RETARGETED_FROM")
+        .env_remove("WMF_TEST_BLAS_CORENAME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the wmf binary runs")
+}
+
+fn info(env: &[(&str, &str)]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wmf_env(dir.path(), &["info", "--json"], env);
+    serde_json::from_str(ok(&out).trim()).unwrap()
+}
+
+fn s(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// The core `wmf` forces on this CPU, as `wmf info` reports its level.
+fn forced_for(level: &str) -> Option<&'static str> {
+    match level {
+        "Avx512" => Some("SkylakeX"),
+        "Avx2" => Some("Haswell"),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_kernels_in_use_are_as_wide_as_the_cpu() {
+    let v = info(&[]);
+    let b = &v["blas"];
+    let core = s(&b["core"]).unwrap();
+    assert!(!core.is_empty(), "{v}");
+    if forced_for(b["cpu_level"].as_str().unwrap()).is_some() {
+        assert!(
+            !lacks_avx2(&core),
+            "OpenBLAS runs {core} on a CPU with AVX2: {v}"
+        );
+    }
+    match s(&b["retargeted_from"]) {
+        // wmf ran itself again: what it set is what runs.
+        Some(from) => {
+            assert!(lacks_avx2(&from), "{v}");
+            assert_eq!(s(&b["coretype_env"]), Some(core.clone()), "{v}");
+        }
+        None => assert_eq!(s(&b["coretype_env"]), None, "{v}"),
+    }
+    assert!(["Avx512", "Avx2", "Baseline"].contains(&v["solver_isa"].as_str().unwrap()));
+    assert!(v["threads"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn a_fallback_is_retargeted_and_reported() {
+    let v = info(&[("WMF_TEST_BLAS_CORENAME", "Prescott")]);
+    let b = &v["blas"];
+    match forced_for(b["cpu_level"].as_str().unwrap()) {
+        Some(core) => {
+            assert_eq!(s(&b["retargeted_from"]).as_deref(), Some("Prescott"), "{v}");
+            assert_eq!(s(&b["coretype_env"]).as_deref(), Some(core), "{v}");
+            if b["config"].as_str().unwrap().contains("DYNAMIC_ARCH") {
+                assert_eq!(s(&b["core"]).as_deref(), Some(core), "{v}");
+            }
+        }
+        // Nothing wider to choose: no second run.
+        None => {
+            assert_eq!(b["retargeted_from"], Value::Null, "{v}");
+            assert_eq!(b["coretype_env"], Value::Null, "{v}");
+        }
+    }
+    // A choice that has AVX2 kernels is never second-guessed.
+    let v = info(&[("WMF_TEST_BLAS_CORENAME", "Haswell")]);
+    assert_eq!(v["blas"]["retargeted_from"], Value::Null, "{v}");
+    assert_eq!(v["blas"]["coretype_env"], Value::Null, "{v}");
+}
+
+#[test]
+fn the_users_choice_is_kept() {
+    for (user, hook) in [("Prescott", None), ("Prescott", Some("Core2")), ("", None)] {
+        let mut env = vec![("OPENBLAS_CORETYPE", user)];
+        if let Some(h) = hook {
+            env.push(("WMF_TEST_BLAS_CORENAME", h));
+        }
+        let v = info(&env);
+        let b = &v["blas"];
+        assert_eq!(s(&b["coretype_env"]).as_deref(), Some(user), "{v}");
+        assert_eq!(b["retargeted_from"], Value::Null, "{v}");
+        if !user.is_empty() && b["config"].as_str().unwrap().contains("DYNAMIC_ARCH") {
+            assert_eq!(s(&b["core"]).as_deref(), Some(user), "{v}");
+        }
+    }
+}
+
+#[test]
+fn the_second_run_keeps_arguments_output_status_and_results() {
+    let level = info(&[])["blas"]["cpu_level"].as_str().unwrap().to_string();
+    let Some(core) = forced_for(&level) else {
+        // No AVX2: wmf never runs itself again here; nothing to compare.
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_triplets(d, "data.csv", 200, 80, 15, 3);
+    let train = |model: &str, env: &[(&str, &str)]| {
+        let out = wmf_env(
+            d,
+            &[
+                "train",
+                "data.csv",
+                "-o",
+                model,
+                "-k",
+                "8",
+                "--iterations",
+                "3",
+                "--solver",
+                "cholesky",
+                "--threads",
+                "2",
+                "--json",
+                "--loss-every",
+                "1",
+            ],
+            env,
+        );
+        let stdout = ok(&out);
+        let losses: Vec<String> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v.get("loss").map(Value::to_string))
+            .collect();
+        assert_eq!(losses.len(), 3, "{stdout}");
+        (std::fs::read(d.join(model)).unwrap(), losses)
+    };
+    let by_hand = train("hand.wmf", &[("OPENBLAS_CORETYPE", core)]);
+    let again = train("again.wmf", &[("WMF_TEST_BLAS_CORENAME", "Prescott")]);
+    assert_eq!(by_hand.1, again.1, "losses");
+    assert!(by_hand.0 == again.0, "the model files differ");
+    // A failing command fails the same way, with one error line.
+    let bad = wmf_env(
+        d,
+        &["train", "missing.csv", "-o", "m.wmf"],
+        &[("WMF_TEST_BLAS_CORENAME", "Prescott")],
+    );
+    fails_with(&bad, &["missing.csv"]);
+    assert_eq!(bad.status.code(), Some(1));
+}
