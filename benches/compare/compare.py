@@ -224,11 +224,25 @@ def row_lengths(data_dir):
     return np.bincount(a[:, 0].astype(np.int64)), np.bincount(a[:, 1].astype(np.int64))
 
 
+def wmf_blas(args, blas):
+    """`wmf info --json`'s BLAS report under this BLAS setting: the kernels wmf
+    runs (it forces wider ones when OpenBLAS fell back to kernels without AVX2
+    on a CPU it does not know; wmf_host::blas)."""
+    r = subprocess.run([args.wmf, "info", "--json"], env=env_for(blas), capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)["blas"]
+
+
 def sgemm_rates(args):
+    """The sgemm ceiling of each BLAS setting, measured with the kernels wmf
+    runs under it (OPENBLAS_CORETYPE as wmf sets it for itself, if it does)."""
     rates = {}
     for blas in args.blas:
+        info = wmf_blas(args, blas)
+        extra = {"OPENBLAS_CORETYPE": info["coretype_env"]} if info.get("retargeted_from") else {}
+        if extra:
+            log(f"wmf under {blas}: OpenBLAS chose {info['retargeted_from']}, wmf runs {info['core']}")
         for t in (1, 2):
-            r = subprocess.run([sys.executable, os.path.join(HERE, "sgemm.py"), str(t)], env=env_for(blas),
+            r = subprocess.run([sys.executable, os.path.join(HERE, "sgemm.py"), str(t)], env=env_for(blas, extra),
                                capture_output=True, text=True, check=True)
             rates[(blas, t)] = json.loads(r.stdout)
             log(f"sgemm {blas} {t} thread(s): {rates[(blas, t)]['gflops']:.1f} GFLOP/s ({rates[(blas, t)]['core']})")
