@@ -113,8 +113,8 @@ pub(crate) fn diff_models(c: DiffModelsCmd) -> Result<()> {
         &b.item_ids,
         "item",
     )?;
-    println!("user factors: max relative difference {du:.3e}");
-    println!("item factors: max relative difference {di:.3e}");
+    outln!("user factors: max relative difference {du:.3e}");
+    outln!("item factors: max relative difference {di:.3e}");
     if du.max(di) > c.tol || du.is_nan() || di.is_nan() {
         bail!("models differ by more than {:.1e}", c.tol);
     }
@@ -188,7 +188,7 @@ pub(crate) fn train_distributed(c: TrainCmd) -> Result<()> {
     match result {
         Ok(t) => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"model": c.output.display().to_string(), "users": t.stats.m, "items": t.stats.n, "k": config.k, "stats": t.stats})
                 );

@@ -22,7 +22,54 @@ use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
 use wmf_host::{BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig};
 
+/// `println!` that returns an error instead of panicking when standard
+/// output fails: a reader that closed it (`wmf ... | head`) becomes
+/// [`StdoutClosed`], which `main` ends on quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(
+            &mut std::io::stdout().lock(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        )
+        .map_err($crate::stdout_error)?
+    };
+}
+
 mod dist_cli;
+
+/// Standard output was closed by its reader (`wmf recommend --all | head`):
+/// not a failure of wmf's, so `main` exits with success and no message.
+/// Only writes to standard output are mapped to it; a closed pipe that a
+/// model or other file goes to stays an error.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// An error writing to standard output: [`StdoutClosed`] for a closed pipe,
+/// otherwise the error with that context.
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(e).context("writing to standard output")
+    }
+}
+
+/// [`stdout_error`] for a result whose error may carry an `io::Error` from a
+/// writer over standard output.
+fn on_stdout<T>(r: Result<T>) -> Result<T> {
+    r.map_err(|e| match e.downcast::<std::io::Error>() {
+        Ok(io) => stdout_error(io),
+        Err(e) => e,
+    })
+}
 
 /// Large blocks (factor matrices, gathered rows) start on a cache line; see
 /// [`wmf_host::alloc`].
@@ -547,6 +594,7 @@ fn main() -> ExitCode {
     }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wmf: error: {}", error_chain(&e));
             if e.downcast_ref::<Interrupted>().is_some() {
@@ -937,7 +985,7 @@ fn train(c: TrainCmd) -> Result<()> {
     wmf_host::model_io::save(&model, &c.output)
         .with_context(|| format!("saving the model to {}", c.output.display()))?;
     if c.out.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"model": c.output.display().to_string(), "users": model.user_factors.nrows(), "items": model.item_factors.nrows(), "k": config.k})
         );
@@ -1055,12 +1103,12 @@ fn recommend(c: RecommendCmd) -> Result<()> {
         recommend_s += clock.elapsed().as_secs_f64();
         let clock = Instant::now();
         for (name, list) in chunk_names.iter().zip(recs) {
-            write_recs(&mut out, &model, name, &list, c.json)?;
+            on_stdout(write_recs(&mut out, &model, name, &list, c.json))?;
         }
         write_s += clock.elapsed().as_secs_f64();
     }
     let clock = Instant::now();
-    out.flush()?;
+    out.flush().map_err(stdout_error)?;
     write_s += clock.elapsed().as_secs_f64();
     if c.timings {
         eprintln!(
@@ -1121,7 +1169,7 @@ fn similar(c: SimilarCmd) -> Result<()> {
     };
     let list = wmf_host::recommend::similar(factors.view(), q, c.n)?;
     for (rank, s) in list.iter().enumerate() {
-        println!(
+        outln!(
             "{query}\t{}\t{}\t{:.6}",
             rank + 1,
             ids.name(s.item as usize).unwrap_or("?"),
@@ -1184,14 +1232,14 @@ fn fold_in(c: FoldInCmd) -> Result<()> {
     let w = wmf_host::foldin::recalculate_user(&model, &pairs, solver, None)?;
     if c.print_vector {
         let v: Vec<String> = w.iter().map(|x| format!("{x:.6}")).collect();
-        println!("vector\t{}", v.join(" "));
+        outln!("vector\t{}", v.join(" "));
     }
     let mut exclude: Vec<u32> = pairs.iter().map(|p| p.0).collect();
     exclude.sort_unstable();
     exclude.dedup();
     let list = wmf_host::recommend::recommend_one(model.item_factors.view(), &w, c.n, &exclude)?;
     let stdout = std::io::stdout();
-    write_recs(&mut stdout.lock(), &model, "new", &list, false)
+    on_stdout(write_recs(&mut stdout.lock(), &model, "new", &list, false))
 }
 
 fn export(c: ExportCmd) -> Result<()> {
@@ -1235,17 +1283,17 @@ fn info(c: InfoCmd) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let version = env!("CARGO_PKG_VERSION");
     if c.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"version": version, "solver_isa": isa, "wmf_isa_env": std::env::var("WMF_ISA").ok(), "threads": threads, "blas": blas})
         );
         return Ok(());
     }
-    println!("wmf {version}");
-    println!("cpu level:    {}", blas.cpu_level);
-    println!("solver loops: {isa}");
-    println!("threads:      {threads}");
-    println!("blas:         {}", blas.config);
+    outln!("wmf {version}");
+    outln!("cpu level:    {}", blas.cpu_level);
+    outln!("solver loops: {isa}");
+    outln!("threads:      {threads}");
+    outln!("blas:         {}", blas.config);
     let why = match (&blas.retargeted_from, &blas.coretype_env) {
         (Some(from), _) => format!(
             "forced by wmf: OpenBLAS had chosen {from}, which has no AVX2 kernels; set {} to choose",
@@ -1254,7 +1302,7 @@ fn info(c: InfoCmd) -> Result<()> {
         (None, Some(v)) => format!("{}={v}", wmf_host::blas::CORETYPE_VAR),
         (None, None) => "chosen by OpenBLAS".to_string(),
     };
-    println!("blas kernels: {} ({why})", blas.core);
+    outln!("blas kernels: {} ({why})", blas.core);
     Ok(())
 }
 
@@ -1350,14 +1398,14 @@ fn gradcheck(c: GradcheckCmd) -> Result<()> {
             implicit_vs_dense = implicit_vs_dense.max((grad[f] - dg).abs() / 1f64.max(dg.abs()));
         }
     }
-    println!(
+    outln!(
         "problem: m = {m}, n = {n}, k = {k}, lambda = {lambda}, seed = {}",
         c.seed
     );
-    println!("dense gradient (BLAS) vs kernel Dense:          {vs_kernel:.3e}");
-    println!("dense gradient vs finite differences:           {dense_fd:.3e}");
-    println!("implicit row gradient vs finite differences:    {implicit_fd:.3e}");
-    println!("implicit row gradient vs dense gradient:        {implicit_vs_dense:.3e}");
+    outln!("dense gradient (BLAS) vs kernel Dense:          {vs_kernel:.3e}");
+    outln!("dense gradient vs finite differences:           {dense_fd:.3e}");
+    outln!("implicit row gradient vs finite differences:    {implicit_fd:.3e}");
+    outln!("implicit row gradient vs dense gradient:        {implicit_vs_dense:.3e}");
     let worst = vs_kernel
         .max(dense_fd)
         .max(implicit_fd)
@@ -1368,7 +1416,7 @@ fn gradcheck(c: GradcheckCmd) -> Result<()> {
             c.tolerance
         );
     }
-    println!(
+    outln!(
         "ok: largest relative error {worst:.3e} <= {:.1e}",
         c.tolerance
     );
@@ -1389,7 +1437,7 @@ fn eval(c: EvalCmd) -> Result<()> {
         &c.out,
     )?;
     let report = evaluate(&model, &train, &test, c.split.at)?;
-    print_eval(&report, c.out.json);
+    print_eval(&report, c.out.json)?;
     Ok(())
 }
 
@@ -1471,7 +1519,7 @@ fn demo(c: DemoCmd) -> Result<()> {
     )
     .context("evaluating the planted taste")?;
     if c.out.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "users": data.users.nrows, "items": data.users.ncols, "interactions": data.users.nnz(),
@@ -1480,7 +1528,7 @@ fn demo(c: DemoCmd) -> Result<()> {
             })
         );
     } else {
-        println!(
+        outln!(
             "wmf demo: {} users x {} items, {} interactions; k = {}, {} iterations of {:?}, {} threads",
             data.users.nrows,
             data.users.ncols,
@@ -1490,13 +1538,15 @@ fn demo(c: DemoCmd) -> Result<()> {
             config.solver,
             config.threads
         );
-        print_eval(&report, false);
-        println!(
+        print_eval(&report, false)?;
+        outln!(
             "(planted taste, the generator's own scores: nDCG@{} {:.4}, AUC {:.4})",
-            c.at, oracle.ndcg, oracle.auc
+            c.at,
+            oracle.ndcg,
+            oracle.auc
         );
         let lift = report.model.ndcg / report.popularity.ndcg.max(1e-12);
-        println!(
+        outln!(
             "nDCG@{} is {lift:.1}x the popularity baseline; training {train_s:.2} s, total {:.2} s",
             c.at,
             total.elapsed().as_secs_f64()
@@ -1529,14 +1579,14 @@ fn evaluate(model: &Model, train: &Csr, test: &Csr, at: usize) -> Result<EvalRep
     })
 }
 
-fn print_eval(r: &EvalReport, json: bool) {
+fn print_eval(r: &EvalReport, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string(r).unwrap_or_default());
-        return;
+        outln!("{}", serde_json::to_string(r).unwrap_or_default());
+        return Ok(());
     }
     let (m, p) = (&r.model, &r.popularity);
     let k = m.k;
-    println!(
+    outln!(
         "{:<14} {:>10} {:>10}",
         format!("({} test users)", m.users),
         "model",
@@ -1549,8 +1599,9 @@ fn print_eval(r: &EvalReport, json: bool) {
         (format!("MAP@{k}"), m.map, p.map),
         ("AUC".to_owned(), m.auc, p.auc),
     ] {
-        println!("{name:<14} {a:>10.4} {b:>10.4}");
+        outln!("{name:<14} {a:>10.4} {b:>10.4}");
     }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -1631,7 +1682,7 @@ fn generate_split(c: GenerateSplitCmd) -> Result<()> {
     let (n_train, n_test) = (train.nnz(), test.nnz());
     wmf_host::synth::write_triplets(&c.out_dir.join("train.csv"), &as_dataset(train), false)?;
     wmf_host::synth::write_triplets(&c.out_dir.join("test.csv"), &as_dataset(test), false)?;
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"users": c.users, "items": c.items, "train": n_train, "test": n_test,
             "dir": c.out_dir.display().to_string()})
@@ -1778,12 +1829,12 @@ fn eval_factors(c: EvalFactorsCmd) -> Result<()> {
         .context("evaluating the factors")?;
     let eval_s = t.elapsed().as_secs_f64();
     if c.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"metrics": metrics, "eval_seconds": eval_s, "users": m, "items": n})
         );
     } else {
-        println!(
+        outln!(
             "{} test users: precision@{at} {:.4}  recall@{at} {:.4}  nDCG@{at} {:.4}  MAP@{at} {:.4}  AUC {:.4}  ({eval_s:.2} s)",
             metrics.users,
             metrics.precision,

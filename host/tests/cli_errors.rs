@@ -205,3 +205,91 @@ fn bad_models_and_queries() {
     );
     fails_with(&wmf(d, &["gradcheck", "-k", "0"]), &["invalid size"]);
 }
+
+/// `wmf ... | head`: a reader that closes standard output early is not an
+/// error of wmf's. Every command that writes there stops quietly with
+/// success (no panic, no message); a model that was to be written is
+/// written. A standard output that fails otherwise is an error.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_triplets(d, "data.csv", 400, 60, 10, 5);
+    ok(&wmf(
+        d,
+        &["train", "data.csv", "-o", "m.wmf", "-k", "4", "--quiet"],
+    ));
+    let cases: &[&[&str]] = &[
+        &[
+            "recommend",
+            "-m",
+            "m.wmf",
+            "--all",
+            "-n",
+            "50",
+            "--include-seen",
+        ],
+        &[
+            "recommend",
+            "-m",
+            "m.wmf",
+            "--all",
+            "-n",
+            "50",
+            "--include-seen",
+            "--json",
+        ],
+        &["similar", "-m", "m.wmf", "--item", "item1", "-n", "60"],
+        &["info"],
+        &["eval", "data.csv", "-k", "4", "--iterations", "2"],
+        &[
+            "train",
+            "data.csv",
+            "-o",
+            "again.wmf",
+            "-k",
+            "4",
+            "--iterations",
+            "3",
+            "--json",
+            "--loss-every",
+            "1",
+        ],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wmf"))
+            .args(*args)
+            .current_dir(d)
+            .env("OPENBLAS_NUM_THREADS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}: no output");
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("panicked") && !err.contains("error"),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+    assert!(d.join("again.wmf").exists(), "the model is written");
+    // Standard output that fails for another reason is still an error.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = Command::new(env!("CARGO_BIN_EXE_wmf"))
+            .args(["recommend", "-m", "m.wmf", "--all", "--include-seen"])
+            .current_dir(d)
+            .stdout(full)
+            .output()
+            .unwrap();
+        fails_with(&out, &["writing to standard output"]);
+    }
+}
