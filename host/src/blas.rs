@@ -173,11 +173,16 @@ pub fn preferred_core(current: &str, cpu: CpuLevel) -> Option<&'static str> {
 /// of OpenBLAS's choice, when `OPENBLAS_CORETYPE` is not set (an empty
 /// value counts as set: OpenBLAS reads it).
 pub fn core_to_force() -> Option<&'static str> {
+    plan().map(|(core, _)| core)
+}
+
+/// [`core_to_force`] with the core OpenBLAS chose (or the test hook's).
+fn plan() -> Option<(&'static str, String)> {
     if std::env::var_os(CORETYPE_VAR).is_some() {
         return None;
     }
     let current = std::env::var(TEST_CORENAME_VAR).unwrap_or_else(|_| core_name());
-    preferred_core(&current, CpuLevel::detect())
+    preferred_core(&current, CpuLevel::detect()).map(|core| (core, current))
 }
 
 /// Runs this program again with `OPENBLAS_CORETYPE` set, when
@@ -193,9 +198,8 @@ pub fn core_to_force() -> Option<&'static str> {
 /// system refused to run it).
 pub fn retarget() -> std::io::Result<()> {
     #[cfg(unix)]
-    if let Some(core) = core_to_force() {
+    if let Some((core, from)) = plan() {
         use std::os::unix::process::CommandExt;
-        let from = std::env::var(TEST_CORENAME_VAR).unwrap_or_else(|_| core_name());
         let exe = std::env::current_exe()?;
         let mut args = std::env::args_os();
         let mut cmd = std::process::Command::new(exe);

@@ -13,10 +13,10 @@
 #[path = "common/cli.rs"]
 mod cli_common;
 
-use cli_common::{fails_with, ok, write_triplets};
+use cli_common::{fails_with, ok, wmf_with, write_triplets};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use wmf_host::blas::lacks_avx2;
 
 /// `OPENBLAS_CORETYPE` as the environment sets it. The tests never change a
@@ -30,16 +30,12 @@ fn env_coretype() -> Option<String> {
 /// `wmf args` in `dir` with the environment's `OPENBLAS_CORETYPE` (if any),
 /// the test hook and the re-execution marker removed, then `env` set.
 fn wmf_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wmf"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env_remove("WMF_BLAS_RETARGETED_FROM")
-        .env_remove("WMF_TEST_BLAS_CORENAME");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("the wmf binary runs")
+    wmf_with(
+        dir,
+        args,
+        &["WMF_BLAS_RETARGETED_FROM", "WMF_TEST_BLAS_CORENAME"],
+        env,
+    )
 }
 
 fn info(env: &[(&str, &str)]) -> Value {

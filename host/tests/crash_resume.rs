@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use cli::write_triplets;
+use cli::{wmf_with, write_triplets};
 use wmf_host::checkpoint::{Checkpoint, path_in};
 
 const ITERATIONS: &str = "6";
@@ -40,16 +40,12 @@ fn train_args<'a>(input: &'a str, output: &'a str, extra: &[&'a str]) -> Vec<&'a
 }
 
 fn wmf_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wmf"));
-    c.args(args)
-        .current_dir(dir)
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env_remove("WMF_TEST_FAULT")
-        .env_remove("WMF_TEST_ITERATION_DELAY_MS");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("the wmf binary runs")
+    wmf_with(
+        dir,
+        args,
+        &["WMF_TEST_FAULT", "WMF_TEST_ITERATION_DELAY_MS"],
+        env,
+    )
 }
 
 fn killed_by_sigkill(out: &Output) -> bool {

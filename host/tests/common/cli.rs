@@ -6,12 +6,21 @@ use std::process::{Command, Output};
 
 /// Runs the built `wmf` binary with `args` in `dir`.
 pub fn wmf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wmf"))
-        .args(args)
+    wmf_with(dir, args, &[], &[])
+}
+
+/// [`wmf`] with the variables `remove` taken out of the environment it
+/// inherits, then `set` set (test hooks a test must control).
+pub fn wmf_with(dir: &Path, args: &[&str], remove: &[&str], set: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wmf"));
+    cmd.args(args)
         .current_dir(dir)
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .output()
-        .expect("the wmf binary runs")
+        .env("OPENBLAS_NUM_THREADS", "1");
+    for k in remove {
+        cmd.env_remove(k);
+    }
+    cmd.envs(set.iter().copied());
+    cmd.output().expect("the wmf binary runs")
 }
 
 /// Asserts success and returns stdout.
