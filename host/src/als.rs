@@ -211,9 +211,7 @@ fn whiten_eigen<T: Float>(
     g0: &[T],
     min_lambda: f64,
 ) -> Option<Whitening<T>> {
-    use ndarray_linalg::{Eigh, UPLO};
-    let a = Array2::<f64>::from_shape_fn((k, k), |(i, j)| g0[i.max(j) * k + i.min(j)].to_f64());
-    let (e, q) = a.eigh(UPLO::Lower).ok()?;
+    let (e, q) = gramian_eigen(g0, k)?;
     // The smallest `e + λ` sets the conditioning of the whitening; rounding
     // can leave `e` slightly negative for a singular `G0`.
     let scale = e
@@ -226,24 +224,162 @@ fn whiten_eigen<T: Float>(
     }
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     let e: Vec<T> = e.iter().map(|&v| T::from_f64(v)).collect();
-    let qm = ArrayView2::from_shape((k, k), &q[..]).ok()?;
     let mut hw = vec![T::ZERO; fixed.len()];
     hw.par_chunks_mut(4096 * k)
         .zip(fixed.par_chunks(4096 * k))
-        .for_each(|(out, rows)| {
-            let n = rows.len() / k;
-            if let (Ok(f), Ok(mut o)) = (
-                ArrayView2::from_shape((n, k), rows),
-                ndarray::ArrayViewMut2::from_shape((n, k), out),
-            ) {
-                ndarray::linalg::general_mat_mul(T::ONE, &f, &qm, T::ZERO, &mut o);
-            }
-        });
+        .for_each(|(out, rows)| times_q(rows, &q, k, out));
     let w = Whitening {
         basis: Basis::Eigen { q, e },
         hw,
     };
     w.hw.iter().all(|v| v.is_finite()).then_some(w)
+}
+
+/// `G0 = Q diag(e) Qᵀ` by LAPACK (`syevd`, in `f64`, from `G0`'s lower
+/// triangle): `e` ascending, `Q` row-major with the eigenvectors as its
+/// columns. `None` when LAPACK fails or gives a non-finite value.
+fn gramian_eigen<T: Float>(g0: &[T], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    use ndarray_linalg::{Eigh, UPLO};
+    if g0.len() < k * k {
+        return None;
+    }
+    let a = Array2::<f64>::from_shape_fn((k, k), |(i, j)| g0[i.max(j) * k + i.min(j)].to_f64());
+    let (e, q) = a.eigh(UPLO::Lower).ok()?;
+    let q: Vec<f64> = q.iter().copied().collect();
+    let e = e.to_vec();
+    (e.iter().chain(&q).all(|v| v.is_finite())).then_some((e, q))
+}
+
+/// `out = rows Q` for the row-major `rows` (`· x k`, whole rows) and the
+/// `k x k` `q`, by one BLAS `gemm` (`out` as long as `rows`).
+fn times_q<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
+    let n = rows.len() / k.max(1);
+    if let (Ok(f), Ok(qm), Ok(mut o)) = (
+        ArrayView2::from_shape((n, k), &rows[..n * k]),
+        ArrayView2::from_shape((k, k), q),
+        ndarray::ArrayViewMut2::from_shape((n, k), &mut out[..n * k]),
+    ) {
+        ndarray::linalg::general_mat_mul(T::ONE, &f, &qm, T::ZERO, &mut o);
+    }
+}
+
+/// Which CG halves [`Als`] solves in the eigenbasis of the fixed side's
+/// Gramian (see [`rotate_to_eigenbasis`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgBasis {
+    /// Full CG halves that solve at least as many rows as the fixed side
+    /// has ([`CgBasis::rotates`]).
+    Auto,
+    /// Never: the factors keep the basis they have.
+    AsIs,
+    /// Every full CG half whose rows share one Gramian.
+    Eigen,
+}
+
+impl CgBasis {
+    /// This process's default: [`CgBasis::Auto`], or what `WMF_CG_BASIS`
+    /// (`auto`, `as-is`, `eigen`; for benchmarks) says, read once.
+    pub fn from_env() -> Self {
+        static BASIS: std::sync::OnceLock<CgBasis> = std::sync::OnceLock::new();
+        *BASIS.get_or_init(|| match std::env::var("WMF_CG_BASIS").as_deref() {
+            Ok("as-is") => CgBasis::AsIs,
+            Ok("eigen") => CgBasis::Eigen,
+            _ => CgBasis::Auto,
+        })
+    }
+
+    /// Whether a half that solves `solved` rows of every row against
+    /// `fixed` rows with a shared Gramian (`solver` CG, no selection)
+    /// rotates. The rotation costs `(solved + fixed) k²` multiply-adds on
+    /// BLAS and saves `(steps + 1) solved k²` of the kernel's `G0 p`
+    /// products, which run at about half BLAS's rate (no fused
+    /// multiply-add, one vector at a time per row): at three steps `Auto`
+    /// asks for `solved >= fixed`, which the measurements (BENCHMARKS.md,
+    /// batch 22) bear out: the 50k user half (50,000 rows against 20,000)
+    /// gained, the item half (20,000 against 50,000) broke even.
+    pub fn rotates(self, solver: Solver, solved: usize, fixed: usize) -> bool {
+        let cg = matches!(solver, Solver::Cg { .. });
+        match self {
+            CgBasis::AsIs => false,
+            CgBasis::Eigen => cg,
+            CgBasis::Auto => cg && solved >= fixed && solved > 0,
+        }
+    }
+}
+
+/// Rotates `fixed` and `solved` (each `· x k`, row-major) in place into the
+/// eigenbasis of `g0`, the fixed side's Gramian, and returns the Gramian
+/// in that basis: `diag(e)` (`k x k`, zeros off the diagonal).
+///
+/// **Why it is the same problem.** With `G0 = Q diag(e) Qᵀ` (`Q`
+/// orthogonal), the rotation `F ← F Q`, `X ← X Q` leaves every prediction
+/// `x_u · f_j`, every `|x_u|²` and so the objective unchanged, and maps each
+/// row's normal equations `(G0 + Σ_obs (c − c0_j) f_j f_jᵀ + λ I) x = b` to
+/// the same equations in the new coordinates, with `G0` now `diag(e)`. CG is
+/// invariant under an orthogonal change of basis: its iterates, step lengths
+/// and residual norms are those of the unrotated solve, rotated (in exact
+/// arithmetic; in floating point they agree to rounding). The kernel
+/// notices the diagonal Gramian ([`Items::gramian_is_diagonal`]) and takes
+/// each `G0 p` in `O(k)` instead of `O(k²)`.
+///
+/// Both sides move: the model `W Hᵀ` is the same, its factors are in a
+/// new basis (like every factorisation, they are unique only up to such a
+/// rotation). `e` comes from `f64` (`syevd`), `Q` is rounded to `T`; the
+/// rotated rows' exact Gramian then differs from `diag(e)` by rounding, as
+/// a Gramian summed in another order would. Negative `e` (rounding, for a
+/// singular `G0`) become 0.
+///
+/// `None` (nothing rotated) when LAPACK fails.
+pub fn rotate_to_eigenbasis<T: Float>(
+    g0: &[T],
+    k: usize,
+    fixed: &mut Array2<T>,
+    solved: &mut Array2<T>,
+) -> Option<Vec<T>> {
+    /// Rows per BLAS call: the block and its product stay in L2, and the
+    /// partition (so every row's bits) does not depend on the thread count.
+    const BLOCK: usize = 64;
+    let (e, q) = gramian_eigen(g0, k)?;
+    let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
+    // Both sides or neither (the factors the solvers take are row-major).
+    let (Some(fixed), Some(solved)) = (fixed.as_slice_mut(), solved.as_slice_mut()) else {
+        return None;
+    };
+    for rows in [fixed, solved] {
+        rows.par_chunks_mut(BLOCK * k).for_each_init(
+            || vec![T::ZERO; BLOCK * k],
+            |tmp, block| {
+                let tmp = &mut tmp[..block.len()];
+                times_q(block, &q, k, tmp);
+                block.copy_from_slice(tmp);
+            },
+        );
+    }
+    let mut d = vec![T::ZERO; k * k];
+    for (i, &v) in e.iter().enumerate() {
+        d[i * k + i] = T::from_f64(v.max(0.0));
+    }
+    Some(d)
+}
+
+/// [`rotate_to_eigenbasis`] of `fixed` and `solved` by `g0`, returning
+/// the Gramian to solve with: `diag(e)`, or `g0` itself when LAPACK failed
+/// (nothing rotated).
+///
+/// # Errors
+/// None in practice (`diag(e)` is `k x k`).
+fn in_eigenbasis<T: Float>(
+    g0: Array2<T>,
+    fixed: &mut Array2<T>,
+    solved: &mut Array2<T>,
+) -> Result<Array2<T>> {
+    let k = g0.nrows();
+    match rotate_to_eigenbasis(g0.as_slice().unwrap_or(&[]), k, fixed, solved) {
+        Some(d) => {
+            Array2::from_shape_vec((k, k), d).map_err(|e| Error::invalid("Gramian", e.to_string()))
+        }
+        None => Ok(g0),
+    }
 }
 
 /// Keeps OpenBLAS single-threaded: the host parallelises over rows itself.
@@ -958,9 +1094,7 @@ fn solve_generic<T: Float, F: LaneFold>(
                     ..
                 }) => wmf_kernel::solve_row_cg(&items.with_fold(fold), row, lambda, x, params, cg),
                 Some(Compact { rows, .. }) => {
-                    let items = Items::compact(*rows, items.gramian(), *items.baseline())?
-                        .with_tiling(items.tiling())
-                        .with_fold(fold);
+                    let items = items.with_table(*rows, *items.baseline())?.with_fold(fold);
                     wmf_kernel::solve_row_cg(&items, row, lambda, x, params, cg)
                 }
                 None => {
@@ -1104,12 +1238,7 @@ fn gather_group<'s, 'a: 's, T: Float, H: CgTable<T>>(
         gathered.extend_from_slice(fac.stored_row(j as usize));
     }
     let c0 = gathered_baseline(*items.baseline(), cells, gathered_c0);
-    Ok(Items::with_rows(
-        H::gathered(&gathered[..], cells.len(), k)?,
-        items.gramian(),
-        c0,
-    )?
-    .with_tiling(items.tiling()))
+    items.with_table(H::gathered(&gathered[..], cells.len(), k)?, c0)
 }
 
 /// The baseline of the rows `cells` renumbered `0, 1, 2, ...` (a per-item
@@ -1352,10 +1481,7 @@ pub fn solve_side<T: Float>(
                 Error::kernel(format!("encoding the {} factors", other(names.what)), e)
             })?;
             let shared = shared
-                .map(|items| {
-                    Items::compact(rows, items.gramian(), *items.baseline())
-                        .map(|c| c.with_tiling(items.tiling()))
-                })
+                .map(|items| items.with_table(rows, *items.baseline()))
                 .transpose()
                 .map_err(|e| {
                     Error::kernel(format!("checking the {} Gramian", other(names.what)), e)
@@ -1602,6 +1728,7 @@ pub struct Als<T> {
     user_ids: Option<IdMap>,
     item_ids: Option<IdMap>,
     loss_every: usize,
+    cg_basis: CgBasis,
     pool: rayon::ThreadPool,
 }
 
@@ -1665,6 +1792,7 @@ impl<T: Float> Als<T> {
             user_ids: None,
             item_ids: None,
             loss_every: 1,
+            cg_basis: CgBasis::from_env(),
             pool,
         })
     }
@@ -1680,6 +1808,15 @@ impl<T: Float> Als<T> {
     /// an iteration's 77 ms); it never changes the factors.
     pub fn with_loss_every(mut self, n: usize) -> Self {
         self.loss_every = n.max(1);
+        self
+    }
+
+    /// Which full CG halves rotate both sides into the eigenbasis of the
+    /// fixed side's Gramian first ([`CgBasis`]; default
+    /// [`CgBasis::from_env`]). The model `W Hᵀ` is the same to rounding
+    /// either way; the factors' basis differs.
+    pub fn with_cg_basis(mut self, basis: CgBasis) -> Self {
+        self.cg_basis = basis;
         self
     }
 
@@ -1702,10 +1839,14 @@ impl<T: Float> Als<T> {
             config,
             user_ids,
             pool,
+            cg_basis,
             ..
         } = self;
         pool.install(|| {
-            let g0 = problem.item_gramian(h.view())?;
+            let mut g0 = problem.item_gramian(h.view())?;
+            if select.is_none() && cg_basis.rotates(config.solver, problem.m(), problem.n()) {
+                g0 = in_eigenbasis(g0, h, w)?;
+            }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
                 c0: problem.item_baseline(),
@@ -1738,6 +1879,7 @@ impl<T: Float> Als<T> {
             config,
             item_ids,
             pool,
+            cg_basis,
             ..
         } = self;
         pool.install(|| {
@@ -1747,7 +1889,11 @@ impl<T: Float> Als<T> {
             };
             match problem.c0_uniform {
                 Some(c) => {
-                    let g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
+                    let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
+                    if select.is_none() && cg_basis.rotates(config.solver, problem.n(), problem.m())
+                    {
+                        g = in_eigenbasis(g, w, h)?;
+                    }
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),
                         c0: Baseline::Uniform(c),

@@ -9,7 +9,7 @@ mod common;
 
 use common::random_values;
 use ndarray::Array2;
-use wmf_host::als::{Als, CG_TOL, Problem};
+use wmf_host::als::{Als, CG_TOL, CgBasis, Problem};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::ids::IdMap;
 use wmf_host::{BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
@@ -98,7 +98,10 @@ fn every_bf16_row_solve_equals_the_kernel_over_the_encoded_side() {
         BaselineWeight::Uniform { c0: 0.5 },
         BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
     ] {
-        let mut als = Als::<f32>::new(&values, &config(CgRows::Bf16, baseline)).unwrap();
+        // the factors' own basis (the eigenbasis: als_eigenbasis.rs)
+        let mut als = Als::<f32>::new(&values, &config(CgRows::Bf16, baseline))
+            .unwrap()
+            .with_cg_basis(CgBasis::AsIs);
         als.iterate().unwrap();
 
         // The user half: one Gramian of H shared by every row.

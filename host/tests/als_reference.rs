@@ -5,7 +5,7 @@ mod common;
 
 use common::{dense_solve, random_values};
 use ndarray::Array2;
-use wmf_host::als::{Als, Problem, init_factors};
+use wmf_host::als::{Als, CgBasis, Problem, init_factors};
 use wmf_host::{BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
 
 const K: usize = 4;
@@ -126,7 +126,11 @@ fn host_row_solves_equal_direct_kernel_calls() {
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
         ] {
             let cfg = config(solver, baseline, RegScaling::Frequency { nu: 0.5 });
-            let mut als = Als::<f32>::new(&values, &cfg).unwrap();
+            // the factors' own basis; the eigenbasis CG has its own test
+            // (als_eigenbasis.rs)
+            let mut als = Als::<f32>::new(&values, &cfg)
+                .unwrap()
+                .with_cg_basis(CgBasis::AsIs);
             als.iterate().unwrap();
             let (w_before, h) = (als.w.clone(), als.h.clone());
             als.user_half(None).unwrap();

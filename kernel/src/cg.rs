@@ -4,7 +4,7 @@
 use crate::check;
 use crate::error::Result;
 use crate::factors::{Items, Row, RowTable};
-use crate::real::{Real, axpy, dot, positive, symv_multi};
+use crate::real::{Real, axpy, dot, gram_multi, positive};
 use crate::row::apply_a_observed;
 
 /// Tuning knobs of [`solve_row_cg`].
@@ -101,8 +101,9 @@ pub const fn cg_rows_scratch_len(g: usize, k: usize) -> usize {
 ///
 /// The rows step together so that each `G0 p` product of a CG step is done for
 /// all `G` directions in one pass over `G0` (`k²` loads for `G` products
-/// instead of `G k²`); the per-element order of every sum is that of the
-/// single product. Rows that stop early (tolerance, breakdown, error) drop
+/// instead of `G k²`; `O(k)` for a diagonal `G0`, see
+/// [`Items::gramian_is_diagonal`]); the per-element order of every sum is
+/// that of the single product. Rows that stop early (tolerance, breakdown, error) drop
 /// out; the others go on.
 ///
 /// # Errors
@@ -152,8 +153,9 @@ pub fn solve_rows_cg<T: Real, H: RowTable<T>, const G: usize>(
     // One pass over the observed cells gives r = b − A x = Σ (c x − (c −
     // c0_j) h_j·x) h_j − (G0 + λ I) x and, when a tolerance needs |b|, also
     // b = Σ c x h (into p). Without it tol_sq is 0 whatever |b| is.
-    symv_multi(
+    gram_multi(
         items.g0,
+        items.diagonal,
         core::array::from_fn(|v| &*xs[v]),
         aps.each_mut().map(|s| &mut **s),
         k,
@@ -224,8 +226,9 @@ pub fn solve_rows_cg<T: Real, H: RowTable<T>, const G: usize>(
             break;
         }
         // A p = G0 p + λ p + Σ_obs (c − c0_j)(h_j·p) h_j, the G0 p of all rows at once.
-        symv_multi(
+        gram_multi(
             items.g0,
+            items.diagonal,
             core::array::from_fn(|v| &*ps[v]),
             aps.each_mut().map(|s| &mut **s),
             k,

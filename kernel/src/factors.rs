@@ -147,12 +147,20 @@ impl<T: Real> Baseline<'_, T> {
 /// The rows are [`Factors`] (the default, `H`'s values) for every solver;
 /// the CG solvers also take them as [`Bf16Factors`] ([`Items::compact`]),
 /// `H` rounded to bfloat16, with `G0` still `H`'s own.
+///
+/// A diagonal `G0` (every off-diagonal element zero: `H` expressed in the
+/// eigenbasis of its Gramian, as a host's CG may do, see
+/// [`Items::gramian_is_diagonal`]) is noticed at construction, and the CG
+/// solvers' `G0 p` products then cost `O(k)` instead of `O(k²)`, with the
+/// same bits.
 #[derive(Debug, Clone, Copy)]
 pub struct Items<'a, T, H = Factors<'a, T>> {
     pub(crate) h: H,
     pub(crate) g0: &'a [T],
     pub(crate) c0: Baseline<'a, T>,
     pub(crate) tiling: Tiling,
+    /// `g0` has only zeros off its diagonal (found by [`Items::with_rows`]).
+    pub(crate) diagonal: bool,
 }
 
 impl<'a, T: Real> Items<'a, T> {
@@ -222,7 +230,49 @@ impl<'a, T: Real, H: RowTable<T>> Items<'a, T, H> {
             g0,
             c0,
             tiling: Tiling::default(),
+            diagonal: real::is_diagonal(g0, k),
         })
+    }
+
+    /// Other rows `h` (same `k`) and their baseline `c0` with this
+    /// Gramian and tiling, which are not checked again (an `O(k²)` scan):
+    /// for a solve over a copy of some of these rows, e.g. a host's
+    /// gathered block of one group's observed rows, renumbered.
+    ///
+    /// # Errors
+    /// [`crate::Error::LengthMismatch`] (`what: "k"`) when `h` has another
+    /// `k`; `c0`'s checks as in [`Items::new`].
+    pub fn with_table<'b, H2: RowTable<T>>(
+        &self,
+        h: H2,
+        c0: Baseline<'b, T>,
+    ) -> Result<Items<'b, T, H2>>
+    where
+        'a: 'b,
+    {
+        if h.k() != self.k() {
+            return Err(crate::Error::LengthMismatch {
+                what: "k",
+                expected: self.k(),
+                actual: h.k(),
+            });
+        }
+        c0.validate(h.n())?;
+        Ok(Items {
+            h,
+            g0: self.g0,
+            c0,
+            tiling: self.tiling,
+            diagonal: self.diagonal,
+        })
+    }
+
+    /// Whether `G0` is diagonal (every off-diagonal element `±0`). The CG
+    /// solvers then take each `G0 p` as `0 + G0[c][c] p[c]`, which is, bit
+    /// for bit, the dense product's result for finite values (the
+    /// derivation is at the kernel's `diag_multi`), in `O(k)`.
+    pub fn gramian_is_diagonal(&self) -> bool {
+        self.diagonal
     }
 
     /// The same items with the loops blocked for another register file
@@ -249,6 +299,7 @@ impl<'a, T: Real, H: RowTable<T>> Items<'a, T, H> {
             g0: self.g0,
             c0: self.c0,
             tiling: self.tiling,
+            diagonal: self.diagonal,
         }
     }
 

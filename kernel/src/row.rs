@@ -43,7 +43,7 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, dot, mirror_lower, quad_form, symv, syr_block_len, syr_lower, syr_lower_many,
+    Real, axpy, dot, gram_multi, mirror_lower, quad_form, syr_block_len, syr_lower, syr_lower_many,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
@@ -182,7 +182,7 @@ pub(crate) fn apply_a<T: Real>(
     v: &[T],
     out: &mut [T],
 ) {
-    symv(items.g0, v, out, items.k());
+    gram_multi(items.g0, items.diagonal, [v], [&mut *out], items.k());
     apply_a_observed(items, row, lambda, v, out, false);
 }
 
