@@ -307,7 +307,7 @@ impl CgBasis {
     }
 }
 
-/// Rotates `fixed` and `solved` (each `· x k`, row-major) in place into the
+/// Rotates `fixed` and `solved` (each whole rows of `k`, row-major) in place into the
 /// eigenbasis of `g0`, the fixed side's Gramian, and returns the Gramian
 /// in that basis: `diag(e)` (`k x k`, zeros off the diagonal).
 ///
@@ -333,18 +333,31 @@ impl CgBasis {
 pub fn rotate_to_eigenbasis<T: Float>(
     g0: &[T],
     k: usize,
-    fixed: &mut Array2<T>,
-    solved: &mut Array2<T>,
+    fixed: &mut [T],
+    solved: &mut [T],
 ) -> Option<Vec<T>> {
     /// Rows per BLAS call: the block and its product stay in L2, and the
     /// partition (so every row's bits) does not depend on the thread count.
     const BLOCK: usize = 64;
-    let (e, q) = gramian_eigen(g0, k)?;
+    let (e, mut q) = gramian_eigen(g0, k)?;
+    // Each eigenvector's sign is LAPACK's choice; fix it (largest
+    // component positive) so that runs whose Gramians differ by rounding
+    // (another process count, another LAPACK) pick the same basis.
+    for c in 0..k {
+        let top = (0..k).fold(0, |t, r| {
+            if q[r * k + c].abs() > q[t * k + c].abs() {
+                r
+            } else {
+                t
+            }
+        });
+        if q[top * k + c] < 0.0 {
+            for r in 0..k {
+                q[r * k + c] = -q[r * k + c];
+            }
+        }
+    }
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
-    // Both sides or neither (the factors the solvers take are row-major).
-    let (Some(fixed), Some(solved)) = (fixed.as_slice_mut(), solved.as_slice_mut()) else {
-        return None;
-    };
     for rows in [fixed, solved] {
         rows.par_chunks_mut(BLOCK * k).for_each_init(
             || vec![T::ZERO; BLOCK * k],
@@ -368,13 +381,18 @@ pub fn rotate_to_eigenbasis<T: Float>(
 ///
 /// # Errors
 /// None in practice (`diag(e)` is `k x k`).
-fn in_eigenbasis<T: Float>(
+pub(crate) fn in_eigenbasis<T: Float>(
     g0: Array2<T>,
-    fixed: &mut Array2<T>,
-    solved: &mut Array2<T>,
+    fixed: Option<&mut [T]>,
+    solved: Option<&mut [T]>,
 ) -> Result<Array2<T>> {
     let k = g0.nrows();
-    match rotate_to_eigenbasis(g0.as_slice().unwrap_or(&[]), k, fixed, solved) {
+    // Both sides or neither (row-major factors, as the solvers take them).
+    let d = match (g0.as_slice(), fixed, solved) {
+        (Some(g), Some(fixed), Some(solved)) => rotate_to_eigenbasis(g, k, fixed, solved),
+        _ => None,
+    };
+    match d {
         Some(d) => {
             Array2::from_shape_vec((k, k), d).map_err(|e| Error::invalid("Gramian", e.to_string()))
         }
@@ -1845,7 +1863,7 @@ impl<T: Float> Als<T> {
         pool.install(|| {
             let mut g0 = problem.item_gramian(h.view())?;
             if select.is_none() && cg_basis.rotates(config.solver, problem.m(), problem.n()) {
-                g0 = in_eigenbasis(g0, h, w)?;
+                g0 = in_eigenbasis(g0, h.as_slice_mut(), w.as_slice_mut())?;
             }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
@@ -1892,7 +1910,7 @@ impl<T: Float> Als<T> {
                     let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
                     if select.is_none() && cg_basis.rotates(config.solver, problem.n(), problem.m())
                     {
-                        g = in_eigenbasis(g, w, h)?;
+                        g = in_eigenbasis(g, w.as_slice_mut(), h.as_slice_mut())?;
                     }
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),

@@ -95,7 +95,13 @@ fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
         als.user_half(None).unwrap();
         let p = &als.problem;
         let g0 = p.item_gramian(h.view()).unwrap();
-        let d = rotate_to_eigenbasis(g0.as_slice().unwrap(), K, &mut h, &mut w).unwrap();
+        let d = rotate_to_eigenbasis(
+            g0.as_slice().unwrap(),
+            K,
+            h.as_slice_mut().unwrap(),
+            w.as_slice_mut().unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             bits(&als.h),
             bits(&h),
@@ -136,7 +142,13 @@ fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
         als.item_half(None).unwrap();
         let p = &als.problem;
         let g = gramian_blocked(w.view(), GramWeights::Uniform(0.5f32)).unwrap();
-        let d = rotate_to_eigenbasis(g.as_slice().unwrap(), K, &mut w, &mut h).unwrap();
+        let d = rotate_to_eigenbasis(
+            g.as_slice().unwrap(),
+            K,
+            w.as_slice_mut().unwrap(),
+            h.as_slice_mut().unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             bits(&als.w),
             bits(&w),

@@ -32,7 +32,7 @@ use ndarray::{Array2, ArrayView2, s};
 use wmf_kernel::Baseline;
 
 use super::comm::Comm;
-use crate::als::{FixedSide, RowNames, Side, solve_side};
+use crate::als::{CgBasis, FixedSide, RowNames, Side, in_eigenbasis, solve_side};
 use crate::error::{Error, Result};
 use crate::gramian::{GramWeights, gram_blocks, gramian_block, sum_gramians};
 use crate::ids::IdMap;
@@ -118,6 +118,7 @@ pub struct DistAls<'c> {
     /// The configuration.
     pub config: TrainConfig,
     g0_cache: Option<Array2<f32>>,
+    cg_basis: CgBasis,
     pool: rayon::ThreadPool,
 }
 
@@ -151,6 +152,7 @@ impl<'c> DistAls<'c> {
             h: h.as_standard_layout().into_owned(),
             config: config.clone(),
             g0_cache: None,
+            cg_basis: CgBasis::from_env(),
             pool,
         })
     }
@@ -224,7 +226,24 @@ impl<'c> DistAls<'c> {
     /// # Errors
     /// The agreed error of any rank.
     pub fn user_half(&mut self) -> Result<()> {
-        let g0 = self.g0()?;
+        let mut g0 = self.g0()?;
+        // The single process's rule on the global counts, so every rank
+        // (and a single-process run) decides alike; the Gramian, hence the
+        // basis, is the same on every rank.
+        if self
+            .cg_basis
+            .rotates(self.config.solver, self.w.nrows(), self.h.nrows())
+        {
+            let own = self.users.ranges[self.comm.rank()].clone();
+            let k = self.config.k;
+            let solved = self
+                .w
+                .as_slice_mut()
+                .and_then(|w| w.get_mut(own.start * k..own.end * k));
+            let h = self.h.as_slice_mut();
+            g0 = self.pool.install(|| in_eigenbasis(g0, h, solved))?;
+            self.g0_cache = None;
+        }
         let fixed = FixedSide::Shared {
             g0: g0.as_slice().unwrap_or(&[]),
             c0: baseline(self.c0_uniform, &self.c0),
@@ -251,7 +270,22 @@ impl<'c> DistAls<'c> {
             Some(c) => GramWeights::Uniform(c),
             None => GramWeights::Uniform(1.0),
         };
-        let g = gramian(self.comm, self.w.view(), weights)?;
+        let mut g = gramian(self.comm, self.w.view(), weights)?;
+        if self.c0_uniform.is_some()
+            && self
+                .cg_basis
+                .rotates(self.config.solver, self.h.nrows(), self.w.nrows())
+        {
+            let own = self.items.ranges[me].clone();
+            let k = self.config.k;
+            let solved = self
+                .h
+                .as_slice_mut()
+                .and_then(|h| h.get_mut(own.start * k..own.end * k));
+            let w = self.w.as_slice_mut();
+            g = self.pool.install(|| in_eigenbasis(g, w, solved))?;
+            self.g0_cache = None;
+        }
         let own_c0 = &self.c0[self.items.ranges[me].clone()];
         let fixed = match self.c0_uniform {
             Some(c) => FixedSide::Shared {
