@@ -336,9 +336,6 @@ pub fn rotate_to_eigenbasis<T: Float>(
     fixed: &mut [T],
     solved: &mut [T],
 ) -> Option<Vec<T>> {
-    /// Rows per BLAS call: the block and its product stay in L2, and the
-    /// partition (so every row's bits) does not depend on the thread count.
-    const BLOCK: usize = 64;
     let (e, mut q) = gramian_eigen(g0, k)?;
     // Each eigenvector's sign is LAPACK's choice; fix it (largest
     // component positive) so that runs whose Gramians differ by rounding
@@ -359,8 +356,8 @@ pub fn rotate_to_eigenbasis<T: Float>(
     }
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     for rows in [fixed, solved] {
-        rows.par_chunks_mut(BLOCK * k).for_each_init(
-            || vec![T::ZERO; BLOCK * k],
+        rows.par_chunks_mut(ROTATION_BLOCK * k).for_each_init(
+            || vec![T::ZERO; ROTATION_BLOCK * k],
             |tmp, block| {
                 let tmp = &mut tmp[..block.len()];
                 times_q(block, &q, k, tmp);
@@ -374,6 +371,13 @@ pub fn rotate_to_eigenbasis<T: Float>(
     }
     Some(d)
 }
+
+/// Rows per BLAS call of [`rotate_to_eigenbasis`], counted from the start
+/// of each slice: a block and its product stay in L2, and the partition
+/// (so every row's bits) does not depend on the thread count. 64: at 50k
+/// k = 128 it measured as fast as 32 and 128 and ahead of 256-2048
+/// (BENCHMARKS.md, batch 22).
+pub const ROTATION_BLOCK: usize = 64;
 
 /// [`rotate_to_eigenbasis`] of `fixed` and `solved` by `g0`, returning
 /// the Gramian to solve with: `diag(e)`, or `g0` itself when LAPACK failed

@@ -99,6 +99,20 @@ fn baseline(c0_uniform: Option<f32>, c0: &[f32]) -> Baseline<'_, f32> {
     }
 }
 
+/// The rows of the solved side a rank rotates into the eigenbasis: its own
+/// `own`, widened to whole blocks of [`crate::als::ROTATION_BLOCK`] rows
+/// (at most `m`). Every row then goes through the BLAS call of the same
+/// rows as in a single process, so its bits do not depend on where the
+/// rank boundaries fall; the extra rows belong to other ranks and are
+/// overwritten by the all-gather after the solve.
+fn rotated_rows(own: &std::ops::Range<usize>, m: usize) -> std::ops::Range<usize> {
+    let b = crate::als::ROTATION_BLOCK;
+    if own.is_empty() {
+        return own.clone();
+    }
+    (own.start / b * b)..own.end.div_ceil(b).saturating_mul(b).min(m)
+}
+
 /// The distributed trainer's state on one rank.
 #[derive(Debug)]
 pub struct DistAls<'c> {
@@ -234,12 +248,12 @@ impl<'c> DistAls<'c> {
             .cg_basis
             .rotates(self.config.solver, self.w.nrows(), self.h.nrows())
         {
-            let own = self.users.ranges[self.comm.rank()].clone();
+            let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
             let k = self.config.k;
             let solved = self
                 .w
                 .as_slice_mut()
-                .and_then(|w| w.get_mut(own.start * k..own.end * k));
+                .and_then(|w| w.get_mut(rows.start * k..rows.end * k));
             let h = self.h.as_slice_mut();
             g0 = self.pool.install(|| in_eigenbasis(g0, h, solved))?;
             self.g0_cache = None;
@@ -276,12 +290,12 @@ impl<'c> DistAls<'c> {
                 .cg_basis
                 .rotates(self.config.solver, self.h.nrows(), self.w.nrows())
         {
-            let own = self.items.ranges[me].clone();
+            let rows = rotated_rows(&self.items.ranges[me], self.h.nrows());
             let k = self.config.k;
             let solved = self
                 .h
                 .as_slice_mut()
-                .and_then(|h| h.get_mut(own.start * k..own.end * k));
+                .and_then(|h| h.get_mut(rows.start * k..rows.end * k));
             let w = self.w.as_slice_mut();
             g = self.pool.install(|| in_eigenbasis(g, w, solved))?;
             self.g0_cache = None;

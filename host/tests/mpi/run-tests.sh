@@ -46,6 +46,17 @@ for solver in cg cholesky; do
     done
 done
 
+# 1a. CG in the eigenbasis of the fixed side's Gramian (the user half here:
+# 3000 users against 1500 items): every rank computes the same Gramian,
+# hence the same rotation, and rotates its rows in the single process's
+# 64-row BLAS blocks, so P = 3 (rank boundaries at 1000 and 2000, inside
+# those blocks) gives the single-process model bit for bit.
+if trainP 3 "${IT[@]}" --solver cg -o "$T/d3-cg.wmf" >"$T/log" 2>&1; then
+    check "P=3 cg equals single-process bit for bit (eigenbasis)" "$W" diff-models "$T/d3-cg.wmf" "$T/single-cg.wmf" --tol 0
+else
+    bad "P=3 cg runs"
+fi
+
 # 1b. CG over rows in bfloat16 (--cg-rows bf16): P = 2 against single-process
 # (every rank holds the whole fixed side and encodes all of it, per half).
 B=(--solver cg --cg-rows bf16)
