@@ -288,21 +288,24 @@ impl CgBasis {
         })
     }
 
-    /// Whether a half that solves `solved` rows of every row against
-    /// `fixed` rows with a shared Gramian (`solver` CG, no selection)
+    /// Whether a half that solves all `solved` rows against `fixed` rows
+    /// with a shared Gramian (`solver` CG, no selection) at rank `k`
     /// rotates. The rotation costs `(solved + fixed) k²` multiply-adds on
-    /// BLAS and saves `(steps + 1) solved k²` of the kernel's `G0 p`
-    /// products, which run at about half BLAS's rate (no fused
-    /// multiply-add, one vector at a time per row): at three steps `Auto`
-    /// asks for `solved >= fixed`, which the measurements (BENCHMARKS.md,
-    /// batch 22) bear out: the 50k user half (50,000 rows against 20,000)
-    /// gained, the item half (20,000 against 50,000) broke even.
-    pub fn rotates(self, solver: Solver, solved: usize, fixed: usize) -> bool {
+    /// BLAS and saves the `(steps + 1) solved k²` of the kernel's `G0 p`
+    /// products. By that count every half would gain; measured
+    /// (BENCHMARKS.md, batch 22), the saving is smaller than the count
+    /// says (the products run near their issue limit, while the rotation
+    /// streams both sides through memory), so `Auto` rotates where it was
+    /// measured to pay: at least as many rows solved as fixed, and `k >=
+    /// 64`. At 50k users x 20k items the user half gained 9-15% at k =
+    /// 128 and 3-7% at k = 64, the item half (20k against 50k) broke even;
+    /// at k = 16 and 32 both halves were 1-4% slower.
+    pub fn rotates(self, solver: Solver, solved: usize, fixed: usize, k: usize) -> bool {
         let cg = matches!(solver, Solver::Cg { .. });
         match self {
             CgBasis::AsIs => false,
             CgBasis::Eigen => cg,
-            CgBasis::Auto => cg && solved >= fixed && solved > 0,
+            CgBasis::Auto => cg && k >= 64 && solved >= fixed && solved > 0,
         }
     }
 }
@@ -1866,7 +1869,9 @@ impl<T: Float> Als<T> {
         } = self;
         pool.install(|| {
             let mut g0 = problem.item_gramian(h.view())?;
-            if select.is_none() && cg_basis.rotates(config.solver, problem.m(), problem.n()) {
+            if select.is_none()
+                && cg_basis.rotates(config.solver, problem.m(), problem.n(), config.k)
+            {
                 g0 = in_eigenbasis(g0, h.as_slice_mut(), w.as_slice_mut())?;
             }
             let fixed = FixedSide::Shared {
@@ -1912,7 +1917,8 @@ impl<T: Float> Als<T> {
             match problem.c0_uniform {
                 Some(c) => {
                     let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
-                    if select.is_none() && cg_basis.rotates(config.solver, problem.n(), problem.m())
+                    if select.is_none()
+                        && cg_basis.rotates(config.solver, problem.n(), problem.m(), config.k)
                     {
                         g = in_eigenbasis(g, w.as_slice_mut(), h.as_slice_mut())?;
                     }

@@ -272,17 +272,21 @@ fn a_partial_half_rotates_nothing() {
 }
 
 #[test]
-fn auto_rotates_halves_that_solve_at_least_the_fixed_rows() {
+fn auto_rotates_halves_that_solve_at_least_the_fixed_rows_at_k_64_and_up() {
     let cg = Solver::cg(3);
-    assert!(CgBasis::Auto.rotates(cg, 50_000, 20_000));
-    assert!(CgBasis::Auto.rotates(cg, 20_000, 20_000));
-    assert!(!CgBasis::Auto.rotates(cg, 20_000, 50_000));
-    assert!(!CgBasis::Auto.rotates(cg, 0, 0));
-    assert!(!CgBasis::AsIs.rotates(cg, 50_000, 20_000));
-    assert!(CgBasis::Eigen.rotates(cg, 20_000, 50_000));
+    assert!(CgBasis::Auto.rotates(cg, 50_000, 20_000, 64));
+    assert!(CgBasis::Auto.rotates(cg, 20_000, 20_000, 128));
+    assert!(!CgBasis::Auto.rotates(cg, 20_000, 50_000, 128));
+    assert!(!CgBasis::Auto.rotates(cg, 50_000, 20_000, 32));
+    assert!(!CgBasis::Auto.rotates(cg, 0, 0, 64));
+    assert!(!CgBasis::AsIs.rotates(cg, 50_000, 20_000, 128));
+    assert!(CgBasis::Eigen.rotates(cg, 20_000, 50_000, 8));
     for other in [Solver::Cholesky, Solver::Eals { sweeps: 1 }] {
         for basis in [CgBasis::Auto, CgBasis::AsIs, CgBasis::Eigen] {
-            assert!(!basis.rotates(other, 50_000, 20_000), "{other:?} {basis:?}");
+            assert!(
+                !basis.rotates(other, 50_000, 20_000, 128),
+                "{other:?} {basis:?}"
+            );
         }
     }
 }

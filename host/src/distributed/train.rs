@@ -244,10 +244,12 @@ impl<'c> DistAls<'c> {
         // The single process's rule on the global counts, so every rank
         // (and a single-process run) decides alike; the Gramian, hence the
         // basis, is the same on every rank.
-        if self
-            .cg_basis
-            .rotates(self.config.solver, self.w.nrows(), self.h.nrows())
-        {
+        if self.cg_basis.rotates(
+            self.config.solver,
+            self.w.nrows(),
+            self.h.nrows(),
+            self.config.k,
+        ) {
             let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
             let k = self.config.k;
             let solved = self
@@ -286,9 +288,12 @@ impl<'c> DistAls<'c> {
         };
         let mut g = gramian(self.comm, self.w.view(), weights)?;
         if self.c0_uniform.is_some()
-            && self
-                .cg_basis
-                .rotates(self.config.solver, self.h.nrows(), self.w.nrows())
+            && self.cg_basis.rotates(
+                self.config.solver,
+                self.h.nrows(),
+                self.w.nrows(),
+                self.config.k,
+            )
         {
             let rows = rotated_rows(&self.items.ranges[me], self.h.nrows());
             let k = self.config.k;
