@@ -504,6 +504,12 @@ struct ExportCmd {
     /// Output file (blob, c-header) or directory (npy).
     #[arg(long, short = 'o')]
     output: PathBuf,
+    /// Write the factors in the eigenbasis of the item Gramian `G0 = Hᵀ
+    /// diag(c0) H` (for npy both sides, for blob and c-header the items,
+    /// with `G0` then diagonal): the same model `W Hᵀ` to rounding, and a
+    /// device's CG fold-in skips its `k x k` product per step.
+    #[arg(long)]
+    eigenbasis: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1243,9 +1249,25 @@ fn fold_in(c: FoldInCmd) -> Result<()> {
 }
 
 fn export(c: ExportCmd) -> Result<()> {
-    let model = load_model(&c.model)?;
+    let mut model = load_model(&c.model)?;
+    let blob = |model: &wmf_host::Model| {
+        if c.eigenbasis {
+            wmf_host::export::ItemBlob::from_model_in_eigenbasis(model)
+        } else {
+            wmf_host::export::ItemBlob::from_model(model)
+        }
+    };
     match c.to {
         ExportFormat::Npy => {
+            if c.eigenbasis {
+                let wmf_host::Model {
+                    user_factors,
+                    item_factors,
+                    item_c0,
+                    ..
+                } = &mut model;
+                wmf_host::export::to_item_eigenbasis(item_factors, Some(user_factors), item_c0)?;
+            }
             std::fs::create_dir_all(&c.output)
                 .with_context(|| format!("creating {}", c.output.display()))?;
             wmf_host::export::write_npy(
@@ -1265,9 +1287,9 @@ fn export(c: ExportCmd) -> Result<()> {
                 (model.item_ids.names().collect::<Vec<_>>().join("\n") + "\n").as_bytes(),
             )?;
         }
-        ExportFormat::Blob => wmf_host::export::ItemBlob::from_model(&model)?.write(&c.output)?,
+        ExportFormat::Blob => blob(&model)?.write(&c.output)?,
         ExportFormat::CHeader => {
-            let text = wmf_host::export::ItemBlob::from_model(&model)?.c_header()?;
+            let text = blob(&model)?.c_header()?;
             wmf_host::model_io::atomic_write(&c.output, text.as_bytes())?;
         }
     }
