@@ -132,6 +132,30 @@ for fw in rust c; do
     done
 done
 
+# ---- the items in the eigenbasis of their Gramian (wmf export --eigenbasis) ---
+# G0 is then diagonal and the kernel's CG takes its products in O(k): both
+# firmwares (k = 16) on such a blob must still print the host's answer.
+if [ -n "${WMF:-}" ]; then
+    echo "== eigenbasis blob (k = 16)"
+    eig="$OUT/model/k16-eigen"
+    mkdir -p "$eig"
+    "$WMF" export -m "$OUT/model/k16.wmf" --to blob --eigenbasis -o "$eig/model.wmfb" 2>/dev/null
+    "$GEN" expect --blob "$eig/model.wmfb" --out "$eig/expected.txt"
+    "$GEN" header --blob "$eig/model.wmfb" --out "$eig/user.h"
+    make -s -C c K=16 BLOB="$eig/model.wmfb" USER_H_DIR="$eig" LIBWMF="$LIBWMF" \
+        WMF_INC="$root/ffi/include" OUT="$eig" >/dev/null
+    (cd rust && WMF_BLOB="$eig/model.wmfb" cargo build -q --release --features k16)
+    cp rust/target/thumbv7em-none-eabihf/release/wmf-firmware "$eig/rust-k16.elf"
+    for elf in "$eig/rust-k16.elf" "$eig/wmf-firmware-c-k16.elf"; do
+        if qemu "$elf" >"$eig/out.txt" 2>&1 && grep -qx DONE "$eig/out.txt" \
+            && "$GEN" compare "$eig/expected.txt" "$eig/out.txt"; then
+            pass "$(basename "$elf"): eigenbasis blob, output matches the host"
+        else
+            fail "$(basename "$elf"): eigenbasis blob (log $eig/out.txt)"
+        fi
+    done
+fi
+
 # ---- negative test: a corrupted blob must be rejected on the device ----------
 echo "== corrupted blob (one flipped bit in the item factors)"
 bad="$OUT/model/k16-corrupt"
