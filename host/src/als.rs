@@ -267,8 +267,8 @@ fn times_q<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
 /// Gramian (see [`rotate_to_eigenbasis`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgBasis {
-    /// Full CG halves that solve at least as many rows as the fixed side
-    /// has ([`CgBasis::rotates`]).
+    /// Full CG halves at `k >= 64` that solve at least as many rows as
+    /// the fixed side has ([`CgBasis::rotates`]).
     Auto,
     /// Never: the factors keep the basis they have.
     AsIs,
@@ -310,9 +310,10 @@ impl CgBasis {
     }
 }
 
-/// Rotates `fixed` and `solved` (each whole rows of `k`, row-major) in place into the
-/// eigenbasis of `g0`, the fixed side's Gramian, and returns the Gramian
-/// in that basis: `diag(e)` (`k x k`, zeros off the diagonal).
+/// Rotates `fixed` and `solved` (each whole rows of `k`, row-major) in
+/// place into the eigenbasis of `g0`, the fixed side's Gramian, and
+/// returns the Gramian in that basis: `diag(e)` (`k x k`, zeros off the
+/// diagonal).
 ///
 /// **Why it is the same problem.** With `G0 = Q diag(e) Qᵀ` (`Q`
 /// orthogonal), the rotation `F ← F Q`, `X ← X Q` leaves every prediction
