@@ -383,28 +383,43 @@ pub fn rotate_to_eigenbasis<T: Float>(
 /// (BENCHMARKS.md, batch 22).
 pub const ROTATION_BLOCK: usize = 64;
 
-/// [`rotate_to_eigenbasis`] of `fixed` and `solved` by `g0`, returning
-/// the Gramian to solve with: `diag(e)`, or `g0` itself when LAPACK failed
-/// (nothing rotated).
+/// A full CG half in the eigenbasis when `basis` says so
+/// ([`CgBasis::rotates`] on the counts of `solved` and `fixed` and `g0`'s
+/// `k`): [`rotate_to_eigenbasis`] of all of `fixed` and the rows
+/// `solved_rows` of `solved` by `g0`, the fixed side's Gramian. Returns
+/// the Gramian to solve with and whether the sides moved: `(diag(e),
+/// true)`, or `(g0, false)` when the rule says no, a side is not
+/// row-major or LAPACK failed (nothing rotated). The single process turns
+/// every solved row; a rank of the distributed trainer its own, widened to
+/// the same blocks.
 ///
 /// # Errors
 /// None in practice (`diag(e)` is `k x k`).
-pub(crate) fn in_eigenbasis<T: Float>(
+pub(crate) fn eigenbasis_half<T: Float>(
+    basis: CgBasis,
+    solver: Solver,
     g0: Array2<T>,
-    fixed: Option<&mut [T]>,
-    solved: Option<&mut [T]>,
-) -> Result<Array2<T>> {
+    fixed: &mut Array2<T>,
+    solved: &mut Array2<T>,
+    solved_rows: std::ops::Range<usize>,
+) -> Result<(Array2<T>, bool)> {
     let k = g0.nrows();
+    if !basis.rotates(solver, solved.nrows(), fixed.nrows(), k) {
+        return Ok((g0, false));
+    }
+    let solved = solved
+        .as_slice_mut()
+        .and_then(|s| s.get_mut(solved_rows.start * k..solved_rows.end * k));
     // Both sides or neither (row-major factors, as the solvers take them).
-    let d = match (g0.as_slice(), fixed, solved) {
+    let d = match (g0.as_slice(), fixed.as_slice_mut(), solved) {
         (Some(g), Some(fixed), Some(solved)) => rotate_to_eigenbasis(g, k, fixed, solved),
         _ => None,
     };
     match d {
-        Some(d) => {
-            Array2::from_shape_vec((k, k), d).map_err(|e| Error::invalid("Gramian", e.to_string()))
-        }
-        None => Ok(g0),
+        Some(d) => Array2::from_shape_vec((k, k), d)
+            .map(|d| (d, true))
+            .map_err(|e| Error::invalid("Gramian", e.to_string())),
+        None => Ok((g0, false)),
     }
 }
 
@@ -1870,10 +1885,9 @@ impl<T: Float> Als<T> {
         } = self;
         pool.install(|| {
             let mut g0 = problem.item_gramian(h.view())?;
-            if select.is_none()
-                && cg_basis.rotates(config.solver, problem.m(), problem.n(), config.k)
-            {
-                g0 = in_eigenbasis(g0, h.as_slice_mut(), w.as_slice_mut())?;
+            if select.is_none() {
+                let all = 0..w.nrows();
+                (g0, _) = eigenbasis_half(*cg_basis, config.solver, g0, h, w, all)?;
             }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
@@ -1918,10 +1932,9 @@ impl<T: Float> Als<T> {
             match problem.c0_uniform {
                 Some(c) => {
                     let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
-                    if select.is_none()
-                        && cg_basis.rotates(config.solver, problem.n(), problem.m(), config.k)
-                    {
-                        g = in_eigenbasis(g, w.as_slice_mut(), h.as_slice_mut())?;
+                    if select.is_none() {
+                        let all = 0..h.nrows();
+                        (g, _) = eigenbasis_half(*cg_basis, config.solver, g, w, h, all)?;
                     }
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),

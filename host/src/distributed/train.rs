@@ -32,7 +32,7 @@ use ndarray::{Array2, ArrayView2, s};
 use wmf_kernel::Baseline;
 
 use super::comm::Comm;
-use crate::als::{CgBasis, FixedSide, RowNames, Side, in_eigenbasis, solve_side};
+use crate::als::{CgBasis, FixedSide, RowNames, Side, eigenbasis_half, solve_side};
 use crate::error::{Error, Result};
 use crate::gramian::{GramWeights, gram_blocks, gramian_block, sum_gramians};
 use crate::ids::IdMap;
@@ -240,24 +240,17 @@ impl<'c> DistAls<'c> {
     /// # Errors
     /// The agreed error of any rank.
     pub fn user_half(&mut self) -> Result<()> {
-        let mut g0 = self.g0()?;
+        let g0 = self.g0()?;
         // The single process's rule on the global counts, so every rank
         // (and a single-process run) decides alike; the Gramian, hence the
         // basis, is the same on every rank.
-        if self.cg_basis.rotates(
-            self.config.solver,
-            self.w.nrows(),
-            self.h.nrows(),
-            self.config.k,
-        ) {
-            let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
-            let k = self.config.k;
-            let solved = self
-                .w
-                .as_slice_mut()
-                .and_then(|w| w.get_mut(rows.start * k..rows.end * k));
-            let h = self.h.as_slice_mut();
-            g0 = self.pool.install(|| in_eigenbasis(g0, h, solved))?;
+        let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
+        let (basis, solver) = (self.cg_basis, self.config.solver);
+        let (w, h) = (&mut self.w, &mut self.h);
+        let (g0, moved) = self
+            .pool
+            .install(|| eigenbasis_half(basis, solver, g0, h, w, rows))?;
+        if moved {
             self.g0_cache = None;
         }
         let fixed = FixedSide::Shared {
@@ -287,23 +280,14 @@ impl<'c> DistAls<'c> {
             None => GramWeights::Uniform(1.0),
         };
         let mut g = gramian(self.comm, self.w.view(), weights)?;
-        if self.c0_uniform.is_some()
-            && self.cg_basis.rotates(
-                self.config.solver,
-                self.h.nrows(),
-                self.w.nrows(),
-                self.config.k,
-            )
-        {
+        if self.c0_uniform.is_some() {
             let rows = rotated_rows(&self.items.ranges[me], self.h.nrows());
-            let k = self.config.k;
-            let solved = self
-                .h
-                .as_slice_mut()
-                .and_then(|h| h.get_mut(rows.start * k..rows.end * k));
-            let w = self.w.as_slice_mut();
-            g = self.pool.install(|| in_eigenbasis(g, w, solved))?;
-            self.g0_cache = None;
+            let (basis, solver) = (self.cg_basis, self.config.solver);
+            let (w, h) = (&mut self.w, &mut self.h);
+            // H moves with W, if at all; the cache is dropped below anyway.
+            (g, _) = self
+                .pool
+                .install(|| eigenbasis_half(basis, solver, g, w, h, rows))?;
         }
         let own_c0 = &self.c0[self.items.ranges[me].clone()];
         let fixed = match self.c0_uniform {
