@@ -144,8 +144,11 @@ pub fn to_item_eigenbasis(
     };
     let g = g.as_slice().ok_or_else(layout)?;
     let fixed = h.as_slice_mut().ok_or_else(layout)?;
-    crate::als::rotate_to_eigenbasis(g, k, fixed, solved)
-        .ok_or_else(|| Error::invalid("model", "LAPACK could not decompose the item Gramian"))
+    crate::als::rotate_to_eigenbasis(g, k, fixed, solved).ok_or_else(eigen_failed)
+}
+
+fn eigen_failed() -> Error {
+    Error::invalid("model", "LAPACK could not decompose the item Gramian")
 }
 
 /// What a device needs from a model's item side: `H` (`n x k`), `G0 = Hᵀ
@@ -211,10 +214,14 @@ impl ItemBlob {
     /// decompose the Gramian.
     pub fn from_model_in_eigenbasis(model: &Model) -> Result<Self> {
         let mut blob = Self::from_model(model)?;
-        let mut h = model.item_factors.clone();
-        let d = to_item_eigenbasis(&mut h, None, &model.item_c0)?;
-        blob.item_factors = h.iter().copied().collect();
-        blob.gramian = d;
+        // the blob's own G0 and copy of H, turned in place
+        blob.gramian = crate::als::rotate_to_eigenbasis(
+            &blob.gramian,
+            blob.k,
+            &mut blob.item_factors,
+            &mut [],
+        )
+        .ok_or_else(eigen_failed)?;
         Ok(blob)
     }
 
