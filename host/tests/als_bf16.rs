@@ -7,29 +7,15 @@
 
 mod common;
 
-use common::random_values;
+use common::{cg_config, gathering_values, random_values};
 use ndarray::Array2;
 use wmf_host::als::{Als, CG_TOL, CgBasis, Problem};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::ids::IdMap;
-use wmf_host::{BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
+use wmf_host::{BaselineWeight, CgRows, RegScaling, Solver};
 use wmf_kernel::{Baseline, Bf16Factors, CgParams, Items, Row, encode_bf16};
 
-const K: usize = 64;
-
-fn config(rows: CgRows, baseline: BaselineWeight) -> TrainConfig {
-    TrainConfig {
-        k: K,
-        iterations: 2,
-        lambda: 0.5,
-        reg_scaling: RegScaling::Frequency { nu: 0.5 },
-        confidence: Confidence::Linear { alpha: 2.0 },
-        baseline,
-        solver: Solver::Cg { steps: 3, rows },
-        seed: 5,
-        threads: 2,
-    }
-}
+const K: usize = common::CG_K;
 
 fn encode(f: &Array2<f32>) -> Vec<u16> {
     let src = f.as_slice().unwrap();
@@ -82,24 +68,15 @@ fn kernel_user(
     )
 }
 
-/// 1201 users x 70 items at density 0.95: item rows of about 1140 cells,
-/// so a group of four items' rows in bfloat16 (4 x 1140 x 64 x 2 B = 584 KB)
-/// passes the 512 KiB gather threshold and the item half runs on gathered
-/// copies; the short user rows run on the side in place. 1201 and 70 leave
-/// partial last groups on both sides.
-fn data() -> wmf_host::Csr {
-    random_values(1201, 70, 0.95, 31)
-}
-
 #[test]
 fn every_bf16_row_solve_equals_the_kernel_over_the_encoded_side() {
-    let values = data();
+    let values = gathering_values();
     for baseline in [
         BaselineWeight::Uniform { c0: 0.5 },
         BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
     ] {
         // the factors' own basis (the eigenbasis: als_eigenbasis.rs)
-        let mut als = Als::<f32>::new(&values, &config(CgRows::Bf16, baseline))
+        let mut als = Als::<f32>::new(&values, &cg_config(CgRows::Bf16, baseline, 2))
             .unwrap()
             .with_cg_basis(CgBasis::AsIs);
         als.iterate().unwrap();
@@ -173,7 +150,7 @@ fn a_bf16_fold_in_equals_the_kernel_over_the_encoded_items() {
         BaselineWeight::Uniform { c0: 1.0 },
         BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
     ] {
-        let mut cfg = config(CgRows::Bf16, baseline);
+        let mut cfg = cg_config(CgRows::Bf16, baseline, 2);
         cfg.reg_scaling = RegScaling::None;
         let model = wmf_host::als::train_model(
             &values,
@@ -220,7 +197,7 @@ fn bf16_training_reaches_the_loss_of_f32_training() {
     let values = random_values(400, 150, 0.08, 33);
     let mut losses = Vec::new();
     for rows in [CgRows::F32, CgRows::Bf16] {
-        let mut cfg = config(rows, BaselineWeight::Uniform { c0: 1.0 });
+        let mut cfg = cg_config(rows, BaselineWeight::Uniform { c0: 1.0 }, 2);
         cfg.iterations = 8;
         let mut als = Als::<f32>::new(&values, &cfg).unwrap();
         for _ in 0..cfg.iterations {

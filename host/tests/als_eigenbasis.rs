@@ -10,35 +10,14 @@
 
 mod common;
 
-use common::random_values;
+use common::{cg_config, gathering_values, random_values};
 use ndarray::Array2;
 use wmf_host::als::{Als, CG_TOL, CgBasis, rotate_to_eigenbasis};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
-use wmf_host::{BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
+use wmf_host::{BaselineWeight, CgRows, Solver};
 use wmf_kernel::{Baseline, Bf16Factors, CgParams, Factors, Items, Row, encode_bf16};
 
-const K: usize = 64;
-
-fn config(rows: CgRows, baseline: BaselineWeight, threads: usize) -> TrainConfig {
-    TrainConfig {
-        k: K,
-        iterations: 2,
-        lambda: 0.5,
-        reg_scaling: RegScaling::Frequency { nu: 0.5 },
-        confidence: Confidence::Linear { alpha: 2.0 },
-        baseline,
-        solver: Solver::Cg { steps: 3, rows },
-        seed: 5,
-        threads,
-    }
-}
-
-/// 1201 users x 70 items at density 0.95 (as in als_bf16.rs): the item
-/// rows' groups pass the gather threshold, the user rows run in place,
-/// and both sides end in a partial group.
-fn data() -> wmf_host::Csr {
-    random_values(1201, 70, 0.95, 31)
-}
+const K: usize = common::CG_K;
 
 /// Row `row` solved by the kernel from `x` over `fixed` (rotated) with
 /// the diagonal Gramian `d`, its rows as `rows` says.
@@ -82,9 +61,9 @@ fn bits(a: &Array2<f32>) -> Vec<u32> {
 
 #[test]
 fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
-    let values = data();
+    let values = gathering_values();
     for rows in [CgRows::F32, CgRows::Bf16] {
-        let cfg = config(rows, BaselineWeight::Uniform { c0: 0.5 }, 2);
+        let cfg = cg_config(rows, BaselineWeight::Uniform { c0: 0.5 }, 2);
         let mut als = Als::<f32>::new(&values, &cfg)
             .unwrap()
             .with_cg_basis(CgBasis::Eigen);
@@ -184,7 +163,7 @@ fn the_rotated_training_is_the_same_model_in_another_basis() {
             BaselineWeight::Uniform { c0: 1.0 },
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
         ] {
-            let cfg = config(rows, baseline, 2);
+            let cfg = cg_config(rows, baseline, 2);
             let mut runs = [CgBasis::AsIs, CgBasis::Eigen, CgBasis::Auto]
                 .map(|b| Als::<f32>::new(&values, &cfg).unwrap().with_cg_basis(b));
             for it in 0..6 {
@@ -239,9 +218,9 @@ fn the_rotated_training_is_the_same_model_in_another_basis() {
 
 #[test]
 fn the_rotation_does_not_depend_on_the_thread_count() {
-    let values = data();
+    let values = gathering_values();
     let run = |threads: usize| {
-        let cfg = config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, threads);
+        let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, threads);
         let mut als = Als::<f32>::new(&values, &cfg)
             .unwrap()
             .with_cg_basis(CgBasis::Eigen);
@@ -256,8 +235,8 @@ fn the_rotation_does_not_depend_on_the_thread_count() {
 
 #[test]
 fn a_partial_half_rotates_nothing() {
-    let values = data();
-    let cfg = config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, 2);
+    let values = gathering_values();
+    let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, 2);
     let mut als = Als::<f32>::new(&values, &cfg)
         .unwrap()
         .with_cg_basis(CgBasis::Eigen);

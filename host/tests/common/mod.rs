@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use wmf_host::Csr;
+use wmf_host::{BaselineWeight, CgRows, Confidence, Csr, RegScaling, Solver, TrainConfig};
 
 /// A random `m x n` interaction matrix with density `p` and values in `1..5`.
 pub fn random_values(m: usize, n: usize, p: f64, seed: u64) -> Csr {
@@ -124,4 +124,33 @@ pub fn recall_at(recs: &[Vec<u32>], held: &[Vec<u32>]) -> f64 {
         total += r.iter().filter(|i| h.binary_search(i).is_ok()).count() as f64 / h.len() as f64;
     }
     total / users.max(1) as f64
+}
+
+/// `k` of [`cg_config`].
+pub const CG_K: usize = 64;
+
+/// The CG training of the bfloat16 and eigenbasis tests: k = [`CG_K`], 3
+/// steps over fixed-side rows stored as `rows`, λ 0.5 frequency-scaled
+/// (ν = 0.5), linear confidence α = 2, `baseline`, seed 5, 2 iterations.
+pub fn cg_config(rows: CgRows, baseline: BaselineWeight, threads: usize) -> TrainConfig {
+    TrainConfig {
+        k: CG_K,
+        iterations: 2,
+        lambda: 0.5,
+        reg_scaling: RegScaling::Frequency { nu: 0.5 },
+        confidence: Confidence::Linear { alpha: 2.0 },
+        baseline,
+        solver: Solver::Cg { steps: 3, rows },
+        seed: 5,
+        threads,
+    }
+}
+
+/// 1201 users x 70 items at density 0.95: item rows of about 1140 cells,
+/// so a group of four items' rows in bfloat16 (4 x 1140 x 64 x 2 B = 584
+/// KB) passes the 512 KiB gather threshold and the item half runs on
+/// gathered copies; the short user rows run on the side in place. 1201 and
+/// 70 leave partial last groups on both sides.
+pub fn gathering_values() -> Csr {
+    random_values(1201, 70, 0.95, 31)
 }
