@@ -345,9 +345,16 @@ def main():
                     # wmf's Cholesky solves rows shorter than k by the low-rank
                     # path: its GFLOP/s counts the flops it executes.
                     wfl = wmf_cholesky_flops(k, *lens) if solver == "cholesky" else fl
+                    # Each repetition's wmf run beside the implicit run right
+                    # after it: on a machine whose speed drifts over minutes the
+                    # ratio of such neighbours moves less than the ratio of the
+                    # pooled medians, where one library's repetition may have
+                    # fallen into a slow phase the other's missed.
+                    paired = [statistics.median(w["iter_s"]) / statistics.median(i["iter_s"])
+                              for w, i in zip(runs["wmf"], runs["implicit"])]
                     rows.append(dict(size=size, k=k, solver=solver, blas=blas, iters=iters, reps=reps,
                                      wmf=ws, implicit=is_, ratio=ws["med"] / is_["med"], flops=fl,
-                                     wmf_flops=wfl))
+                                     wmf_flops=wfl, paired=paired))
                     with open(os.path.join(args.out, "results.json"), "w") as f:
                         json.dump({"machine": model, "rows": rows, "raw": raw,
                                    "sgemm": {f"{b}-{t}": v for (b, t), v in rates.items()}}, f, indent=1)
@@ -397,8 +404,8 @@ def print_table(rows, rates, model):
         return
     print(f"\nmachine: {model}; sgemm (system OpenBLAS, 2048^3): " + ", ".join(
         f"{b} {t}T {v['gflops']:.0f} GFLOP/s ({v['core']})" for (b, t), v in rates.items()))
-    print("| size | k | solver | BLAS | lib | s/iter median [min-max] (n) | fit s | peak RSS MiB | CPU use | P@10 | nDCG@10 | GFLOP/s | wmf/implicit |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| size | k | solver | BLAS | lib | s/iter median [min-max] (n) | fit s | peak RSS MiB | CPU use | P@10 | nDCG@10 | GFLOP/s | wmf/implicit | paired [min-max] |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     # GFLOP/s: implicit and wmf CG the flops of flops_per_iteration; wmf
     # Cholesky the flops it executes (wmf_cholesky_flops: fewer, for the short rows).
     for r in rows:
@@ -410,7 +417,7 @@ def print_table(rows, rates, model):
             print(f"| {r['size']} | {r['k']} | {r['solver']} | {r['blas']} | {lib} | {s['med']:.3f} [{s['lo']:.3f}-{s['hi']:.3f}] ({s['n']}) "
                   f"| {s['fit']:.1f} | {s['rss']:.0f} | {100 * s['util']:.0f}% | {ev['precision'] if ev else float('nan'):.4f} "
                   f"| {ev['ndcg'] if ev else float('nan'):.4f} | {r.get(lib + '_flops', r['flops']) / s['med'] / 1e9:.1f} | "
-                  + (f"{r['ratio']:.3f}" if lib == "wmf" else "1") + " |")
+                  + (f"{r['ratio']:.3f} | {fmt_paired(r.get('paired'))}" if lib == "wmf" else "1 |") + " |")
     for r in rows:
         if "scaling" in r:
             print(f"threads 1 -> 2 ({r['size']}, k = 64, {r['solver']}): median {r['t1']:.3f} s -> {r['t2']:.3f} s per iteration ({r['scaling']:.2f}x); "
@@ -427,6 +434,14 @@ def print_table(rows, rates, model):
 
 def args_threads(r):
     return r.get("threads", 2)
+
+
+def fmt_paired(p):
+    """The median of the per-repetition ratios (each repetition's wmf median
+    over the implicit median measured right after it) and their range."""
+    if not p:
+        return ""
+    return f"{statistics.median(p):.3f} [{min(p):.3f}-{max(p):.3f}]"
 
 
 def fmt_runs(xs):
