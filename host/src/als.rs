@@ -1156,15 +1156,17 @@ fn solve_generic<T: Float, F: LaneFold>(
 isa_dispatch! {
     /// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
     /// `side` (warm starts and results in `x`, `CG_GROUP * k`; `lambdas` per row
-    /// of `side`) by the kernel's lock-step CG ([`wmf_kernel::solve_rows_cg`])
-    /// on the given instruction set. When the group's fixed-side rows take more
+    /// of `side`) by the kernel's lock-step CG on the given instruction set,
+    /// without its per-row scans ([`wmf_kernel::solve_rows_cg_prechecked`]):
+    /// the caller has checked `side`'s rows against `items` (`check_side`).
+    /// When the group's fixed-side rows take more
     /// than `gather_above` bytes (and at most [`CG_GATHER_MAX_BYTES`]) the
     /// kernel works on a gathered copy of them (same bits; [`cg_gather_bytes`]
     /// is the training's threshold). The error names the row's index.
     ///
     /// # Errors
     /// The kernel's error for the first failing row, with that row's index.
-    pub fn solve_cg_group<T: Float, H: CgTable<T>>(
+    fn solve_cg_group<T: Float, H: CgTable<T>>(
         items: &Items<'_, T, H>,
         side: &Side<T>,
         first: usize,
@@ -1227,7 +1229,14 @@ fn cg_group_generic<T: Float, H: CgTable<T>, F: LaneFold>(
                 );
                 Row::implicit(&ramp[s - a..e - a], &side.conf[s..e])
             });
-            wmf_kernel::solve_rows_cg(&local.with_fold(fold), &rows, &lambdas, x, params, work)
+            wmf_kernel::solve_rows_cg_prechecked(
+                &local.with_fold(fold),
+                &rows,
+                &lambdas,
+                x,
+                params,
+                work,
+            )
         }
         _ => {
             // The next group's fixed-side rows are scattered over a table
@@ -1240,11 +1249,37 @@ fn cg_group_generic<T: Float, H: CgTable<T>, F: LaneFold>(
                 first + CG_GROUP..first + 2 * CG_GROUP,
             );
             let rows: [Row<'_, T>; CG_GROUP] = std::array::from_fn(|v| side.row(first + v));
-            wmf_kernel::solve_rows_cg(&items.with_fold(fold), &rows, &lambdas, x, params, work)
+            wmf_kernel::solve_rows_cg_prechecked(
+                &items.with_fold(fold),
+                &rows,
+                &lambdas,
+                x,
+                params,
+                work,
+            )
         }
     };
     for (v, r) in results.into_iter().enumerate() {
-        r.map_err(|e| (first + v, e))?;
+        r.map_err(|e| {
+            // A non-finite residual from rows that passed `check_side` comes
+            // from a non-finite warm start (or an overflow); the checked
+            // solve of the row (on a copy) names the element, as it would
+            // have without the precheck.
+            let i = first + v;
+            let named = match e {
+                wmf_kernel::Error::NonFiniteResult { what: "residual" } => {
+                    let k = items.k();
+                    let mut xv = x[v * k..(v + 1) * k].to_vec();
+                    let mut cg = vec![T::ZERO; wmf_kernel::cg_scratch_len(k)];
+                    let lambda = lambdas[v];
+                    wmf_kernel::solve_row_cg(items, &side.row(i), lambda, &mut xv, params, &mut cg)
+                        .err()
+                        .unwrap_or(e)
+                }
+                e => e,
+            };
+            (i, named)
+        })?;
     }
     Ok(())
 }
@@ -1676,6 +1711,9 @@ fn cg_side<T: Float, H: CgTable<T>>(
     let k = items.k();
     let gather_above = cg_gather_bytes();
     let params = CgParams { steps, tol: CG_TOL };
+    // The groups skip the kernel's per-row scans (`solve_rows_cg_prechecked`):
+    // every row is checked here, once per half, in one pass over the cells.
+    check_side(side, items.n()).map_err(|(i, e)| fail(i, e))?;
     buf.par_chunks_mut(CG_GROUP * k)
         .enumerate()
         .try_for_each_init(
@@ -1712,6 +1750,26 @@ fn cg_side<T: Float, H: CgTable<T>>(
                 Ok(())
             },
         )
+}
+
+/// Every row of `side` checked against `n` columns as the kernel's
+/// [`Items::check_row`] checks one ([`wmf_kernel::check_csr_rows`], blocks
+/// of rows in parallel).
+///
+/// # Errors
+/// A failing row's index (the lowest of its block) and the kernel's error.
+fn check_side<T: Float>(
+    side: &Side<T>,
+    n: usize,
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    const BLOCK: usize = 4096;
+    let rows = side.nrows();
+    (0..rows.div_ceil(BLOCK)).into_par_iter().try_for_each(|b| {
+        let first = b * BLOCK;
+        let offsets = &side.indptr[first..=(first + BLOCK).min(rows)];
+        wmf_kernel::check_csr_rows(offsets, &side.indices, &side.conf, n)
+            .map_err(|(i, e)| (first + i, e))
+    })
 }
 
 /// `src` rounded to bfloat16 into `dst` (same length), in parallel chunks

@@ -119,16 +119,70 @@ pub fn solve_rows_cg<T: Real, H: RowTable<T>, const G: usize>(
     params: CgParams,
     scratch: &mut [T],
 ) -> [Result<CgReport>; G] {
+    lockstep_cg::<T, H, G, true>(items, rows, lambdas, x, params, scratch)
+}
+
+/// [`solve_rows_cg`] without its `O(n_u + k)` scans of each row and warm
+/// start, for a caller that checked its rows once and solves them many
+/// times (an ALS training checks its matrix with [`crate::check_csr_rows`] once
+/// per half-iteration, not once per row and call). The arithmetic, the
+/// results and the reports are those of [`solve_rows_cg`] bit for bit
+/// whenever every `rows[v]` passes [`Items::check_row`] against `items`
+/// and every warm start is finite; `lambdas`, `x`'s length, `tol` and
+/// `scratch` are still checked, with the same errors.
+///
+/// Nothing reads out of bounds or panics when a row or a warm start does
+/// not hold up, and no result is ever non-finite; the solve is then not
+/// the solution of anything meaningful:
+/// - a non-finite warm start, confidence or preference makes the first
+///   residual non-finite: that row ends with
+///   [`crate::Error::NonFiniteResult`] (`what: "residual"`) and its `x`
+///   untouched (the checked solve would name the element);
+/// - a cell at an item `>= n` reads an empty row and adds nothing;
+/// - a negative confidence below the baseline can make `A` indefinite,
+///   which CG meets as a breakdown (it stops with the last finite iterate);
+/// - repeated or unsorted items only change the order of the sums.
+///
+/// # Errors
+/// Per row, as above; otherwise [`solve_rows_cg`]'s for `lambdas`, `x`,
+/// `tol` and `scratch`.
+#[inline(always)]
+pub fn solve_rows_cg_prechecked<T: Real, H: RowTable<T>, const G: usize>(
+    items: &Items<'_, T, H>,
+    rows: &[Row<'_, T>; G],
+    lambdas: &[T; G],
+    x: &mut [T],
+    params: CgParams,
+    scratch: &mut [T],
+) -> [Result<CgReport>; G] {
+    lockstep_cg::<T, H, G, false>(items, rows, lambdas, x, params, scratch)
+}
+
+/// The body of [`solve_rows_cg`] (`CHECK`: scan each row and warm start)
+/// and [`solve_rows_cg_prechecked`].
+#[inline(always)]
+fn lockstep_cg<T: Real, H: RowTable<T>, const G: usize, const CHECK: bool>(
+    items: &Items<'_, T, H>,
+    rows: &[Row<'_, T>; G],
+    lambdas: &[T; G],
+    x: &mut [T],
+    params: CgParams,
+    scratch: &mut [T],
+) -> [Result<CgReport>; G] {
     let k = items.k();
     // The checks in solve_row_cg's order: row, lambda, x, tol, scratch.
     let x_len = check::len(x, G * k, "x");
     let tol_ok = check::scalar_nonneg(params.tol, "tol");
     let scratch_ok = check::min_len(scratch, cg_rows_scratch_len(G, k), "scratch");
     let mut result: [Result<CgReport>; G] = core::array::from_fn(|v| {
-        items.check_row(&rows[v])?;
+        if CHECK {
+            items.check_row(&rows[v])?;
+        }
         check::scalar_nonneg(lambdas[v], "lambda")?;
         x_len?;
-        check::finite(x.get(v * k..(v + 1) * k).unwrap_or(&[]), "x")?;
+        if CHECK {
+            check::finite(x.get(v * k..(v + 1) * k).unwrap_or(&[]), "x")?;
+        }
         tol_ok?;
         scratch_ok?;
         Ok(CgReport {

@@ -188,7 +188,7 @@ pub(crate) fn nonneg<T: Real>(s: &[T], what: &'static str) -> Result<()> {
 /// first bad element when there is one.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-fn all_nonneg<T: Real>(s: &[T]) -> bool {
+pub(crate) fn all_nonneg<T: Real>(s: &[T]) -> bool {
     let (chunks, rest) = s.as_chunks::<16>();
     let mut acc = [T::ZERO; 16];
     let mut neg = [0u32; 16];
@@ -206,7 +206,7 @@ fn all_nonneg<T: Real>(s: &[T]) -> bool {
 /// [`all_nonneg`] for bare metal: a plain scan.
 #[cfg(target_os = "none")]
 #[inline(always)]
-fn all_nonneg<T: Real>(s: &[T]) -> bool {
+pub(crate) fn all_nonneg<T: Real>(s: &[T]) -> bool {
     s.iter().all(|v| v.is_finite() && *v >= T::ZERO)
 }
 
@@ -301,10 +301,15 @@ mod tests {
 
     #[test]
     fn all_finite_equals_the_scan() {
-        // past three 64-element passes and a 16-lane tail natively, past one
-        // pass under Miri
-        let lens = if cfg!(miri) { 70 } else { 3 * 64 + 20 };
-        for len in 0..lens {
+        // past three 64-element passes and a 16-lane tail natively; under
+        // Miri every length to one chunk and one past it, one pass, and one
+        // pass with a chunk and a tail (85 = 64 + 16 + 5)
+        let lens: Vec<usize> = if cfg!(miri) {
+            (0..=17).chain([64, 85]).collect()
+        } else {
+            (0..3 * 64 + 20).collect()
+        };
+        for len in lens {
             let good: Vec<f32> = (0..len).map(|i| i as f32 * 1e30 - 3.0).collect();
             assert!(all_finite(&good), "len {len}");
             for at in 0..len {
@@ -324,7 +329,13 @@ mod tests {
 
     #[test]
     fn lower_finite_reads_only_the_lower_triangle() {
-        for k in 1..20 {
+        // Under Miri the small orders and one past a 16-lane chunk.
+        let ks: Vec<usize> = if cfg!(miri) {
+            (1..=5).chain([17]).collect()
+        } else {
+            (1..20).collect()
+        };
+        for k in ks {
             let good: Vec<f32> = (0..k * k).map(|i| i as f32 * 0.5).collect();
             assert_eq!(lower_finite(&good, k, "a"), Ok(()));
             for at in 0..k * k {

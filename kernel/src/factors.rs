@@ -5,7 +5,7 @@
 //! and check only the row they are given.
 
 use crate::check;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fold::LaneFold;
 use crate::real::{self, Real};
 use crate::tiling::Tiling;
@@ -559,6 +559,100 @@ pub(crate) fn check_row<T: Real>(row: &Row<'_, T>, n: usize) -> Result<()> {
     }
     check::items(row.items, n, "items")?;
     check::nonneg(row.conf, "conf")
+}
+
+/// [`Items::check_row`] for every row of a matrix in compressed sparse row
+/// form at once: row `i` is `Row::implicit(&items[a..b], &conf[a..b])` with
+/// `a = indptr[i]`, `b = indptr[i + 1]`, checked against `n` items
+/// (indices strictly ascending and `< n`, confidences finite and `>= 0`).
+///
+/// One branch-free pass over the rows' cells instead of a call per row:
+/// every index below `n`, every confidence finite and non-negative, and the
+/// count of cells not above the cell before them equal to the count of
+/// those that start a row (a descent anywhere else is an unsorted row).
+/// When that pass fails, the rows are checked one by one so that the error
+/// is exactly [`Items::check_row`]'s for the first failing row.
+///
+/// # Errors
+/// `(i, e)` for the first failing row `i`, `e` as [`Items::check_row`];
+/// for `indptr` itself, at the first bad entry `i + 1`:
+/// [`crate::Error::NotAscending`] (`what: "indptr"`) when it decreases,
+/// [`crate::Error::IndexOutOfRange`] (`what: "indptr"`) past the end of
+/// `items` or `conf`.
+///
+/// ```
+/// use wmf_kernel::{Error, check_csr_rows};
+/// let indptr = [0u64, 2, 2, 5];
+/// let items = [1u32, 4, 0, 2, 3];
+/// let conf = [1.0f32, 3.0, 1.0, 1.0, 2.0];
+/// assert_eq!(check_csr_rows(&indptr, &items, &conf, 5), Ok(()));
+/// let unsorted = [1u32, 4, 0, 3, 2];
+/// assert_eq!(
+///     check_csr_rows(&indptr, &unsorted, &conf, 5),
+///     Err((2, Error::NotAscending { what: "items", position: 2 }))
+/// );
+/// ```
+pub fn check_csr_rows<T: Real>(
+    indptr: &[u64],
+    items: &[u32],
+    conf: &[T],
+    n: usize,
+) -> core::result::Result<(), (usize, Error)> {
+    let rows = indptr.len().saturating_sub(1);
+    let end = items.len().min(conf.len());
+    let ascending = indptr.windows(2).fold(true, |ok, w| ok & (w[0] <= w[1]));
+    let (first, last) = (
+        indptr.first().copied().unwrap_or(0),
+        indptr.last().copied().unwrap_or(0),
+    );
+    if !ascending || last > end as u64 {
+        // Name the first bad offset.
+        for (i, w) in indptr.windows(2).enumerate() {
+            if w[1] < w[0] {
+                return Err((
+                    i,
+                    Error::NotAscending {
+                        what: "indptr",
+                        position: i + 1,
+                    },
+                ));
+            }
+        }
+        for (i, &p) in indptr.iter().enumerate() {
+            if p > end as u64 {
+                return Err((
+                    i.saturating_sub(1),
+                    Error::IndexOutOfRange {
+                        what: "indptr",
+                        position: i,
+                        index: usize::try_from(p).unwrap_or(usize::MAX),
+                        bound: end,
+                    },
+                ));
+            }
+        }
+    }
+    // From here 0 <= first <= last <= end.
+    let (first, last) = (first as usize, last as usize);
+    let (cells, confs) = (&items[first..last], &conf[first..last]);
+    let below = cells.iter().fold(true, |ok, &j| ok & ((j as usize) < n));
+    let descents = cells
+        .windows(2)
+        .fold(0usize, |d, w| d + usize::from(w[1] <= w[0]));
+    // Each non-empty row after the first cell starts at a distinct position.
+    let row_starts = indptr.windows(2).fold(0usize, |d, w| {
+        let (a, b) = (w[0] as usize, w[1] as usize);
+        let starts = a > first && a < b;
+        d + usize::from(starts && cells[a - first] <= cells[a - first - 1])
+    });
+    if below && descents == row_starts && check::all_nonneg(confs) {
+        return Ok(());
+    }
+    for i in 0..rows {
+        let (a, b) = (indptr[i] as usize, indptr[i + 1] as usize);
+        check_row(&Row::implicit(&items[a..b], &conf[a..b]), n).map_err(|e| (i, e))?;
+    }
+    Ok(())
 }
 
 /// One user's observed cells: item indices (strictly ascending), their

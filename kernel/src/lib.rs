@@ -102,6 +102,7 @@ pub const MAX_K: usize = 256;
 pub use bf16::{bf16_from_f32, bf16_to_f32, encode_bf16};
 pub use cg::{
     CgParams, CgReport, cg_rows_scratch_len, cg_scratch_len, solve_row_cg, solve_rows_cg,
+    solve_rows_cg_prechecked,
 };
 pub use cholesky::{
     cholesky_in_place, cholesky_solve_in_place, solve_row_cholesky, solve_spd_in_place,
@@ -109,7 +110,7 @@ pub use cholesky::{
 pub use dense::Dense;
 pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
 pub use error::{Error, Result};
-pub use factors::{Baseline, Bf16Factors, Factors, Folded, Items, Row, RowTable};
+pub use factors::{Baseline, Bf16Factors, Factors, Folded, Items, Row, RowTable, check_csr_rows};
 pub use fold::{LaneFold, PortableFold, lane_folds};
 pub use lowrank::{
     EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,

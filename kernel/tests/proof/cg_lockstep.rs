@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use wmf_kernel::{
     Baseline, Bf16Factors, CgParams, CgReport, Factors, Items, Real, Row, RowTable, bf16_to_f32,
     cg_rows_scratch_len, cg_scratch_len, encode_bf16, gramian, solve_row_cg, solve_rows_cg,
+    solve_rows_cg_prechecked,
 };
 
 /// The kernel's dot product, defined as sixteen lane sums over the chunks of
@@ -221,7 +222,18 @@ fn check<T: Real>(seed: u64) {
                 &[0, 1, 3, 4, 5, 8, 9, 13, 30]
             };
             for &len in lens {
-                for (steps, tol) in [(3, 1e-10), (0, 0.0), (5, 0.0), (40, 1e-3)] {
+                // Under Miri the order past a 16-lane chunk once, with
+                // per-item weights and cells (the small order covers the rest).
+                if MIRI && k > 16 && !(per_item && len > 0) {
+                    continue;
+                }
+                // Under Miri a short tolerance run stands for the long one.
+                let runs: &[(usize, f64)] = if MIRI {
+                    &[(3, 1e-10), (0, 0.0), (8, 1e-3)]
+                } else {
+                    &[(3, 1e-10), (0, 0.0), (5, 0.0), (40, 1e-3)]
+                };
+                for &(steps, tol) in runs {
                     let params = CgParams { steps, tol };
                     let rows: Vec<RowIn<T>> = (0..4)
                         .map(|v| random_row(&mut r, n, (len + v) % (n + 1), per_item && v % 2 == 1))
@@ -273,6 +285,28 @@ fn check<T: Real>(seed: u64) {
                         bits(&group),
                         bits(&want),
                         "group, k {k} len {len} {params:?}"
+                    );
+                    // the same four without the per-row scans (checked rows)
+                    let mut pre = x0.clone();
+                    let reps = solve_rows_cg_prechecked(
+                        &items,
+                        &krows,
+                        &lambdas,
+                        &mut pre,
+                        params,
+                        &mut scratch,
+                    );
+                    for v in 0..4 {
+                        assert_eq!(
+                            reps[v],
+                            Ok(want_rep[v]),
+                            "prechecked, k {k} len {len} row {v}"
+                        );
+                    }
+                    assert_eq!(
+                        bits(&pre),
+                        bits(&want),
+                        "prechecked, k {k} len {len} {params:?}"
                     );
                     // eight in lock-step (the host's group): the four rows twice
                     let mut group8 = [x0.clone(), x0.clone()].concat();
@@ -341,6 +375,7 @@ fn cg_single_and_lockstep_equal_the_textbook_bit_for_bit_f32() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri runs the f32 twin; the f64 one runs natively")]
 fn cg_single_and_lockstep_equal_the_textbook_bit_for_bit_f64() {
     check::<f64>(92);
 }

@@ -77,28 +77,28 @@ fn overflow_only(r: &Result<(), Error>) -> bool {
     )
 }
 
-fn all_finite<T: Real>(v: &[T]) -> bool {
+pub(crate) fn all_finite<T: Real>(v: &[T]) -> bool {
     v.iter().all(|x| x.is_finite())
 }
 
 /// A valid fold-in problem with a non-empty row.
 #[derive(Debug, Clone)]
-struct Case<T> {
-    n: usize,
-    k: usize,
-    h: Vec<T>,
-    g0: Vec<T>,
-    c0: Vec<T>,
-    per_item: bool,
-    items: Vec<u32>,
-    conf: Vec<T>,
-    pref: Option<Vec<T>>,
-    lambda: T,
-    w: Vec<T>,
+pub(crate) struct Case<T> {
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) h: Vec<T>,
+    pub(crate) g0: Vec<T>,
+    pub(crate) c0: Vec<T>,
+    pub(crate) per_item: bool,
+    pub(crate) items: Vec<u32>,
+    pub(crate) conf: Vec<T>,
+    pub(crate) pref: Option<Vec<T>>,
+    pub(crate) lambda: T,
+    pub(crate) w: Vec<T>,
 }
 
 impl<T: Real> Case<T> {
-    fn new(seed: u64, n: usize, k: usize) -> Self {
+    pub(crate) fn new(seed: u64, n: usize, k: usize) -> Self {
         let mut r = rng(seed);
         let h: Vec<f64> = (0..n * k).map(|_| r.gen_range(-1.0..1.0)).collect();
         let per_item = r.gen_bool(0.5);
@@ -143,7 +143,7 @@ impl<T: Real> Case<T> {
         }
     }
 
-    fn items(&self) -> Items<'_, T> {
+    pub(crate) fn items(&self) -> Items<'_, T> {
         let base = if self.per_item {
             Baseline::PerItem(&self.c0[..])
         } else {
@@ -157,14 +157,14 @@ impl<T: Real> Case<T> {
         .unwrap()
     }
 
-    fn row(&self) -> Row<'_, T> {
+    pub(crate) fn row(&self) -> Row<'_, T> {
         Row::new(&self.items, &self.conf, self.pref.as_deref())
     }
 }
 
 /// The row-level functions under test.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     Loss,
     Gradient,
     Normal,
@@ -276,7 +276,7 @@ impl Target {
 
 /// One corruption of a valid row call.
 #[derive(Debug, Clone)]
-enum Corruption {
+pub(crate) enum Corruption {
     Conf(Index, f64),
     Pref(Index, f64),
     ItemOutOfRange(Index, u32),
@@ -290,7 +290,7 @@ enum Corruption {
     ShortScratch,
 }
 
-fn corruption() -> impl Strategy<Value = Corruption> {
+pub(crate) fn corruption() -> impl Strategy<Value = Corruption> {
     prop_oneof![
         (any::<Index>(), hostile()).prop_map(|(i, v)| Corruption::Conf(i, v)),
         (any::<Index>(), hostile()).prop_map(|(i, v)| Corruption::Pref(i, v)),
@@ -309,7 +309,11 @@ fn corruption() -> impl Strategy<Value = Corruption> {
 
 /// Applies `c` to a valid case and returns the error the target must report
 /// (`None`: the call is valid, and only an overflow may fail it).
-fn corrupt<T: Real>(case: &mut Case<T>, c: &Corruption, target: Target) -> (Option<Error>, bool) {
+pub(crate) fn corrupt<T: Real>(
+    case: &mut Case<T>,
+    c: &Corruption,
+    target: Target,
+) -> (Option<Error>, bool) {
     let nu = case.items.len();
     let mut short = false;
     let expected = match *c {

@@ -5,7 +5,10 @@
 //!
 //! One test binary with a module per theme (quicker to build, and to run
 //! under Miri, than one binary per file). Run with `cargo test -p wmf-kernel`
-//! and `cargo +nightly miri test -p wmf-kernel` (Miri shrinks every size).
+//! and `cargo +nightly miri test -p wmf-kernel` (Miri shrinks every size,
+//! and of the tests that come as an `f32` and an `f64` twin over the same
+//! generic code runs the `f32` one: Miri looks for undefined behaviour and
+//! panics, which the two instantiations share).
 
 mod common;
 
@@ -17,6 +20,7 @@ mod gradients;
 mod hostile;
 mod implicit;
 mod low_rank;
+mod prechecked;
 mod precision;
 mod regressions;
 mod solvers;
