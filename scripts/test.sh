@@ -28,7 +28,15 @@ cargo build -p wmf-kernel --release --locked --target thumbv7em-none-eabihf
 
 stage "kernel under Miri"
 # libm/force-soft-floats: Miri cannot run the inline-assembly sqrt of libm on x86_64.
-MIRIFLAGS="${MIRIFLAGS:-}" cargo +nightly miri test -p wmf-kernel --locked --features libm/force-soft-floats
+# cargo-nextest (part of the machine's toolchain here) runs each test in its
+# own Miri process, one per core, where `cargo miri test` interprets them
+# one after another; it does not run doc-tests, so those follow.
+if cargo nextest --version >/dev/null 2>&1; then
+    MIRIFLAGS="${MIRIFLAGS:-}" cargo +nightly miri nextest run -p wmf-kernel --locked --features libm/force-soft-floats
+    MIRIFLAGS="${MIRIFLAGS:-}" cargo +nightly miri test -p wmf-kernel --locked --features libm/force-soft-floats --doc
+else
+    MIRIFLAGS="${MIRIFLAGS:-}" cargo +nightly miri test -p wmf-kernel --locked --features libm/force-soft-floats
+fi
 
 for script in ffi/run-tests.sh examples/firmware/run-tests.sh host/tests/mpi/run-tests.sh fuzz/run-fuzz.sh; do
     if [ -x "$script" ]; then

@@ -990,7 +990,9 @@ pub(crate) fn positive<T: Real>(v: T) -> bool {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
 
     /// The bare-metal `dot` (sixteen named sums, the fold skipped below one
     /// chunk) gives the host's bits in `f32` and `f64`, for every length
@@ -1010,8 +1012,13 @@ mod tests {
                 _ => m,
             }
         };
-        let max = if cfg!(miri) { 40 } else { 100 };
-        for n in 0..=max {
+        // Under Miri the lengths around the 16-lane chunks' edges.
+        let lens: Vec<usize> = if cfg!(miri) {
+            [0, 1, 2, 3, 15, 16, 17, 31, 32, 33, 40].into()
+        } else {
+            (0..=100).collect()
+        };
+        for n in lens {
             for _ in 0..if cfg!(miri) { 2 } else { 20 } {
                 let (mut a, mut b) = ([0.0f64; 100], [0.0f64; 100]);
                 let (mut a32, mut b32) = ([0.0f32; 100], [0.0f32; 100]);
@@ -1048,7 +1055,13 @@ mod tests {
             }
         };
         const MAX: usize = 40;
-        for k in 0..=if cfg!(miri) { 20 } else { MAX } {
+        // Under Miri the quad edges and the tile's.
+        let ks: Vec<usize> = if cfg!(miri) {
+            (0..=5).chain([15, 16, 17]).collect()
+        } else {
+            (0..=MAX).collect()
+        };
+        for k in ks {
             let mut a = [0.0f32; MAX * MAX];
             for r in 0..k {
                 for c in 0..k {

@@ -132,6 +132,7 @@ fn solvers_agree<T: Real>(seed: u64) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri runs the f32 twin; the f64 one runs natively")]
 fn cholesky_cg_eals_reach_the_same_solution_f64() {
     for seed in 0..trials(6, 1) as u64 {
         solvers_agree::<f64>(seed);
@@ -223,6 +224,7 @@ fn online_update_matches_recompute<T: Real>(seed: u64) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri runs the f32 twin; the f64 one runs natively")]
 fn eals_online_update_matches_recomputing_f64() {
     for seed in 0..trials(5, 1) as u64 {
         online_update_matches_recompute::<f64>(seed);
