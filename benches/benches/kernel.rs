@@ -12,6 +12,8 @@
 //! | `solve_cholesky`     | `n_u (k² + 3k) + k³/3 + 2k²` (form, factor, 2 triangular solves) |
 //! | `solve_low_rank`     | `n_u (n_u + 1) k + n_u³/3 + 2 n_u² + 6 n_u k + k²` (`I + V Vᵀ`, its factor and solves, `b̂`, `V b̂`, `Vᵀ w`, `L⁻ᵀ`; the same solution as `solve_cholesky`) |
 //! | `solve_cg3`          | `2k² + 6 n_u k + 3 (2k² + 4 n_u k + 10k)` (initial residual, 3 steps of `A p` + vector ops) |
+//! | `solve_cg3_group4`   | 4 x `solve_cg3` (four rows in lock-step, `solve_rows_cg`, as the host's CG groups) |
+//! | `solve_cg3_group4_prechecked` | the same, `solve_rows_cg_prechecked` (rows checked once, outside the loop) |
 //! | `solve_eals1`        | `2 n_u k + k (10 n_u + 2k)` (prediction cache, one sweep) |
 //! | `online_update`      | `k² + 3k + 2k²` (rank-1 update of `A`, `b`, one coordinate sweep) |
 //! | `gramian`            | `n (k² + k)` (lower-triangle rank-1 update per item) |
@@ -27,9 +29,10 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, Whitened, cg_scratch_len,
-    cholesky_in_place, eals_online_update, gramian, low_rank_scratch_len, row_normal_equations,
-    solve_row_cg, solve_row_cholesky, solve_row_eals, solve_row_low_rank, whiten_rows,
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, Whitened, cg_rows_scratch_len,
+    cg_scratch_len, check_csr_rows, cholesky_in_place, eals_online_update, gramian,
+    low_rank_scratch_len, row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals,
+    solve_row_low_rank, solve_rows_cg, solve_rows_cg_prechecked, whiten_rows,
 };
 
 const KS: [usize; 4] = [8, 16, 32, 64];
@@ -94,6 +97,7 @@ fn flops(name: &str, k: usize) -> u64 {
         "solve_cholesky" => nu * (k * k + 3 * k) + k * k * k / 3 + 2 * k * k,
         "solve_low_rank" => nu * (nu + 1) * k + nu * nu * nu / 3 + 2 * nu * nu + 6 * nu * k + k * k,
         "solve_cg3" => 2 * k * k + 6 * nu * k + 3 * (2 * k * k + 4 * nu * k + 10 * k),
+        "solve_cg3_group4" | "solve_cg3_group4_prechecked" => 4 * flops("solve_cg3", k as usize),
         "solve_eals1" => 2 * nu * k + k * (10 * nu + 2 * k),
         "online_update" => k * k + 3 * k + 2 * k * k,
         "gramian" => n * (k * k + k),
@@ -109,6 +113,8 @@ fn row_solvers(c: &mut Criterion) {
         "solve_cholesky",
         "solve_low_rank",
         "solve_cg3",
+        "solve_cg3_group4",
+        "solve_cg3_group4_prechecked",
         "solve_eals1",
         "online_update",
     ] {
@@ -174,6 +180,47 @@ fn row_solvers(c: &mut Criterion) {
                                 &mut scratch,
                             )
                             .expect("ok")
+                        })
+                    });
+                }
+                "solve_cg3_group4" | "solve_cg3_group4_prechecked" => {
+                    // Four rows (the same cells, four warm starts) in lock-step.
+                    let mut scratch = vec![0.0; cg_rows_scratch_len(4, k)];
+                    let params = CgParams { steps: 3, tol: 0.0 };
+                    let x0: Vec<f32> = (0..4)
+                        .flat_map(|v| p.w.iter().map(move |w| w * (1.0 + v as f32 * 0.1)))
+                        .collect();
+                    let mut x = x0.clone();
+                    let rows = [row; 4];
+                    let lambdas = [lambda; 4];
+                    let prechecked = name.ends_with("prechecked");
+                    if prechecked {
+                        let indptr = [0u64, p.items.len() as u64];
+                        check_csr_rows(&indptr, &p.items, &p.conf, N_ITEMS).expect("valid row");
+                    }
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| {
+                            x.copy_from_slice(&x0);
+                            let reps = if prechecked {
+                                solve_rows_cg_prechecked(
+                                    &items,
+                                    black_box(&rows),
+                                    &lambdas,
+                                    &mut x,
+                                    params,
+                                    &mut scratch,
+                                )
+                            } else {
+                                solve_rows_cg(
+                                    &items,
+                                    black_box(&rows),
+                                    &lambdas,
+                                    &mut x,
+                                    params,
+                                    &mut scratch,
+                                )
+                            };
+                            reps.map(|r| r.expect("ok"))
                         })
                     });
                 }

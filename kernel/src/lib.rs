@@ -43,7 +43,11 @@
 //! Every function validates its arguments (lengths, `1 <= k <=` [`MAX_K`],
 //! item indices, NaN/inf, negative confidences and `λ`) and returns an
 //! [`Error`] naming the argument and position; none panics or loops forever,
-//! and none returns NaN. Scratch memory is always the caller's.
+//! and none returns NaN. Scratch memory is always the caller's. The one
+//! exception to the per-call checks is [`solve_rows_cg_prechecked`], for a
+//! caller that checked its whole matrix once ([`check_csr_rows`]) and
+//! solves its rows many times: it skips the row and warm-start scans, and
+//! still neither panics nor returns NaN on rows that would fail them.
 //!
 //! ## Cargo features
 //!
