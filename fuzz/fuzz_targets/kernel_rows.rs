@@ -215,6 +215,34 @@ fn run<T: Real>(inp: &Input) {
     if wmf_kernel::solve_row_cg(&items, &row, lambda, &mut x, params, &mut scratch).is_ok() {
         assert!(finite(&x), "cg returned non-finite values");
     }
+    // The one-pass matrix check is the row check (for the row without its
+    // preferences, which a CSR matrix does not carry); the prechecked CG is
+    // the checked CG, result and bits, whenever the checked one accepts
+    // the call, and on any row neither panics nor leaves a non-finite x.
+    let once = wmf_kernel::check_csr_rows(&[0, ids.len() as u64], &ids, &conf, n);
+    assert_eq!(
+        once.map_err(|(_, e)| e),
+        items.check_row(&Row::implicit(&ids, &conf)),
+        "check_csr_rows differs from check_row"
+    );
+    let (mut xc, mut xp) = (w0.clone(), w0.clone());
+    let checked = wmf_kernel::solve_row_cg(&items, &row, lambda, &mut xc, params, &mut scratch);
+    let [pre] = wmf_kernel::solve_rows_cg_prechecked::<T, _, 1>(
+        &items,
+        &[row],
+        &[lambda],
+        &mut xp,
+        params,
+        &mut scratch,
+    );
+    if pre.is_ok() {
+        assert!(finite(&xp), "prechecked cg returned non-finite values");
+    }
+    if checked.is_ok() {
+        assert_eq!(pre, checked, "prechecked cg differs from cg");
+        let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&xp), bits(&xc), "prechecked cg differs from cg");
+    }
     // The same CG over the rows in bfloat16 (with the same G0) is, result
     // and error alike, the CG over the decoded rows.
     let h32: Vec<f32> = h[..h_len].iter().map(|v| v.to_f64() as f32).collect();
