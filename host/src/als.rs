@@ -1158,7 +1158,7 @@ isa_dispatch! {
     /// `side` (warm starts and results in `x`, `CG_GROUP * k`; `lambdas` per row
     /// of `side`) by the kernel's lock-step CG on the given instruction set,
     /// without its per-row scans ([`wmf_kernel::solve_rows_cg_prechecked`]):
-    /// the caller has checked `side`'s rows against `items` (`check_side`).
+    /// the caller has checked `side`'s rows against `items` (`cg_side`).
     /// When the group's fixed-side rows take more
     /// than `gather_above` bytes (and at most [`CG_GATHER_MAX_BYTES`]) the
     /// kernel works on a gathered copy of them (same bits; [`cg_gather_bytes`]
@@ -1712,65 +1712,61 @@ fn cg_side<T: Float, H: CgTable<T>>(
     let gather_above = cg_gather_bytes();
     let params = CgParams { steps, tol: CG_TOL };
     // The groups skip the kernel's per-row scans (`solve_rows_cg_prechecked`):
-    // every row is checked here, once per half, in one pass over the cells.
-    check_side(side, items.n()).map_err(|(i, e)| fail(i, e))?;
-    buf.par_chunks_mut(CG_GROUP * k)
+    // each task checks its block of rows in one pass over their cells first,
+    // which also brings the cells into cache for the solves that follow.
+    let n = items.n();
+    buf.par_chunks_mut(CG_CHECK_GROUPS * CG_GROUP * k)
         .enumerate()
         .try_for_each_init(
             || Scratch::new(k),
-            |scratch, (g, xs)| {
-                let first = g * CG_GROUP;
-                if xs.len() == CG_GROUP * k {
-                    return solve_cg_group(
-                        isa,
-                        items,
-                        side,
-                        first,
-                        lambdas,
-                        steps,
-                        xs,
-                        scratch,
-                        gather_above,
-                    )
-                    .map_err(|(i, e)| fail(i, e));
+            |scratch, (b, block)| {
+                let first_row = b * CG_CHECK_GROUPS * CG_GROUP;
+                // Rows past the side's own are empty (`Side::row`).
+                let end = (first_row + block.len() / k).min(side.nrows());
+                if let Some(offsets) = side.indptr.get(first_row.min(end)..=end) {
+                    wmf_kernel::check_csr_rows(offsets, &side.indices, &side.conf, n)
+                        .map_err(|(i, e)| fail(first_row + i, e))?;
                 }
-                for (v, x) in xs.chunks_mut(k).enumerate() {
-                    let i = first + v;
-                    let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
-                    wmf_kernel::solve_row_cg(
-                        items,
-                        &side.row(i),
-                        lambda,
-                        x,
-                        params,
-                        &mut scratch.cg,
-                    )
-                    .map_err(|e| fail(i, e))?;
+                for (g, xs) in block.chunks_mut(CG_GROUP * k).enumerate() {
+                    let first = first_row + g * CG_GROUP;
+                    if xs.len() == CG_GROUP * k {
+                        solve_cg_group(
+                            isa,
+                            items,
+                            side,
+                            first,
+                            lambdas,
+                            steps,
+                            xs,
+                            scratch,
+                            gather_above,
+                        )
+                        .map_err(|(i, e)| fail(i, e))?;
+                        continue;
+                    }
+                    for (v, x) in xs.chunks_mut(k).enumerate() {
+                        let i = first + v;
+                        let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
+                        wmf_kernel::solve_row_cg(
+                            items,
+                            &side.row(i),
+                            lambda,
+                            x,
+                            params,
+                            &mut scratch.cg,
+                        )
+                        .map_err(|e| fail(i, e))?;
+                    }
                 }
                 Ok(())
             },
         )
 }
 
-/// Every row of `side` checked against `n` columns as the kernel's
-/// [`Items::check_row`] checks one ([`wmf_kernel::check_csr_rows`], blocks
-/// of rows in parallel).
-///
-/// # Errors
-/// A failing row's index (the lowest of its block) and the kernel's error.
-fn check_side<T: Float>(
-    side: &Side<T>,
-    n: usize,
-) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
-    const BLOCK: usize = 4096;
-    let rows = side.nrows();
-    (0..rows.div_ceil(BLOCK)).into_par_iter().try_for_each(|b| {
-        let first = b * BLOCK;
-        let offsets = &side.indptr[first..=(first + BLOCK).min(rows)];
-        wmf_kernel::check_csr_rows(offsets, &side.indices, &side.conf, n)
-            .map_err(|(i, e)| (first + i, e))
-    })
-}
+/// CG groups per parallel task: the task checks its `CG_CHECK_GROUPS *`
+/// [`CG_GROUP`] rows ([`wmf_kernel::check_csr_rows`]) before it solves them
+/// without the kernel's per-row scans.
+const CG_CHECK_GROUPS: usize = 16;
 
 /// `src` rounded to bfloat16 into `dst` (same length), in parallel chunks
 /// ([`wmf_kernel::encode_bf16`]; `src` is finite, validated by the caller).
