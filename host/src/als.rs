@@ -1261,8 +1261,8 @@ fn cg_group_generic<T: Float, H: CgTable<T>, F: LaneFold>(
     };
     for (v, r) in results.into_iter().enumerate() {
         r.map_err(|e| {
-            // A non-finite residual from rows that passed `check_side` comes
-            // from a non-finite warm start (or an overflow); the checked
+            // A non-finite residual from rows that passed `cg_side`'s check
+            // comes from a non-finite warm start (or an overflow); the checked
             // solve of the row (on a copy) names the element, as it would
             // have without the precheck.
             let i = first + v;

@@ -215,12 +215,18 @@ pub(crate) fn scalar_nonneg<T: Real>(v: T, what: &'static str) -> Result<()> {
     nonneg(core::slice::from_ref(&v), what)
 }
 
+/// True when every index is `< n`, branch-free (vectorises).
+#[inline(always)]
+pub(crate) fn all_below(items: &[u32], n: usize) -> bool {
+    items.iter().fold(true, |ok, &i| ok & ((i as usize) < n))
+}
+
 /// Item indices strictly ascending and `< n`.
 #[inline(always)]
 pub(crate) fn items(items: &[u32], n: usize, what: &'static str) -> Result<()> {
     // Branch-free pass first (vectorises): every index below `n` and each
     // one above the one before; the scan below names the first bad position.
-    let below = items.iter().fold(true, |ok, &i| ok & ((i as usize) < n));
+    let below = all_below(items, n);
     let ascending = items.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
     if below && ascending {
         return Ok(());

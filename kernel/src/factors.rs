@@ -635,7 +635,7 @@ pub fn check_csr_rows<T: Real>(
     // From here 0 <= first <= last <= end.
     let (first, last) = (first as usize, last as usize);
     let (cells, confs) = (&items[first..last], &conf[first..last]);
-    let below = cells.iter().fold(true, |ok, &j| ok & ((j as usize) < n));
+    let below = check::all_below(cells, n);
     let descents = cells
         .windows(2)
         .fold(0usize, |d, w| d + usize::from(w[1] <= w[0]));
