@@ -5,26 +5,15 @@
 
 mod common;
 
-use common::planted;
+use common::{planted, planted_config};
 use wmf_host::als::Als;
-use wmf_host::{BaselineWeight, Confidence, Error, RegScaling, Solver, TrainConfig};
+use wmf_host::{Error, Solver};
 
 fn als(solver: Solver, values: &wmf_host::Csr) -> Als<f32> {
-    let cfg = TrainConfig {
-        k: 8,
-        iterations: 2,
-        lambda: 0.1,
-        reg_scaling: RegScaling::None,
-        confidence: Confidence::Linear { alpha: 5.0 },
-        baseline: BaselineWeight::Uniform { c0: 1.0 },
-        solver,
-        seed: 3,
-        threads: 2,
-    };
-    Als::<f32>::new(values, &cfg).unwrap()
+    Als::<f32>::new(values, &planted_config(solver, 2)).unwrap()
 }
 
-/// The user and the kernel error of a failed iteration.
+/// The context and the kernel error of a failed iteration.
 fn failure(als: &mut Als<f32>) -> (String, wmf_kernel::Error) {
     match als.iterate() {
         Err(Error::Kernel { context, source }) => (context, source),
@@ -32,41 +21,40 @@ fn failure(als: &mut Als<f32>) -> (String, wmf_kernel::Error) {
     }
 }
 
-/// One corruption applied to a fresh trainer of each solver: the same
-/// context and error from all of them.
+/// `corrupt` applied to user `u`'s cell `t` (its position in the user
+/// side's arrays) of a fresh trainer of each solver: all of them fail on
+/// user `u` with the same context and error, which is returned.
 fn same_failure(
     values: &wmf_host::Csr,
-    corrupt: impl Fn(&mut Als<f32>),
-) -> (String, wmf_kernel::Error) {
+    u: usize,
+    t: usize,
+    corrupt: impl Fn(&mut Als<f32>, usize),
+) -> wmf_kernel::Error {
     let solvers = [Solver::cg(3), Solver::Cholesky, Solver::Eals { sweeps: 1 }];
     let got: Vec<_> = solvers
         .iter()
         .map(|&s| {
             let mut a = als(s, values);
-            corrupt(&mut a);
+            let p = a.problem.users.indptr[u] as usize + t;
+            corrupt(&mut a, p);
             failure(&mut a)
         })
         .collect();
     for (s, g) in solvers.iter().zip(&got).skip(1) {
         assert_eq!(g, &got[0], "{s:?} against CG");
     }
-    got[0].clone()
+    let (ctx, e) = got[0].clone();
+    assert!(ctx.starts_with(&format!("solving user {u}")), "{ctx}");
+    e
 }
 
 #[test]
 fn corrupted_rows_are_named_alike_by_every_solver() {
     // 403 users: the last three form a partial CG group, solved row by row.
     let (values, _) = planted(403, 300, 6, 25, 5, 21);
-    let users = |a: &Als<f32>| a.problem.users.indptr.clone();
     // A user in the middle of a group of four, and one in the partial group.
     for u in [41usize, 401] {
-        let at = |a: &Als<f32>, t: usize| users(a)[u] as usize + t;
-
-        let (ctx, e) = same_failure(&values, |a| {
-            let p = at(a, 2);
-            a.problem.users.conf[p] = -1.0;
-        });
-        assert!(ctx.starts_with(&format!("solving user {u}")), "{ctx}");
+        let e = same_failure(&values, u, 2, |a, p| a.problem.users.conf[p] = -1.0);
         assert_eq!(
             e,
             wmf_kernel::Error::Negative {
@@ -75,11 +63,7 @@ fn corrupted_rows_are_named_alike_by_every_solver() {
             }
         );
 
-        let (ctx, e) = same_failure(&values, |a| {
-            let p = at(a, 1);
-            a.problem.users.conf[p] = f32::NAN;
-        });
-        assert!(ctx.starts_with(&format!("solving user {u}")), "{ctx}");
+        let e = same_failure(&values, u, 1, |a, p| a.problem.users.conf[p] = f32::NAN);
         assert_eq!(
             e,
             wmf_kernel::Error::NonFinite {
@@ -88,11 +72,7 @@ fn corrupted_rows_are_named_alike_by_every_solver() {
             }
         );
 
-        let (ctx, e) = same_failure(&values, |a| {
-            let p = at(a, 3);
-            a.problem.users.indices[p] = 300 + 7;
-        });
-        assert!(ctx.starts_with(&format!("solving user {u}")), "{ctx}");
+        let e = same_failure(&values, u, 3, |a, p| a.problem.users.indices[p] = 300 + 7);
         assert_eq!(
             e,
             wmf_kernel::Error::IndexOutOfRange {
@@ -103,11 +83,7 @@ fn corrupted_rows_are_named_alike_by_every_solver() {
             }
         );
 
-        let (ctx, e) = same_failure(&values, |a| {
-            let p = at(a, 0);
-            a.problem.users.indices.swap(p, p + 1);
-        });
-        assert!(ctx.starts_with(&format!("solving user {u}")), "{ctx}");
+        let e = same_failure(&values, u, 0, |a, p| a.problem.users.indices.swap(p, p + 1));
         assert_eq!(
             e,
             wmf_kernel::Error::NotAscending {

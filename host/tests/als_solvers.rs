@@ -3,24 +3,13 @@
 
 mod common;
 
-use common::{planted, recall_at};
+use common::{planted, planted_config, recall_at};
+use wmf_host::Solver;
 use wmf_host::als::Als;
 use wmf_host::recommend::recommend_all;
-use wmf_host::{BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
 
 fn train(solver: Solver, values: &wmf_host::Csr) -> (f64, Vec<Vec<u32>>) {
-    let cfg = TrainConfig {
-        k: 8,
-        iterations: 15,
-        lambda: 0.1,
-        reg_scaling: RegScaling::None,
-        confidence: Confidence::Linear { alpha: 5.0 },
-        baseline: BaselineWeight::Uniform { c0: 1.0 },
-        solver,
-        seed: 3,
-        threads: 2,
-    };
-    let mut als = Als::<f32>::new(values, &cfg).unwrap();
+    let mut als = Als::<f32>::new(values, &planted_config(solver, 15)).unwrap();
     let mut losses = Vec::new();
     als.run(&mut |r| losses.push(r.loss.expect("loss every iteration")))
         .unwrap();

@@ -154,3 +154,19 @@ pub fn cg_config(rows: CgRows, baseline: BaselineWeight, threads: usize) -> Trai
 pub fn gathering_values() -> Csr {
     random_values(1201, 70, 0.95, 31)
 }
+
+/// The small training of the planted-data tests (`planted`): k = 8, λ 0.1,
+/// linear confidence α = 5, `c0` 1, seed 3, 2 threads.
+pub fn planted_config(solver: Solver, iterations: usize) -> TrainConfig {
+    TrainConfig {
+        k: 8,
+        iterations,
+        lambda: 0.1,
+        reg_scaling: RegScaling::None,
+        confidence: Confidence::Linear { alpha: 5.0 },
+        baseline: BaselineWeight::Uniform { c0: 1.0 },
+        solver,
+        seed: 3,
+        threads: 2,
+    }
+}
