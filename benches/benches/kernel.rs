@@ -17,6 +17,7 @@
 //! | `solve_eals1`        | `2 n_u k + k (10 n_u + 2k)` (prediction cache, one sweep) |
 //! | `online_update`      | `k² + 3k + 2k²` (rank-1 update of `A`, `b`, one coordinate sweep) |
 //! | `gramian`            | `n (k² + k)` (lower-triangle rank-1 update per item) |
+//! | `cholesky_factor`    | `n³/3` (`cholesky_in_place` of an `n x n` `I + V Vᵀ`, `V` `n x 64`, as the low-rank solve's capacitance matrix; the copy of the input is timed too) |
 //! | `dense_grad_w`       | `m n (4k + 2) + 2 m k` (residual dot, axpy per cell)  |
 //!
 //! Sizes: `n = 1000` items, `n_u = 50` observations per row, dense block
@@ -101,6 +102,8 @@ fn flops(name: &str, k: usize) -> u64 {
         "solve_eals1" => 2 * nu * k + k * (10 * nu + 2 * k),
         "online_update" => k * k + 3 * k + 2 * k * k,
         "gramian" => n * (k * k + k),
+        // here `k` is the matrix order
+        "cholesky_factor" => k * k * k / 3,
         "dense_grad_w" => m * dn * (4 * k + 2) + 2 * m * k,
         _ => unreachable!("unknown benchmark {name}"),
     }
@@ -261,7 +264,34 @@ fn row_solvers(c: &mut Criterion) {
     }
 }
 
+/// Orders of the `cholesky_factor` benchmark: the short rows of the
+/// low-rank solve (at most 48 cells at k = 64) and the k x k normal
+/// equations at k = 64 and 128.
+const FACTOR_ORDERS: [usize; 6] = [8, 20, 32, 48, 64, 128];
+
 fn block_kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cholesky_factor");
+    for n in FACTOR_ORDERS {
+        let mut rng = StdRng::seed_from_u64(200 + n as u64);
+        let v = values(&mut rng, n * 64, -0.5, 0.5);
+        let mut s0 = vec![0.0f32; n * n];
+        for a in 0..n {
+            for b in 0..n {
+                let dot: f32 = (0..64).map(|t| v[a * 64 + t] * v[b * 64 + t]).sum();
+                s0[a * n + b] = dot + if a == b { 1.0 } else { 0.0 };
+            }
+        }
+        let mut s = s0.clone();
+        group.throughput(Throughput::Elements(flops("cholesky_factor", n)));
+        group.bench_function(BenchmarkId::from_parameter(n), |bench| {
+            bench.iter(|| {
+                s.copy_from_slice(&s0);
+                cholesky_in_place(black_box(&mut s), n).expect("positive definite")
+            })
+        });
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("gramian");
     for k in KS {
         let p = Problem::new(k);

@@ -31,9 +31,12 @@
  *   (O(n + k^2)).
  * - Stack use: temporaries of at most 2 * WMF_MAX_K scalars (4 KiB for
  *   double, 2 KiB for float) in the bare-metal build. In the desktop build
- *   the Cholesky factorisations (wmf_solve_row_cholesky_*, wmf_whiten_*)
- *   copy eight columns at a time: up to 9 * WMF_MAX_K scalars (18 KiB for
- *   double). Every larger buffer is the caller's (the scratch arguments).
+ *   the Cholesky factorisations (wmf_solve_row_cholesky_*, wmf_whiten_*,
+ *   and the n x n one of wmf_solve_row_low_rank_*) of at most 64 rows use
+ *   a column-major working copy of up to 68 * 64 scalars (17 KiB for
+ *   float, 34 KiB for double); larger ones copy eight columns at a time, up
+ *   to 9 * WMF_MAX_K scalars (18 KiB for double). Every larger buffer is
+ *   the caller's (the scratch arguments).
  *
  * Link: pkg-config --cflags --libs wmf (shared), or add --static for libwmf.a.
  */

@@ -31,11 +31,54 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     factor_unchecked(a, k)
 }
 
-/// Right-looking (outer-product) Cholesky on the lower triangle: at step `p`
-/// the pivot is `d_p = a_pp − Σ_{q<p} L_pq²` (earlier steps have already
-/// subtracted the sum), column `p` below it is divided by `sqrt(d_p)`, and the
-/// trailing lower triangle gets `a_ij −= L_ip L_jp` (`p < j <= i`). Column
-/// `p` is scaled by the reciprocal `1 / sqrt(d_p)`.
+/// Cholesky `A = L Lᵀ` in place on the lower triangle of `a` (`k x k`,
+/// row-major; the strict upper triangle is neither read nor written): at
+/// step `p` the pivot is `d_p = a_pp − Σ_{q<p} L_pq²`, `L_pp = sqrt(d_p)`,
+/// and `L_ip = (a_ip − Σ_{q<p} L_iq L_pq) · (1 / L_pp)` for `i > p`, every
+/// sum subtracted one product at a time in pivot order. Both forms below
+/// perform exactly these operations on every element, in this order, so
+/// they give the same bits (and the same bits as the textbook unblocked
+/// algorithm, which the tests hold them to).
+///
+/// On hosts, matrices of at most 64 rows go to [`factor_small`]
+/// (left-looking, from a column-major working copy), larger ones and all
+/// of bare metal to [`factor_blocked`] (right-looking). At small sizes the
+/// right-looking form's overheads (its column copies, the pivot scalings
+/// written into `a`'s strided columns, an `8 · MAX_K` stack buffer cleared
+/// on every call, and the pivots' `sqrt` and division waiting on each
+/// other with little independent work around them) outweighed the
+/// arithmetic: measured on one core (BENCHMARKS.md, batch 24), the
+/// left-looking form is 2-4x faster at 12-48 rows and 2x at 64.
+///
+/// # Errors
+/// [`Error::NotPositiveDefinite`] for the first pivot that is not positive
+/// or not finite; the columns before it are then final in `a`.
+#[inline(always)]
+pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
+    // Bare metal keeps the one-pivot form below: `factor_small`'s working
+    // copy (up to 16 KiB of stack for f32) is too much for a
+    // microcontroller, and a scalar FPU gains nothing from it.
+    #[cfg(not(target_os = "none"))]
+    {
+        if k <= 16 {
+            return factor_small::<T, 16>(a, k);
+        }
+        if k <= 32 {
+            return factor_small::<T, 32>(a, k);
+        }
+        if k <= 64 {
+            return factor_small::<T, 64>(a, k);
+        }
+    }
+    factor_blocked(a, k)
+}
+
+/// [`factor_unchecked`], right-looking (outer-product), for any
+/// `k <= MAX_K`: at step `p` the pivot is `d_p = a_pp − Σ_{q<p} L_pq²`
+/// (earlier steps have already subtracted the sum), column `p` below it is
+/// divided by `sqrt(d_p)`, and the trailing lower triangle gets
+/// `a_ij −= L_ip L_jp` (`p < j <= i`). Column `p` is scaled by the
+/// reciprocal `1 / sqrt(d_p)`.
 ///
 /// Blocked by eight pivots: the block's columns are finished one after the
 /// other (column `q` first receives the updates of the block's earlier
@@ -54,7 +97,7 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// value, and the `k³/6` multiply-adds run as full-width vector updates
 /// without scalar tails. Only the lower triangle is read or written.
 #[inline(always)]
-pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
+fn factor_blocked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
     const W: usize = 16;
     // Block width: eight on hosts (wide vectors, memory traffic and loop
     // overhead are the cost; measured at k = 64: 4 -> 5.28 µs, 6 -> 4.59,
@@ -135,6 +178,116 @@ pub(crate) fn factor_unchecked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
         }
         // (Only the last block can be short, and it has no trailing rows.)
         p = end;
+    }
+    Ok(())
+}
+
+/// [`factor_unchecked`] for `k <= CAP` (`CAP` a multiple of 16, at most
+/// 64): left-looking, four columns at a time, in a column-major working
+/// copy, with the same operations on every element as the right-looking
+/// form, in the same order, so the same bits.
+///
+/// `c[p]` holds column `p` of `L` once it is final (rows `p + 1..`; the
+/// entries above are never read as results). A block of four columns
+/// `j..j + 4` is read from `a`'s lower triangle into `v` (strided, once),
+/// then receives the updates `v_t[i] −= L_ip · L_(j+t)p` of every earlier
+/// pivot `p < j`, in pivot order: for each 16-row chunk the four columns'
+/// chunks stay in registers across all `p` (four independent chains of
+/// subtractions; one load of `c[p]`'s chunk serves all four). Then the
+/// block's columns are finished one after the other, as in the
+/// right-looking form: column `t` receives the updates of the block's
+/// earlier pivots, its pivot `d = v_t[q]` is checked (`sqrt`, and the
+/// reciprocal `1 / sqrt(d)` scales the column), and it is written to `c`
+/// and to `a`. So element `(i, q)` gets `a_iq − L_i0 L_q0 − L_i1 L_q1 − …`
+/// subtracted one product at a time in pivot order, then the scaling:
+/// exactly the unblocked algorithm's sequence.
+///
+/// Rows are processed in whole 16-row chunks from the chunk holding the
+/// block's first column to `k` rounded up (`hi <= CAP`): lanes above a
+/// column's diagonal and below `k` get values that are never read as
+/// results (they are finite or not, it does not matter: nothing but those
+/// lanes depends on them), and the arithmetic needs no scalar tails.
+///
+/// Stack: `c` (`CAP²` values, cleared once per call: 16 KiB for f32 at
+/// `CAP = 64`) and `v` (`4 CAP`). On a bad pivot, the finished columns
+/// (`< q`) are in `a` as the unblocked algorithm has them and column `q`
+/// holds its values as updated so far; later columns are left as they
+/// were (their earlier-pivot updates live only in the copy).
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> {
+    const W: usize = 16;
+    const B: usize = 4;
+    let mut c = [[T::ZERO; CAP]; CAP];
+    let mut v = [[T::ZERO; CAP]; B];
+    // k <= CAP (the caller's dispatch), so hi <= CAP
+    let hi = k.div_ceil(W) * W;
+    let mut j = 0;
+    while j < k {
+        let b = B.min(k - j);
+        let lo = j / W * W;
+        for (t, vt) in v.iter_mut().enumerate().take(b) {
+            for i in j + t..k {
+                vt[i] = a[i * k + j + t];
+            }
+        }
+        // Updates of the pivots before the block, per chunk: the block's
+        // four column chunks in registers, every earlier pivot in order.
+        let (done, rest) = c.split_at_mut(j);
+        for at in (lo..hi).step_by(W) {
+            let mut acc = [[T::ZERO; W]; B];
+            for (ac, vt) in acc.iter_mut().zip(&v) {
+                ac.copy_from_slice(&vt[at..at + W]);
+            }
+            for cp in done.iter() {
+                let x: [T; W] = cp[at..at + W].try_into().unwrap_or([T::ZERO; W]);
+                // (j is a multiple of B and CAP of W, so j + B <= CAP; a
+                // short last block's unused columns compute values that
+                // are never stored)
+                let s: [T; B] = cp[j..j + B].try_into().unwrap_or([T::ZERO; B]);
+                for (ac, &s) in acc.iter_mut().zip(&s) {
+                    for l in 0..W {
+                        ac[l] -= x[l] * s;
+                    }
+                }
+            }
+            for (vt, ac) in v.iter_mut().zip(&acc) {
+                vt[at..at + W].copy_from_slice(ac);
+            }
+        }
+        // The block's columns, one after the other.
+        for t in 0..b {
+            let q = j + t;
+            let (vd, vr) = v.split_at_mut(t);
+            let Some(vt) = vr.first_mut() else { break };
+            for vu in vd.iter() {
+                let s = vu[q];
+                for (x, y) in vt[lo..hi].iter_mut().zip(&vu[lo..hi]) {
+                    *x -= *y * s;
+                }
+            }
+            let d = vt[q];
+            if !positive(d) || !d.is_finite() {
+                for i in q..k {
+                    a[i * k + q] = vt[i];
+                }
+                return Err(Error::NotPositiveDefinite { pivot: q });
+            }
+            let l = d.sqrt();
+            // one division per pivot, not per entry
+            let inv = T::ONE / l;
+            for x in vt[lo..hi].iter_mut() {
+                *x *= inv;
+            }
+            a[q * k + q] = l;
+            for i in q + 1..k {
+                a[i * k + q] = vt[i];
+            }
+            if let Some(cq) = rest.get_mut(t) {
+                cq[lo..hi].copy_from_slice(&vt[lo..hi]);
+            }
+        }
+        j += b;
     }
     Ok(())
 }

@@ -490,55 +490,75 @@ fn cg_respects_steps_and_tolerance() {
 
 /// The textbook unblocked right-looking Cholesky (one rank-1 update of the
 /// trailing lower triangle per pivot, `a_ij -= L_ip * L_jp`), as the
-/// reference for the kernel's blocked one.
-fn unblocked_cholesky(a: &mut [f32], k: usize) {
+/// reference for the kernel's blocked (right-looking) and small
+/// (left-looking) ones.
+fn unblocked_cholesky<T: Real>(a: &mut [T], k: usize) {
     for p in 0..k {
         let l = a[p * k + p].sqrt();
         a[p * k + p] = l;
-        let inv = 1.0 / l;
+        let inv = T::ONE / l;
         for i in (p + 1)..k {
             a[i * k + p] *= inv;
         }
         for i in (p + 1)..k {
             for j in (p + 1)..=i {
-                a[i * k + j] -= a[i * k + p] * a[j * k + p];
+                let prod = a[i * k + p] * a[j * k + p];
+                a[i * k + j] -= prod;
             }
         }
     }
 }
 
 /// `A = M Mᵀ + k I` for a random `M` (entries in `[-1, 1)`): symmetric
-/// positive definite, `k x k` row-major.
-fn spd(r: &mut impl Rng, k: usize) -> Vec<f32> {
-    let m: Vec<f32> = (0..k * k).map(|_| r.gen_range(-1.0f32..1.0)).collect();
-    let mut a = vec![0.0f32; k * k];
+/// positive definite, `k x k` row-major, computed in f64 and rounded to
+/// `T`.
+fn spd<T: Real>(r: &mut impl Rng, k: usize) -> Vec<T> {
+    let m: Vec<f64> = (0..k * k).map(|_| r.gen_range(-1.0..1.0)).collect();
+    let mut a = vec![0.0f64; k * k];
     for i in 0..k {
         for j in 0..k {
-            let mut s = 0.0f32;
+            let mut s = 0.0;
             for t in 0..k {
                 s += m[i * k + t] * m[j * k + t];
             }
-            a[i * k + j] = s + if i == j { k as f32 } else { 0.0 };
+            a[i * k + j] = s + if i == j { k as f64 } else { 0.0 };
         }
     }
-    a
+    cast(&a)
+}
+
+/// The sizes where the kernel's factorisation changes form or shape: its
+/// small (left-looking) form's storage tiers end at 16, 32 and 64 rows,
+/// its blocks are four columns and its chunks 16 rows; the blocked
+/// (right-looking) form takes over above 64, in blocks of eight.
+fn cholesky_sizes() -> Vec<usize> {
+    if crate::common::MIRI {
+        vec![1, 3, 5, 9, 17]
+    } else {
+        (1..=70).chain([96, 127, 128, 129]).collect()
+    }
 }
 
 #[test]
-fn blocked_cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
+fn cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
     // A negative diagonal entry at `bad` makes that pivot the first
-    // non-positive one. The blocked factorisation must report it and leave
-    // every finished column (j < bad, all rows) as the unblocked one has it,
-    // also where the failing pivot lies inside a block whose earlier columns
-    // are kept in their copies.
+    // non-positive one. The factorisation must report it and leave every
+    // finished column (j < bad, all rows) as the unblocked one has it, also
+    // where the failing pivot lies inside a block whose earlier columns are
+    // kept in their copies, in both forms (up to 64 rows and above).
     let mut r = rng(4243);
     let cases: &[(usize, &[usize])] = if crate::common::MIRI {
         &[(9, &[0, 3, 8])]
     } else {
-        &[(20, &[0, 1, 7, 8, 11, 19]), (64, &[3, 15, 16, 35, 63])]
+        &[
+            (20, &[0, 1, 3, 4, 7, 8, 11, 19]),
+            (40, &[5, 16, 33, 39]),
+            (64, &[3, 15, 16, 35, 63]),
+            (67, &[0, 7, 8, 9, 66]),
+        ]
     };
     for &(k, bads) in cases {
-        let a0 = spd(&mut r, k);
+        let a0 = spd::<f32>(&mut r, k);
         for &bad in bads {
             let mut a = a0.clone();
             a[bad * k + bad] = -1e6;
@@ -562,33 +582,46 @@ fn blocked_cholesky_failure_names_the_pivot_and_keeps_finished_columns() {
     }
 }
 
-#[test]
-fn blocked_cholesky_equals_unblocked_bit_for_bit() {
-    // Blocking changes only memory traffic: every element gets the same
-    // updates in the same order, so the factor is identical to the bit.
-    let mut r = rng(4242);
-    let sizes: &[usize] = if crate::common::MIRI {
-        &[1, 3, 5, 9]
-    } else {
-        &[1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 64, 67]
-    };
-    for &k in sizes {
-        let mut a = spd(&mut r, k);
-        let mut want = a.clone();
+/// The kernel's factor of `spd(k)` equals the unblocked one bit for bit,
+/// and its strict upper triangle is untouched.
+fn cholesky_equals_unblocked<T: Real>(seed: u64) {
+    let mut r = rng(seed);
+    for k in cholesky_sizes() {
+        let a0 = spd::<T>(&mut r, k);
+        let mut a = a0.clone();
+        let mut want = a0.clone();
         unblocked_cholesky(&mut want, k);
         wmf_kernel::cholesky_in_place(&mut a, k).unwrap();
         for i in 0..k {
-            for j in 0..=i {
-                assert_eq!(
-                    a[i * k + j].to_bits(),
-                    want[i * k + j].to_bits(),
-                    "k {k}: L[{i}][{j}] = {} vs {}",
-                    a[i * k + j],
-                    want[i * k + j]
+            for j in 0..k {
+                let (got, exp) = if j <= i {
+                    (a[i * k + j], want[i * k + j])
+                } else {
+                    (a[i * k + j], a0[i * k + j])
+                };
+                assert!(
+                    got.to_f64().to_bits() == exp.to_f64().to_bits(),
+                    "k {k}: [{i}][{j}] = {} vs {}",
+                    got.to_f64(),
+                    exp.to_f64()
                 );
             }
         }
     }
+}
+
+#[test]
+fn cholesky_equals_unblocked_bit_for_bit_f32() {
+    // Blocking and the left-looking order change only memory traffic:
+    // every element gets the same updates in the same order, so the factor
+    // is identical to the bit.
+    cholesky_equals_unblocked::<f32>(4242);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "the f32 twin runs the same code under Miri")]
+fn cholesky_equals_unblocked_bit_for_bit_f64() {
+    cholesky_equals_unblocked::<f64>(4244);
 }
 
 /// The normal equations by the plain rank-1 loop of their definition:
