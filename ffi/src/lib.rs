@@ -23,11 +23,11 @@
 //!   checks) and, in the `std` build, `WMF_STATUS_PANIC`.
 //! - The rank `k` is chosen at run time, `1 <= k <=` [`WMF_MAX_K`].
 //! - No global state: every function is re-entrant and thread-safe.
-//! - Stack use is bounded: a few `MAX_K`-element temporaries, and in the
-//!   hosted (not bare-metal) build the Cholesky factorisations' working copies (at most
-//!   `68 * 64` or `9 * MAX_K` scalars; the header's notes give the sizes).
-//!   Every larger buffer is the caller's (the scratch arguments and
-//!   `wmf_*_scratch_len`).
+//! - Stack use is bounded: a few `MAX_K`-element temporaries, and in a
+//!   hosted (not bare-metal) build the Cholesky factorisations' working
+//!   copies (at most `68 * 64` or `9 * MAX_K` scalars; the header's notes
+//!   give the sizes). Every larger buffer is the caller's (the scratch
+//!   arguments and `wmf_*_scratch_len`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
