@@ -25,7 +25,9 @@ fi
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
-if ! ldconfig -p 2>/dev/null | grep -q libopenblas; then
+# (grep reads all of ldconfig's output: `grep -q` would exit at the first
+# match, ldconfig would die of SIGPIPE, and pipefail would make it "missing")
+if ! ldconfig -p 2>/dev/null | grep libopenblas >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update && apt-get install -y libopenblas-dev
     else

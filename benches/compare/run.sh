@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-if ! command -v cc >/dev/null || ! [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] && ! ldconfig -p | grep -q libopenblas; then
+if ! command -v cc >/dev/null || ! [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] && ! ldconfig -p | grep libopenblas >/dev/null; then
     echo "installing build dependencies (libopenblas-dev)" >&2
     apt-get update -qq && apt-get install -y -qq libopenblas-dev build-essential python3-venv time
 fi
