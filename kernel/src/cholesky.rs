@@ -49,8 +49,8 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// other with little independent work around them) outweighed the
 /// arithmetic. Measured (BENCHMARKS.md, batch 24), the left-looking form
 /// is 1.3-1.9x faster at 8-64 rows in an AVX-512 build and 1.1-1.6x in
-/// the baseline x86-64 one; a 50k-user k = 64 Cholesky half-iteration
-/// spends 12-16% less time.
+/// the baseline x86-64 one; a 50k-user k = 64 Cholesky iteration spends
+/// 12-16% less time.
 ///
 /// # Errors
 /// [`Error::NotPositiveDefinite`] for the first pivot that is not positive
@@ -205,10 +205,10 @@ fn factor_blocked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// exactly the unblocked algorithm's sequence.
 ///
 /// Rows are processed in whole 16-row chunks from the chunk holding the
-/// block's first column to `k` rounded up (`hi <= CAP`): lanes above a
-/// column's diagonal and below `k` get values that are never read as
-/// results (they are finite or not, it does not matter: nothing but those
-/// lanes depends on them), and the arithmetic needs no scalar tails.
+/// block's first column to `k` rounded up (`hi <= CAP`): the lanes of
+/// rows above a column's diagonal, and of rows past `k`, get values that
+/// are never read as results (finite or not, nothing but those lanes
+/// depends on them), and the arithmetic needs no scalar tails.
 ///
 /// Stack: `c` (`CAP²` values, cleared once per call: 16 KiB for f32 at
 /// `CAP = 64`) and `v` (`4 CAP`). On a bad pivot, the finished columns
