@@ -198,9 +198,9 @@ fn factor_blocked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// subtractions; one load of `c[p]`'s chunk serves all four). Then the
 /// block's columns are finished one after the other, as in the
 /// right-looking form: column `t` receives the updates of the block's
-/// earlier pivots, its pivot `d = v_t[q]` is checked (`sqrt`, and the
-/// reciprocal `1 / sqrt(d)` scales the column), and it is written to `c`
-/// and to `a`. So element `(i, q)` gets `a_iq − L_i0 L_q0 − L_i1 L_q1 − …`
+/// earlier pivots, then takes that form's pivot step ([`pivot_column`]:
+/// the check, `sqrt`, the reciprocal `1 / sqrt(d)` scaling rows `q + 1..`
+/// into `a` and the copy), and is copied to `c`. So element `(i, q)` gets `a_iq − L_i0 L_q0 − L_i1 L_q1 − …`
 /// subtracted one product at a time in pivot order, then the scaling:
 /// exactly the unblocked algorithm's sequence.
 ///
@@ -268,23 +268,9 @@ fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> 
                     *x -= *y * s;
                 }
             }
-            let d = vt[q];
-            if !positive(d) || !d.is_finite() {
-                for i in q..k {
-                    a[i * k + q] = vt[i];
-                }
-                return Err(Error::NotPositiveDefinite { pivot: q });
-            }
-            let l = d.sqrt();
-            // one division per pivot, not per entry
-            let inv = T::ONE / l;
-            for x in vt[lo..hi].iter_mut() {
-                *x *= inv;
-            }
-            a[q * k + q] = l;
-            for i in q + 1..k {
-                a[i * k + q] = vt[i];
-            }
+            // the pivot, its checks and the scaling of rows q + 1.. into
+            // `a` and the copy: the right-looking form's own step
+            pivot_column(a, vt, q, k, true)?;
             if let Some(cq) = rest.get_mut(t) {
                 cq[lo..hi].copy_from_slice(&vt[lo..hi]);
             }
