@@ -731,7 +731,6 @@ pub(crate) fn diag_multi<T: Real, const G: usize>(
     ys: [&mut [T]; G],
     k: usize,
 ) {
-    const L: usize = SYMV_TILE;
     if a.len() < k * k || xs.iter().any(|x| x.len() < k) || ys.iter().any(|y| y.len() < k) {
         // Unreachable for validated arguments; never read out of bounds.
         for y in ys {
@@ -739,10 +738,50 @@ pub(crate) fn diag_multi<T: Real, const G: usize>(
         }
         return;
     }
+    // On hosts the diagonal is copied out into a contiguous buffer first,
+    // so that the multiplies are whole-vector ones: with it in an array of
+    // registers (the tiles) the compiler emitted one scalar multiply, add
+    // and store per element (the 50k k = 64 CG iteration was 2-3% slower,
+    // BENCHMARKS.md batch 25). Bare metal keeps the tiles: no vector unit to
+    // feed, and no 1-2 KiB of stack for the buffer.
+    #[cfg(not(target_os = "none"))]
+    if k <= crate::MAX_K {
+        diag_multi_buffered(a, xs, ys, k);
+        return;
+    }
+    diag_multi_tiles(a, xs, ys, k);
+}
+
+/// [`diag_multi`]'s body on hosts (`k <= MAX_K`, lengths checked): the
+/// diagonal into a stack buffer, then `y_v = 0 + d x_v` element-wise.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn diag_multi_buffered<T: Real, const G: usize>(
+    a: &[T],
+    xs: [&[T]; G],
+    ys: [&mut [T]; G],
+    k: usize,
+) {
+    let mut d = [T::ZERO; crate::MAX_K];
+    let d = &mut d[..k];
+    for (c, dc) in d.iter_mut().enumerate() {
+        *dc = a[c * (k + 1)];
+    }
+    for (x, y) in xs.iter().zip(ys) {
+        for ((yc, xc), dc) in y[..k].iter_mut().zip(&x[..k]).zip(&*d) {
+            *yc = T::ZERO + *dc * *xc;
+        }
+    }
+}
+
+/// [`diag_multi`]'s body on bare metal (lengths checked): the diagonal a
+/// tile at a time (strided loads, once for all `G` vectors), then the
+/// tile's multiplies.
+#[inline(always)]
+fn diag_multi_tiles<T: Real, const G: usize>(a: &[T], xs: [&[T]; G], ys: [&mut [T]; G], k: usize) {
+    const L: usize = SYMV_TILE;
     let xs = xs.map(|x| &x[..k]);
     let mut ys = ys.map(|y| &mut y[..k]);
-    // The diagonal a tile at a time (strided loads, once for all `G`
-    // vectors), then whole-tile multiplies.
     let mut c0 = 0;
     while c0 + L <= k {
         let d: [T; L] = core::array::from_fn(|l| a[(c0 + l) * (k + 1)]);
@@ -1083,19 +1122,29 @@ mod tests {
                 }
             }
             let xs = xs.each_ref().map(|x| &x[..k]);
-            let (mut dense, mut fast, mut single) =
-                ([[1.0f32; MAX]; 4], [[1.0f32; MAX]; 4], [1.0f32; MAX]);
+            let (mut dense, mut fast, mut tiles, mut single) = (
+                [[1.0f32; MAX]; 4],
+                [[1.0f32; MAX]; 4],
+                [[1.0f32; MAX]; 4],
+                [1.0f32; MAX],
+            );
             symv_multi(a, xs, dense.each_mut().map(|y| &mut y[..k]), k);
             gram_multi(a, true, xs, fast.each_mut().map(|y| &mut y[..k]), k);
+            // the bare-metal body, which the host's `gram_multi` skips
+            diag_multi_tiles(a, xs, tiles.each_mut().map(|y| &mut y[..k]), k);
             for v in 0..4 {
                 symv(a, xs[v], &mut single[..k], k);
                 for c in 0..k {
-                    let (f, d, s) = (
+                    let (f, t, d, s) = (
                         fast[v][c].to_bits(),
+                        tiles[v][c].to_bits(),
                         dense[v][c].to_bits(),
                         single[c].to_bits(),
                     );
-                    assert!(f == d && f == s, "k = {k}, vector {v}, element {c}");
+                    assert!(
+                        f == d && t == d && f == s,
+                        "k = {k}, vector {v}, element {c}"
+                    );
                 }
             }
             if k > 1 {
