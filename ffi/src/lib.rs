@@ -25,9 +25,10 @@
 //! - No global state: every function is re-entrant and thread-safe.
 //! - Stack use is bounded: a few `MAX_K`-element temporaries, and in a
 //!   hosted (not bare-metal) build the Cholesky factorisations' working
-//!   copies (at most `68 * 64` or `9 * MAX_K` scalars; the header's notes
-//!   give the sizes). Every larger buffer is the caller's (the scratch
-//!   arguments and `wmf_*_scratch_len`).
+//!   copies (at most `68 * 64` or `9 * MAX_K` scalars) and the normal
+//!   equations' weighted rows (4096 scalars); the header's notes give the
+//!   sizes. Every larger buffer is the caller's (the scratch arguments and
+//!   `wmf_*_scratch_len`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
