@@ -3,6 +3,7 @@
 use crate::check;
 use crate::error::{Error, Result};
 use crate::factors::{Items, Row};
+use crate::fold::{LaneFold, PortableFold};
 use crate::real::{Real, dot, positive};
 use crate::row::normal_equations_lower_unchecked;
 
@@ -443,6 +444,25 @@ pub fn solve_row_cholesky<T: Real>(
     a_scratch: &mut [T],
     x: &mut [T],
 ) -> Result<()> {
+    solve_row_cholesky_folded(items, row, lambda, a_scratch, x, PortableFold)
+}
+
+/// [`solve_row_cholesky`] with the multiply-adds of the normal equations
+/// (`b`'s updates and the rank updates) fused when `fold` is
+/// [`crate::Fused`]; any other fold gives `solve_row_cholesky`'s bits (the
+/// normal equations have no lane folds).
+///
+/// # Errors
+/// As [`solve_row_cholesky`].
+#[inline(always)]
+pub fn solve_row_cholesky_folded<T: Real, F: LaneFold>(
+    items: &Items<'_, T>,
+    row: &Row<'_, T>,
+    lambda: T,
+    a_scratch: &mut [T],
+    x: &mut [T],
+    _fold: F,
+) -> Result<()> {
     items.check_row(row)?;
     check::scalar_nonneg(lambda, "lambda")?;
     let k = items.k();
@@ -454,7 +474,11 @@ pub fn solve_row_cholesky<T: Real>(
     }
     let mut b = [T::ZERO; crate::MAX_K];
     let b = &mut b[..k];
-    normal_equations_lower_unchecked(items, row, lambda, a_scratch, b);
+    if F::FUSED {
+        normal_equations_lower_unchecked::<T, true>(items, row, lambda, a_scratch, b);
+    } else {
+        normal_equations_lower_unchecked::<T, false>(items, row, lambda, a_scratch, b);
+    }
     check::lower_result(a_scratch, k, "a")?;
     check::result(b, "b")?;
     factor_unchecked(a_scratch, k)?;

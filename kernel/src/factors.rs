@@ -519,9 +519,15 @@ impl<T: Real, H: RowTable<T>, F: LaneFold> sealed::Rows<T> for Folded<H, F> {
     fn row(&self, j: usize) -> &[H::Elem] {
         self.rows.row(j)
     }
+    /// The table's own dot, or with a fused fold ([`crate::Fused`]) the
+    /// same dot of the loaded row with fused multiply-adds.
     #[inline(always)]
     fn dot(row: &[H::Elem], v: &[T]) -> T {
-        H::dot(row, v)
+        if F::FUSED {
+            real::dot_by_m::<T, H::Elem, true>(row, v, H::load)
+        } else {
+            H::dot(row, v)
+        }
     }
     #[cfg(not(target_os = "none"))]
     #[inline(always)]
@@ -529,11 +535,16 @@ impl<T: Real, H: RowTable<T>, F: LaneFold> sealed::Rows<T> for Folded<H, F> {
         real::dot4_folded(rows, v, H::load, self.fold)
     }
     /// Bare metal: the table's own `dot4` (a host's fold has no business
-    /// there, and it would give the same bits).
+    /// there, and it would give the same bits), or with a fused fold four
+    /// fused dots.
     #[cfg(target_os = "none")]
     #[inline(always)]
     fn dot4(&self, rows: [&[H::Elem]; 4], v: &[T]) -> [T; 4] {
-        self.rows.dot4(rows, v)
+        if F::FUSED {
+            rows.map(|r| real::dot_by_m::<T, H::Elem, true>(r, v, H::load))
+        } else {
+            self.rows.dot4(rows, v)
+        }
     }
     #[inline(always)]
     fn load(e: H::Elem) -> T {
@@ -541,11 +552,19 @@ impl<T: Real, H: RowTable<T>, F: LaneFold> sealed::Rows<T> for Folded<H, F> {
     }
     #[inline(always)]
     fn axpy(a: T, row: &[H::Elem], y: &mut [T]) {
-        H::axpy(a, row, y);
+        if F::FUSED {
+            real::axpy_by_m::<T, H::Elem, true>(a, row, y, H::load);
+        } else {
+            H::axpy(a, row, y);
+        }
     }
     #[inline(always)]
     fn axpy4(a: [T; 4], rows: [&[H::Elem]; 4], y: &mut [T]) {
-        H::axpy4(a, rows, y);
+        if F::FUSED {
+            real::axpy4_by_m::<T, H::Elem, true>(a, rows, y, H::load);
+        } else {
+            H::axpy4(a, rows, y);
+        }
     }
 }
 

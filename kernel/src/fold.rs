@@ -19,6 +19,18 @@
 //! (AVX-512) the host's folds took about 6% off a 50k-user iteration at
 //! k = 64, CG and Cholesky alike, with the same bits (BENCHMARKS.md,
 //! batch 20).
+//!
+//! A fold also says how the multiply-adds it travels with are rounded
+//! ([`LaneFold::FUSED`]). Every fold of this crate and of the host rounds
+//! them twice, the product and then the sum, which is what every kernel
+//! function computes without a fold (and what the firmware and the C
+//! library compute). Wrapping a fold in [`Fused`] asks for a *different*
+//! definition: each multiply-add of the dots, updates and rank updates
+//! that the fold reaches is rounded once, IEEE 754's fused multiply-add.
+//! That is one instruction on hosts with FMA (where it halves the
+//! arithmetic those loops issue) and correctly rounded software elsewhere,
+//! so a fused solve gives the same bits on every target, but not the
+//! unfused solve's bits.
 
 use crate::real::{Real, lane_tree};
 
@@ -35,6 +47,11 @@ use crate::real::{Real, lane_tree};
 /// and AVX2 shuffles) are tested against [`lane_folds`] on random and
 /// special values, and every host solve is tested against the kernel's.
 pub trait LaneFold: Copy {
+    /// Whether the dots and updates this fold reaches fuse their
+    /// multiply-adds (see [`Fused`]): `false` for every fold but [`Fused`],
+    /// and a fold with `false` must keep the contract above.
+    const FUSED: bool = false;
+
     /// The folds of four `f32` dots.
     #[inline(always)]
     fn fold4_f32(self, s: [[f32; 16]; 4]) -> [f32; 4] {
@@ -53,6 +70,53 @@ pub trait LaneFold: Copy {
 pub struct PortableFold;
 
 impl LaneFold for PortableFold {}
+
+/// The fold `F` with every multiply-add it reaches fused: `a * b + c`
+/// rounded once, as IEEE 754's fusedMultiplyAdd (through `std` or `libm`;
+/// correctly rounded either way, so the same bits on every target).
+///
+/// Which operations: where a fold is handed in ([`crate::Items::with_fold`],
+/// [`crate::solve_row_cholesky_folded`], the `_folded` low-rank solves),
+/// every multiply-add of the fixed-side rows' dots (`h_j · v`, one and four
+/// rows at a time), of their updates (`y += a h_j`, one and four at a
+/// time), of the Gramian `V Vᵀ` of the low-rank solves and of the rank
+/// updates `A += (w_t x_t[r]) x_t[c]` of the normal equations. The `k`-long
+/// vector work around them (CG's steps, `G0 p`, the factorisations and
+/// substitutions) keeps separate roundings. The lane folds are `F`'s, the
+/// order of every sum is the unfused one's.
+///
+/// Results differ from the unfused solve's in their last bits (each fused
+/// operation drops one rounding), as much as two summation orders do: the
+/// host's tests check both against each other to a relative tolerance,
+/// and each against the kernel's own, bit for bit.
+///
+/// ```
+/// use wmf_kernel::{Baseline, Factors, Fused, Items, PortableFold, Row};
+/// use wmf_kernel::{CgParams, solve_row_cg};
+/// let h = [1.0f32, 0.25, 0.5, 1.0, 0.125, 0.75];
+/// let g0 = [1.265625f32, 0.84375, 0.84375, 1.625];
+/// let items = Items::new(Factors::new(&h, 3, 2).unwrap(), &g0, Baseline::Uniform(1.0)).unwrap();
+/// let row = Row::implicit(&[0, 2], &[3.0, 2.0]);
+/// let params = CgParams { steps: 2, tol: 0.0 };
+/// let (mut x, mut y, mut s) = ([0.0f32; 2], [0.0f32; 2], [0.0f32; 6]);
+/// solve_row_cg(&items.with_fold(PortableFold), &row, 0.1, &mut x, params, &mut s).unwrap();
+/// solve_row_cg(&items.with_fold(Fused(PortableFold)), &row, 0.1, &mut y, params, &mut s).unwrap();
+/// assert!((x[0] - y[0]).abs() <= 1e-5 && (x[1] - y[1]).abs() <= 1e-5);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fused<F = PortableFold>(pub F);
+
+impl<F: LaneFold> LaneFold for Fused<F> {
+    const FUSED: bool = true;
+    #[inline(always)]
+    fn fold4_f32(self, s: [[f32; 16]; 4]) -> [f32; 4] {
+        self.0.fold4_f32(s)
+    }
+    #[inline(always)]
+    fn fold4_f64(self, s: [[f64; 16]; 4]) -> [f64; 4] {
+        self.0.fold4_f64(s)
+    }
+}
 
 /// The reference folds: for each `d`, the sixteen lanes `a = s[d]` summed as
 /// `a[l] += a[l + 8]` (`l < 8`), `a[l] += a[l + 4]` (`l < 4`),

@@ -109,13 +109,14 @@ pub use cg::{
     solve_rows_cg_prechecked,
 };
 pub use cholesky::{
-    cholesky_in_place, cholesky_solve_in_place, solve_row_cholesky, solve_spd_in_place,
+    cholesky_in_place, cholesky_solve_in_place, solve_row_cholesky, solve_row_cholesky_folded,
+    solve_spd_in_place,
 };
 pub use dense::Dense;
 pub use eals::{CellUpdate, cd_sweeps, eals_online_update, eals_scratch_len, solve_row_eals};
 pub use error::{Error, Result};
 pub use factors::{Baseline, Bf16Factors, Factors, Folded, Items, Row, RowTable, check_csr_rows};
-pub use fold::{LaneFold, PortableFold, lane_folds};
+pub use fold::{Fused, LaneFold, PortableFold, lane_folds};
 pub use lowrank::{
     EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
     low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,

@@ -71,7 +71,7 @@ use crate::cholesky::{
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::fold::{LaneFold, PortableFold};
-use crate::real::{Real, axpy, dot, dot4_with, positive};
+use crate::real::{Real, axpy, dot, dot_with, dot4_with, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -431,7 +431,8 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
 /// of `v` (`k` wide): `S[a][b] = dot(v_a, v_b)` for `b <= a`. Four entries
 /// of a row of `S` at a time through [`crate::real::dot4_with`] (`v_a`
 /// read once for the four, the four lane folds by `fold`), each bit for bit
-/// the single [`dot`]; the strict upper triangle is not written.
+/// the single [`dot`] (with a fused `fold`, [`crate::Fused`], every entry's
+/// multiply-adds fused); the strict upper triangle is not written.
 #[inline(always)]
 fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
     let row = |b: usize| &v[b * k..(b + 1) * k];
@@ -443,7 +444,7 @@ fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fo
             sa[b..b + 4].copy_from_slice(&d);
         }
         for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads) {
-            *sb = dot(row(b), va);
+            *sb = dot_with(row(b), va, fold);
         }
     }
 }

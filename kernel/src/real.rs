@@ -11,17 +11,27 @@ mod sealed {
     pub trait Sealed: Sized {
         /// `fold`'s four lane folds for this type.
         fn fold4<F: LaneFold>(fold: F, s: [[Self; 16]; 4]) -> [Self; 4];
+        /// `a * b + c` rounded once (IEEE 754 fusedMultiplyAdd).
+        fn fused_mul_add(a: Self, b: Self, c: Self) -> Self;
     }
     impl Sealed for f32 {
         #[inline(always)]
         fn fold4<F: LaneFold>(fold: F, s: [[f32; 16]; 4]) -> [f32; 4] {
             fold.fold4_f32(s)
         }
+        #[inline(always)]
+        fn fused_mul_add(a: f32, b: f32, c: f32) -> f32 {
+            super::fma_f32(a, b, c)
+        }
     }
     impl Sealed for f64 {
         #[inline(always)]
         fn fold4<F: LaneFold>(fold: F, s: [[f64; 16]; 4]) -> [f64; 4] {
             fold.fold4_f64(s)
+        }
+        #[inline(always)]
+        fn fused_mul_add(a: f64, b: f64, c: f64) -> f64 {
+            super::fma_f64(a, b, c)
         }
     }
 }
@@ -150,6 +160,45 @@ fn sqrt_f32(v: f32) -> f32 {
 fn sqrt_f64(v: f64) -> f64 {
     libm::sqrt(v)
 }
+// The fused multiply-add: libm's `fmaf` / `fma` (correctly rounded in
+// software), or with `std` the standard library's, which is one instruction
+// where the caller is compiled for a target with FMA (x86-64 with `fma`,
+// AArch64) and the C library's correctly rounded `fmaf` otherwise. Both
+// round `a * b + c` once, as IEEE 754 defines it, so both give the same bits.
+#[cfg(not(any(miri, feature = "std")))]
+#[inline(always)]
+fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    libm::fmaf(a, b, c)
+}
+#[cfg(not(any(miri, feature = "std")))]
+#[inline(always)]
+fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+    libm::fma(a, b, c)
+}
+#[cfg(any(miri, feature = "std"))]
+#[inline(always)]
+fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    std::primitive::f32::mul_add(a, b, c)
+}
+#[cfg(any(miri, feature = "std"))]
+#[inline(always)]
+fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
+    std::primitive::f64::mul_add(a, b, c)
+}
+
+/// `c + a * b`: rounded twice (the product, then the sum), or with `FUSED`
+/// once ([`crate::Fused`]). The one place the kernel chooses between them;
+/// the unfused form is the expression every kernel loop wrote before the
+/// choice existed, so its bits are unchanged.
+#[inline(always)]
+pub(crate) fn madd<T: Real, const FUSED: bool>(a: T, b: T, c: T) -> T {
+    if FUSED {
+        <T as sealed::Sealed>::fused_mul_add(a, b, c)
+    } else {
+        c + a * b
+    }
+}
+
 #[cfg(any(miri, feature = "std"))]
 #[inline(always)]
 fn sqrt_f32(v: f32) -> f32 {
@@ -183,6 +232,17 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// the bare-metal one for compact rows (which the firmware does not use).
 #[inline(always)]
 pub(crate) fn dot_by<T: Real, E: Copy>(a: &[E], b: &[T], load: impl Fn(E) -> T) -> T {
+    dot_by_m::<T, E, false>(a, b, load)
+}
+
+/// [`dot_by`] with every multiply-add fused when `FUSED` ([`madd`]): the
+/// same lanes, fold and order.
+#[inline(always)]
+pub(crate) fn dot_by_m<T: Real, E: Copy, const FUSED: bool>(
+    a: &[E],
+    b: &[T],
+    load: impl Fn(E) -> T,
+) -> T {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [T::ZERO; 16];
@@ -190,14 +250,24 @@ pub(crate) fn dot_by<T: Real, E: Copy>(a: &[E], b: &[T], load: impl Fn(E) -> T) 
     let (cb, rb) = b.as_chunks::<16>();
     for (x, y) in ca.iter().zip(cb) {
         for l in 0..16 {
-            acc[l] += load(x[l]) * y[l];
+            acc[l] = madd::<T, FUSED>(load(x[l]), y[l], acc[l]);
         }
     }
     let mut sum = lane_tree(acc);
     for (x, y) in ra.iter().zip(rb) {
-        sum += load(*x) * *y;
+        sum = madd::<T, FUSED>(load(*x), *y, sum);
     }
     sum
+}
+
+/// [`dot`] with the multiply-adds fused when `F` says so ([`LaneFold::FUSED`]).
+#[inline(always)]
+pub(crate) fn dot_with<T: Real, F: LaneFold>(a: &[T], b: &[T], _fold: F) -> T {
+    if F::FUSED {
+        dot_by_m::<T, T, true>(a, b, |x| x)
+    } else {
+        dot(a, b)
+    }
 }
 
 /// The sum of a dot's sixteen lane sums, folded in halves: lane `l` gets
@@ -347,24 +417,47 @@ pub(crate) fn dot4_folded<T: Real, E: Copy, F: LaneFold>(
     let n = v.len();
     if a.iter().any(|s| s.len() != n) {
         // Unreachable for validated rows; the single dots define the result.
-        return a.map(|s| dot_by(s, v, &load));
+        return a.map(|s| {
+            if F::FUSED {
+                dot_by_m::<T, E, true>(s, v, &load)
+            } else {
+                dot_by(s, v, &load)
+            }
+        });
     }
+    if F::FUSED {
+        dot4_lanes::<T, E, F, true>(a, v, load, fold)
+    } else {
+        dot4_lanes::<T, E, F, false>(a, v, load, fold)
+    }
+}
+
+/// The body of [`dot4_folded`] on rows of `v`'s length, the multiply-adds
+/// fused when `FUSED`.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn dot4_lanes<T: Real, E: Copy, F: LaneFold, const FUSED: bool>(
+    a: [&[E]; 4],
+    v: &[T],
+    load: impl Fn(E) -> T,
+    fold: F,
+) -> [T; 4] {
     let (mut s0, mut s1, mut s2, mut s3) =
         ([T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16]);
     let (cv, rv) = v.as_chunks::<16>();
     let [(c0, r0), (c1, r1), (c2, r2), (c3, r3)] = a.map(|s| s.as_chunks::<16>());
     for ((((x, y0), y1), y2), y3) in cv.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
         for l in 0..16 {
-            s0[l] += load(y0[l]) * x[l];
-            s1[l] += load(y1[l]) * x[l];
-            s2[l] += load(y2[l]) * x[l];
-            s3[l] += load(y3[l]) * x[l];
+            s0[l] = madd::<T, FUSED>(load(y0[l]), x[l], s0[l]);
+            s1[l] = madd::<T, FUSED>(load(y1[l]), x[l], s1[l]);
+            s2[l] = madd::<T, FUSED>(load(y2[l]), x[l], s2[l]);
+            s3[l] = madd::<T, FUSED>(load(y3[l]), x[l], s3[l]);
         }
     }
     let mut sum = <T as sealed::Sealed>::fold4(fold, [s0, s1, s2, s3]);
     for (d, rest) in [r0, r1, r2, r3].into_iter().enumerate() {
         for (x, y) in rest.iter().zip(rv) {
-            sum[d] += load(*x) * *y;
+            sum[d] = madd::<T, FUSED>(load(*x), *y, sum[d]);
         }
     }
     sum
@@ -395,11 +488,16 @@ pub(crate) fn dot4_with<T: Real, F: LaneFold>(a: [&[T]; 4], v: &[T], fold: F) ->
 /// [`LaneFold`] gives the same bits by its contract, and a host's fold has
 /// no business there; the array-lane body of [`dot_by`] would cost the
 /// firmware's low-rank solve 13-22% more instructions, BENCHMARKS.md batch
-/// 20).
+/// 20). A fused fold ([`crate::Fused`]) gets four fused [`dot_by_m`]s: the
+/// bits of the host's fused `dot4_folded`.
 #[cfg(target_os = "none")]
 #[inline(always)]
 pub(crate) fn dot4_with<T: Real, F: LaneFold>(a: [&[T]; 4], v: &[T], _fold: F) -> [T; 4] {
-    dot4(a, v)
+    if F::FUSED {
+        a.map(|s| dot_by_m::<T, T, true>(s, v, |x| x))
+    } else {
+        dot4(a, v)
+    }
 }
 
 /// Four [`axpy`]s in one pass over `y`: `y += a[0] x[0]`, then `+= a[1] x[1]`, …,
@@ -419,16 +517,30 @@ pub(crate) fn axpy4_by<T: Real, E: Copy>(
     y: &mut [T],
     load: impl Fn(E) -> T,
 ) {
+    axpy4_by_m::<T, E, false>(alpha, x, y, load);
+}
+
+/// [`axpy4_by`] with every multiply-add fused when `FUSED` ([`madd`]).
+#[inline(always)]
+pub(crate) fn axpy4_by_m<T: Real, E: Copy, const FUSED: bool>(
+    alpha: [T; 4],
+    x: [&[E]; 4],
+    y: &mut [T],
+    load: impl Fn(E) -> T,
+) {
     let n = y.len();
     if x.iter().any(|s| s.len() != n) {
         for (a, s) in alpha.into_iter().zip(x) {
-            axpy_by(a, s, y, &load);
+            axpy_by_m::<T, E, FUSED>(a, s, y, &load);
         }
         return;
     }
     let [a0, a1, a2, a3] = alpha;
     for ((((yc, x0), x1), x2), x3) in y.iter_mut().zip(x[0]).zip(x[1]).zip(x[2]).zip(x[3]) {
-        *yc = (((*yc + a0 * load(*x0)) + a1 * load(*x1)) + a2 * load(*x2)) + a3 * load(*x3);
+        let y0 = madd::<T, FUSED>(a0, load(*x0), *yc);
+        let y1 = madd::<T, FUSED>(a1, load(*x1), y0);
+        let y2 = madd::<T, FUSED>(a2, load(*x2), y1);
+        *yc = madd::<T, FUSED>(a3, load(*x3), y2);
     }
 }
 
@@ -441,18 +553,36 @@ pub(crate) fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) {
 /// [`axpy`] with a stored row `x` read through `load` (see [`dot_by`]).
 #[inline(always)]
 pub(crate) fn axpy_by<T: Real, E: Copy>(alpha: T, x: &[E], y: &mut [T], load: impl Fn(E) -> T) {
+    axpy_by_m::<T, E, false>(alpha, x, y, load);
+}
+
+/// [`axpy_by`] with every multiply-add fused when `FUSED` ([`madd`]).
+#[inline(always)]
+pub(crate) fn axpy_by_m<T: Real, E: Copy, const FUSED: bool>(
+    alpha: T,
+    x: &[E],
+    y: &mut [T],
+    load: impl Fn(E) -> T,
+) {
     for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += alpha * load(*xi);
+        *yi = madd::<T, FUSED>(alpha, load(*xi), *yi);
     }
 }
 
 /// Symmetric rank-1 update of the lower triangle: `A[r][c] += alpha * x[r] * x[c]` for `c <= r`.
 #[inline(always)]
 pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
+    syr_lower_m::<T, false>(alpha, x, a, k);
+}
+
+/// [`syr_lower`] with the updates' multiply-adds fused when `FUSED`
+/// ([`madd`]; the weighted entry `alpha x[r]` is still one rounded product).
+#[inline(always)]
+pub(crate) fn syr_lower_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut [T], k: usize) {
     for (r, row) in a.chunks_exact_mut(k).enumerate() {
         let s = alpha * x[r];
         for (ac, xc) in row[..=r].iter_mut().zip(&x[..=r]) {
-            *ac += s * *xc;
+            *ac = madd::<T, FUSED>(s, *xc, *ac);
         }
     }
 }
@@ -485,9 +615,10 @@ pub(crate) fn syr_lower<T: Real>(alpha: T, x: &[T], a: &mut [T], k: usize) {
 /// (they are then in L1). The weighted rows `w_t x_t` of such a block are
 /// formed once, into a stack buffer of 4096 values (16 KiB of `f32`, 32
 /// KiB of `f64`), and every tile reads its `w_t x_t[r]` from there.
+/// `FUSED` fuses every update's multiply-add ([`madd`]), tiled or not.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real>(
+pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -497,7 +628,7 @@ pub(crate) fn syr_lower_many<T: Real>(
 ) {
     const L: usize = SYMV_TILE;
     if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
-        syr_lower_each(a, k, h, cells, weight);
+        syr_lower_each::<T, FUSED>(a, k, h, cells, weight);
         return;
     }
     // Each cell's row times its weight, `w_t x_t`, once for all the tiles:
@@ -533,13 +664,13 @@ pub(crate) fn syr_lower_many<T: Real>(
                 // always have 4 rows, since 16 divides `k`)
                 let s = &scaled[..];
                 match ((chunks - g).min(width), rows) {
-                    (1, 1) => syr_tile::<T, 1, 1>(a, k, r0, c0, h, cells, s),
-                    (1, 2) => syr_tile::<T, 1, 2>(a, k, r0, c0, h, cells, s),
-                    (1, 3) => syr_tile::<T, 1, 3>(a, k, r0, c0, h, cells, s),
-                    (1, _) => syr_tile::<T, 1, 4>(a, k, r0, c0, h, cells, s),
-                    (2, _) => syr_tile::<T, 2, 4>(a, k, r0, c0, h, cells, s),
-                    (3, _) => syr_tile::<T, 3, 4>(a, k, r0, c0, h, cells, s),
-                    _ => syr_tile::<T, 4, 4>(a, k, r0, c0, h, cells, s),
+                    (1, 1) => syr_tile::<T, 1, 1, FUSED>(a, k, r0, c0, h, cells, s),
+                    (1, 2) => syr_tile::<T, 1, 2, FUSED>(a, k, r0, c0, h, cells, s),
+                    (1, 3) => syr_tile::<T, 1, 3, FUSED>(a, k, r0, c0, h, cells, s),
+                    (1, _) => syr_tile::<T, 1, 4, FUSED>(a, k, r0, c0, h, cells, s),
+                    (2, _) => syr_tile::<T, 2, 4, FUSED>(a, k, r0, c0, h, cells, s),
+                    (3, _) => syr_tile::<T, 3, 4, FUSED>(a, k, r0, c0, h, cells, s),
+                    _ => syr_tile::<T, 4, 4, FUSED>(a, k, r0, c0, h, cells, s),
                 }
                 g += width;
             }
@@ -571,7 +702,7 @@ pub(crate) fn syr_block_len(_k: usize) -> usize {
 /// FPU has no registers for a tile), the same operations per element.
 #[cfg(target_os = "none")]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real>(
+pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -579,13 +710,13 @@ pub(crate) fn syr_lower_many<T: Real>(
     weight: impl Fn(usize) -> T,
     _tiling: Tiling,
 ) {
-    syr_lower_each(a, k, h, cells, weight);
+    syr_lower_each::<T, FUSED>(a, k, h, cells, weight);
 }
 
 /// [`syr_lower_many`]'s definition, untiled: one [`syr_lower`] per cell,
 /// in cell order (bare metal, and hosts where `k` is not a multiple of 16).
 #[inline(always)]
-fn syr_lower_each<T: Real>(
+fn syr_lower_each<T: Real, const FUSED: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -594,7 +725,7 @@ fn syr_lower_each<T: Real>(
 ) {
     for (t, &j) in cells.iter().enumerate() {
         if let Some(x) = row_of(h, j, k) {
-            syr_lower(weight(t), x, a, k);
+            syr_lower_m::<T, FUSED>(weight(t), x, a, k);
         }
     }
 }
@@ -616,7 +747,7 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn syr_tile<T: Real, const NC: usize, const R: usize>(
+fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool>(
     a: &mut [T],
     k: usize,
     r0: usize,
@@ -665,15 +796,15 @@ fn syr_tile<T: Real, const NC: usize, const R: usize>(
         for ch in 0..NC {
             let xv = load(x, c0 + ch * L);
             for l in 0..L {
-                a0[ch][l] += s0 * xv[l];
+                a0[ch][l] = madd::<T, FUSED>(s0, xv[l], a0[ch][l]);
                 if R > 1 {
-                    a1[ch][l] += s1 * xv[l];
+                    a1[ch][l] = madd::<T, FUSED>(s1, xv[l], a1[ch][l]);
                 }
                 if R > 2 {
-                    a2[ch][l] += s2 * xv[l];
+                    a2[ch][l] = madd::<T, FUSED>(s2, xv[l], a2[ch][l]);
                 }
                 if R > 3 {
-                    a3[ch][l] += s3 * xv[l];
+                    a3[ch][l] = madd::<T, FUSED>(s3, xv[l], a3[ch][l]);
                 }
             }
         }
@@ -1103,7 +1234,8 @@ mod tests {
 
     /// `syr_lower_many` over more cells than one round of its weighted-row
     /// buffer (its callers hand it one block) gives the lower triangle of
-    /// the per-cell `syr_lower` loop bit for bit, rows out of range skipped.
+    /// the per-cell `syr_lower` loop bit for bit, rows out of range skipped;
+    /// fused, the same loop written with `mul_add` (and not the unfused bits).
     #[test]
     fn rank_updates_over_several_rounds_are_the_rank1_loop() {
         use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -1124,10 +1256,32 @@ mod tests {
         let w: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
         let a0: Vec<f32> = (0..k * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let mut want = a0.clone();
-        syr_lower_each(&mut want, k, &h, &cells, |t| w[t]);
+        syr_lower_each::<f32, false>(&mut want, k, &h, &cells, |t| w[t]);
+        let mut want_fused = a0.clone();
+        for (t, &j) in cells.iter().enumerate() {
+            let Some(x) = h.get(j as usize * k..(j as usize + 1) * k) else {
+                continue;
+            };
+            for r in 0..k {
+                let s = w[t] * x[r];
+                for c in 0..=r {
+                    let e = &mut want_fused[r * k + c];
+                    *e = s.mul_add(x[c], *e);
+                }
+            }
+        }
+        let lower = |a: &[f32]| -> Vec<u32> {
+            (0..k)
+                .flat_map(|r| (0..=r).map(move |c| a[r * k + c].to_bits()))
+                .collect()
+        };
+        assert_ne!(lower(&want), lower(&want_fused), "fusing changes some bits");
+        let mut each = a0.clone();
+        syr_lower_each::<f32, true>(&mut each, k, &h, &cells, |t| w[t]);
+        assert_eq!(lower(&each), lower(&want_fused), "fused, untiled");
         for tiling in [Tiling::Wide, Tiling::Narrow] {
             let mut got = a0.clone();
-            syr_lower_many(&mut got, k, &h, &cells, |t| w[t], tiling);
+            syr_lower_many::<f32, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
             for r in 0..k {
                 for c in 0..=r {
                     assert_eq!(
@@ -1137,7 +1291,48 @@ mod tests {
                     );
                 }
             }
+            let mut got = a0.clone();
+            syr_lower_many::<f32, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+            assert_eq!(lower(&got), lower(&want_fused), "fused, {tiling:?}");
         }
+    }
+
+    /// A fused multiply-add keeps what two roundings lose: `-1 + (1 + e)(1 - e)`
+    /// is `-e²` fused and `0` unfused (`e = 2⁻¹³`: `1 - e²` rounds to 1 in
+    /// `f32`). The dots, four-row dots, updates and four-row updates give
+    /// each its own way; `dot_with` and `dot4_with` follow the fold.
+    #[test]
+    fn fused_multiply_adds_round_once() {
+        use crate::fold::{Fused, PortableFold};
+        let e = 1.0f32 / 8192.0;
+        let (lo, hi) = (1.0 - e, 1.0 + e);
+        // lane 0 sums element 0 (-1 * 1), then element 16 ((1 + e)(1 - e))
+        let mut a = [0.0f32; 17];
+        let mut b = [0.0f32; 17];
+        (a[0], b[0], a[16], b[16]) = (-1.0, 1.0, hi, lo);
+        assert_eq!(madd::<f32, false>(hi, lo, -1.0), 0.0);
+        assert_eq!(madd::<f32, true>(hi, lo, -1.0), -e * e);
+        assert_eq!(dot(&a, &b), 0.0);
+        assert_eq!(dot_with(&a, &b, PortableFold), 0.0);
+        assert_eq!(dot_with(&a, &b, Fused(PortableFold)), -e * e);
+        assert_eq!(dot_by_m::<f32, f32, true>(&a, &b, |x| x), -e * e);
+        let rows = [&a[..], &b[..], &a[..], &a[..]];
+        let plain = dot4_with(rows, &b, PortableFold);
+        let fused = dot4_with(rows, &b, Fused(PortableFold));
+        assert_eq!(plain[0], 0.0);
+        assert_eq!(fused[0], -e * e);
+        assert_eq!(fused[1], dot_by_m::<f32, f32, true>(&b, &b, |x| x));
+        // updates: y = -1, then y += (1 + e)(1 - e)
+        let (mut y0, mut y1) = ([-1.0f32; 3], [-1.0f32; 3]);
+        axpy_by_m::<f32, f32, false>(hi, &[lo; 3], &mut y0, |x| x);
+        axpy_by_m::<f32, f32, true>(hi, &[lo; 3], &mut y1, |x| x);
+        assert_eq!((y0, y1), ([0.0; 3], [-e * e; 3]));
+        let zero = [0.0f32; 3];
+        let x4 = [&[lo; 3][..], &zero[..], &zero[..], &zero[..]];
+        let (mut y0, mut y1) = ([-1.0f32; 3], [-1.0f32; 3]);
+        axpy4_by_m::<f32, f32, false>([hi, 1.0, 1.0, 1.0], x4, &mut y0, |x| x);
+        axpy4_by_m::<f32, f32, true>([hi, 1.0, 1.0, 1.0], x4, &mut y1, |x| x);
+        assert_eq!((y0, y1), ([0.0; 3], [-e * e; 3]));
     }
 
     /// `diag_multi` gives `symv`'s and `symv_multi`'s bits for diagonal

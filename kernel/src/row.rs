@@ -43,7 +43,8 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, dot, gram_multi, mirror_lower, quad_form, syr_block_len, syr_lower, syr_lower_many,
+    Real, axpy, axpy_by_m, dot, gram_multi, mirror_lower, quad_form, syr_block_len, syr_lower,
+    syr_lower_many,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
@@ -289,7 +290,7 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
     b: &mut [T],
 ) {
     let k = items.k();
-    normal_equations_lower_unchecked(items, row, lambda, a, b);
+    normal_equations_lower_unchecked::<T, false>(items, row, lambda, a, b);
     mirror_lower(a, k);
 }
 
@@ -297,9 +298,10 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
 /// the Cholesky factorisation reads); the strict upper triangle holds
 /// unspecified finite-or-not values. Every lower element is computed by the
 /// same operations as there: `G0`, then the cells' rank-1 updates in cell
-/// order ([`syr_lower_many`]), then `λ` on the diagonal.
+/// order ([`syr_lower_many`]), then `λ` on the diagonal. `FUSED` fuses the
+/// multiply-adds of `b`'s updates and of the rank updates ([`crate::Fused`]).
 #[inline(always)]
-pub(crate) fn normal_equations_lower_unchecked<T: Real>(
+pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,
     lambda: T,
@@ -322,13 +324,15 @@ pub(crate) fn normal_equations_lower_unchecked<T: Real>(
         let end = first.saturating_add(block).min(n);
         for t in first..end {
             let (j, c, x) = row.cell(t);
-            axpy(c * x, items.h.row(j), b);
+            axpy_by_m::<T, T, FUSED>(c * x, items.h.row(j), b, |v| v);
         }
         let (cells, conf) = (&cells[first..end], &conf[first..end]);
         // the baseline's kind resolved once, so the tiles' loop is compiled for each
         match items.c0 {
-            Baseline::Uniform(c0) => syr_lower_many(a, k, h, cells, |t| conf[t] - c0, items.tiling),
-            Baseline::PerItem(c0) => syr_lower_many(
+            Baseline::Uniform(c0) => {
+                syr_lower_many::<T, FUSED>(a, k, h, cells, |t| conf[t] - c0, items.tiling)
+            }
+            Baseline::PerItem(c0) => syr_lower_many::<T, FUSED>(
                 a,
                 k,
                 h,

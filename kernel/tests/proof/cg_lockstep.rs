@@ -4,16 +4,66 @@
 //! `k` (multiples of 16 and 4 or not), row length (multiples of 4 or not),
 //! baseline, preference, `λ`, step count and tolerance, and the same error
 //! for a row that fails, without disturbing the rows beside it. The same
-//! over rows stored in bfloat16: the textbook CG over the decoded rows.
+//! over rows stored in bfloat16: the textbook CG over the decoded rows. And
+//! with a fused fold ([`Fused`]): the textbook with the observed cells'
+//! dots and updates written as `mul_add`, bit for bit again.
 
 use crate::common::{MIRI, rng};
 use rand::Rng;
 use rand::rngs::StdRng;
 use wmf_kernel::{
-    Baseline, Bf16Factors, CgParams, CgReport, Factors, Items, Real, Row, RowTable, bf16_to_f32,
-    cg_rows_scratch_len, cg_scratch_len, encode_bf16, gramian, solve_row_cg, solve_rows_cg,
-    solve_rows_cg_prechecked,
+    Baseline, Bf16Factors, CgParams, CgReport, Factors, Fused, Items, PortableFold, Real, Row,
+    RowTable, bf16_to_f32, cg_rows_scratch_len, cg_scratch_len, encode_bf16, gramian, solve_row_cg,
+    solve_rows_cg, solve_rows_cg_prechecked,
 };
+
+/// The standard library's fused multiply-add, for the fused textbook.
+trait Fma: Real {
+    fn fma(self, b: Self, c: Self) -> Self;
+}
+impl Fma for f32 {
+    fn fma(self, b: f32, c: f32) -> f32 {
+        self.mul_add(b, c)
+    }
+}
+impl Fma for f64 {
+    fn fma(self, b: f64, c: f64) -> f64 {
+        self.mul_add(b, c)
+    }
+}
+
+/// `c + a b`, rounded once when `fused`.
+fn madd<T: Fma>(a: T, b: T, c: T, fused: bool) -> T {
+    if fused { a.fma(b, c) } else { c + a * b }
+}
+
+/// [`ref_dot`] with its multiply-adds fused when `fused`.
+fn ref_dot_m<T: Fma>(a: &[T], b: &[T], fused: bool) -> T {
+    let full = a.len() / 16 * 16;
+    let mut lanes = [T::ZERO; 16];
+    for i in 0..full {
+        lanes[i % 16] = madd(a[i], b[i], lanes[i % 16], fused);
+    }
+    let mut width = 16;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            lanes[l] += lanes[l + width];
+        }
+    }
+    let mut s = lanes[0];
+    for i in full..a.len() {
+        s = madd(a[i], b[i], s, fused);
+    }
+    s
+}
+
+/// [`ref_axpy`] with its multiply-adds fused when `fused`.
+fn ref_axpy_m<T: Fma>(alpha: T, x: &[T], y: &mut [T], fused: bool) {
+    for i in 0..y.len() {
+        y[i] = madd(alpha, x[i], y[i], fused);
+    }
+}
 
 /// The kernel's dot product, defined as sixteen lane sums over the chunks of
 /// sixteen, folded in halves (lane `l` gets lane `l + 8`, then `l + 4`,
@@ -77,7 +127,7 @@ impl<T: Real> RowIn<T> {
 
 /// Textbook CG (happy path: valid inputs), one cell and one vector at a time.
 #[allow(clippy::too_many_arguments)]
-fn textbook_cg<T: Real>(
+fn textbook_cg<T: Fma>(
     h: &[T],
     g0: &[T],
     c0: &[T],
@@ -86,6 +136,23 @@ fn textbook_cg<T: Real>(
     lambda: T,
     x: &mut [T],
     params: CgParams,
+) -> CgReport {
+    textbook_cg_m(h, g0, c0, k, row, lambda, x, params, false)
+}
+
+/// [`textbook_cg`] with the observed cells' dots and updates fused when
+/// `fused` (what [`Fused`] fuses; the `k`-vector work keeps two roundings).
+#[allow(clippy::too_many_arguments)]
+fn textbook_cg_m<T: Fma>(
+    h: &[T],
+    g0: &[T],
+    c0: &[T],
+    k: usize,
+    row: &RowIn<T>,
+    lambda: T,
+    x: &mut [T],
+    params: CgParams,
+    fused: bool,
 ) -> CgReport {
     let hrow = |j: u32| &h[j as usize * k..(j as usize + 1) * k];
     let pref = |t: usize| row.pref.as_ref().map_or(T::ONE, |p| p[t]);
@@ -98,9 +165,9 @@ fn textbook_cg<T: Real>(
     for (t, &j) in row.items.iter().enumerate() {
         let c = row.conf[t];
         let cx = c * pref(t);
-        let coef = cx - (c - c0[j as usize]) * ref_dot(hrow(j), x);
-        ref_axpy(coef, hrow(j), &mut r);
-        ref_axpy(cx, hrow(j), &mut p);
+        let coef = cx - (c - c0[j as usize]) * ref_dot_m(hrow(j), x, fused);
+        ref_axpy_m(coef, hrow(j), &mut r, fused);
+        ref_axpy_m(cx, hrow(j), &mut p, fused);
     }
     let b_sq = ref_dot(&p, &p);
     p.copy_from_slice(&r);
@@ -111,8 +178,8 @@ fn textbook_cg<T: Real>(
         ref_symv(g0, &p, &mut ap, k);
         ref_axpy(lambda, &p, &mut ap);
         for (t, &j) in row.items.iter().enumerate() {
-            let coef = (row.conf[t] - c0[j as usize]) * ref_dot(hrow(j), &p);
-            ref_axpy(coef, hrow(j), &mut ap);
+            let coef = (row.conf[t] - c0[j as usize]) * ref_dot_m(hrow(j), &p, fused);
+            ref_axpy_m(coef, hrow(j), &mut ap, fused);
         }
         let pap = ref_dot(&p, &ap);
         assert!(pap > T::ZERO, "test problem is positive definite");
@@ -173,7 +240,7 @@ fn bits<T: Real>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().to_bits()).collect()
 }
 
-fn check<T: Real>(seed: u64) {
+fn check<T: Fma>(seed: u64) {
     let mut r = rng(seed);
     let ks: &[usize] = if MIRI {
         &[3, 17]
@@ -363,6 +430,55 @@ fn check<T: Real>(seed: u64) {
                         assert_eq!(reps[v], Ok(want_b_rep[v]), "bf16 k {k} len {len} row {v}");
                     }
                     assert_eq!(bits(&group_b), bits(&want_b), "bf16 group, k {k} len {len}");
+                    // fused multiply-adds: the fused textbook, one row at a
+                    // time and in lock-step, over rows of T and bfloat16
+                    for (table, hh) in [("T", &h), ("bf16", &h_hat)] {
+                        let mut want_f = x0.clone();
+                        let mut want_f_rep = Vec::new();
+                        for v in 0..4 {
+                            let xv = &mut want_f[v * k..(v + 1) * k];
+                            want_f_rep.push(textbook_cg_m(
+                                hh, &g0, &c0v, k, &rows[v], lambdas[v], xv, params, true,
+                            ));
+                        }
+                        let mut single_f = x0.clone();
+                        let mut group_f = x0.clone();
+                        let (reps_single, reps_group) = if table == "T" {
+                            let fused = items.with_fold(Fused(PortableFold));
+                            (
+                                one_at_a_time(&fused, &krows, &lambdas, &mut single_f, params),
+                                solve_rows_cg_prechecked(
+                                    &fused,
+                                    &krows,
+                                    &lambdas,
+                                    &mut group_f,
+                                    params,
+                                    &mut scratch,
+                                ),
+                            )
+                        } else {
+                            let fused = compact.with_fold(Fused(PortableFold));
+                            (
+                                one_at_a_time(&fused, &krows, &lambdas, &mut single_f, params),
+                                solve_rows_cg(
+                                    &fused,
+                                    &krows,
+                                    &lambdas,
+                                    &mut group_f,
+                                    params,
+                                    &mut scratch,
+                                ),
+                            )
+                        };
+                        for v in 0..4 {
+                            let what = format!("fused {table} k {k} len {len} row {v}");
+                            assert_eq!(reps_single[v], Ok(want_f_rep[v]), "single {what}");
+                            assert_eq!(reps_group[v], Ok(want_f_rep[v]), "group {what}");
+                        }
+                        let what = format!("fused {table}, k {k} len {len} {params:?}");
+                        assert_eq!(bits(&single_f), bits(&want_f), "single {what}");
+                        assert_eq!(bits(&group_f), bits(&want_f), "group {what}");
+                    }
                 }
             }
         }

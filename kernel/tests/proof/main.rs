@@ -16,6 +16,7 @@ mod cg_lockstep;
 
 mod dense;
 mod empty_rows;
+mod fused;
 mod gradients;
 mod hostile;
 mod implicit;
