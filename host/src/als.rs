@@ -32,15 +32,15 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use wmf_kernel::{
-    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Items, LaneFold, Row, RowTable,
-    Tiling, Whitened, bf16_from_f32,
+    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Fused, Items, LaneFold, PortableFold,
+    Row, RowTable, Tiling, Whitened, bf16_from_f32,
 };
 
 use crate::confidence::{column_counts, confidence_in_place, item_baseline, uniform_value};
 use crate::error::{Error, Result};
 use crate::gramian::{Float, GramWeights, gramian_blocked};
 use crate::ids::IdMap;
-use crate::model::{CgRows, Model, RegScaling, Solver, TrainConfig};
+use crate::model::{Arith, CgRows, Model, RegScaling, Solver, TrainConfig};
 use crate::sparse::Csr;
 
 /// Standard deviation of the initial factors is `INIT_SCALE / sqrt(k)`.
@@ -781,6 +781,7 @@ pub fn solve_one<T: Float>(
     row: &Row<'_, T>,
     lambda: T,
     solver: Solver,
+    arith: Arith,
     x: &mut [T],
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
@@ -790,7 +791,7 @@ pub fn solve_one<T: Float>(
     } = solver
         && !row.is_empty()
     {
-        return solve_one_bf16(fac, fixed, row_index, row, lambda, steps, x, scratch);
+        return solve_one_bf16(fac, fixed, row_index, row, lambda, steps, arith, x, scratch);
     }
     let shared = match fixed {
         FixedSide::Shared { g0, c0 } => Some(tiled_items(fac, g0, c0)?),
@@ -798,6 +799,7 @@ pub fn solve_one<T: Float>(
     };
     solve_prepared(
         isa(),
+        arith,
         fac,
         fixed,
         shared.as_ref(),
@@ -818,16 +820,17 @@ pub fn solve_one<T: Float>(
 /// three times (x86-64 baseline, AVX2, AVX-512) by inlining the kernel into
 /// `#[target_feature]` wrappers, and picks the widest one the CPU has. The
 /// kernel fixes its summation order in code (not by vector width), and Rust
-/// never contracts `a * b + c` into an FMA, so every variant gives the same
-/// bits. `WMF_ISA=baseline|avx2|avx512` forces a level (for benchmarks);
+/// never contracts `a * b + c` into an FMA (the fused multiply-adds of
+/// [`Arith::Fused`] are `mul_add`s, exact by IEEE 754), so every variant
+/// gives the same bits. `WMF_ISA=baseline|avx2|avx512` forces a level (for benchmarks);
 /// a level the CPU lacks falls back to the widest it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
     /// The build's target features only.
     Baseline,
-    /// AVX2 (256-bit vectors).
+    /// AVX2 and FMA (256-bit vectors).
     Avx2,
-    /// AVX-512F/VL/BW/DQ (512-bit vectors).
+    /// AVX-512F/VL/BW/DQ and FMA (512-bit vectors).
     Avx512,
 }
 
@@ -874,14 +877,18 @@ fn tiled_items<'a, T: Float>(
 fn detect_isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
+        // Both copies are compiled with `fma` too (the fused multiply-adds
+        // of `Arith::Fused`), so both need it.
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        if fma
+            && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512dq")
         {
             return Isa::Avx512;
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if fma && std::arch::is_x86_feature_detected!("avx2") {
             return Isa::Avx2;
         }
     }
@@ -917,6 +924,73 @@ macro_rules! isa_dispatch {
         $crate::als::isa_dispatch! {
             @copies [$(#[$meta])*] $vis $name [$($($t: $bound),+)?] ($($arg: $ty),*) -> $ret
             = $generic [$crate::fold::avx512()] [$crate::fold::avx2()] [wmf_kernel::PortableFold]
+        }
+    };
+    // `with fold by arith`: `$name(isa, arith, args…)`, each instruction
+    // set's copy twice, its fold as it is and wrapped in `Fused`. Separate
+    // functions (not a branch inside one) keep each copy's stack frame to
+    // one solve's buffers: unoptimised builds do not share stack slots
+    // between the arms of a branch, and two arms overflowed a worker
+    // thread's stack in the debug-build tests.
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            = $generic:ident with fold by arith;
+    ) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        #[inline]
+        $vis fn $name <$($($t: $bound),+)?> (
+            isa: $crate::als::Isa,
+            arith: $crate::model::Arith,
+            $($arg: $ty),*
+        ) -> $ret {
+            use $crate::model::Arith;
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512 <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $crate::fold::avx512())
+                }
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* wmf_kernel::Fused($crate::fold::avx512()))
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2 <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* $crate::fold::avx2())
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                    $generic($($arg,)* wmf_kernel::Fused($crate::fold::avx2()))
+                }
+                match (isa, arith) {
+                    // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
+                    // has those features and FMA (detected at run time).
+                    ($crate::als::Isa::Avx512, Arith::Separate) => return unsafe { avx512($($arg),*) },
+                    ($crate::als::Isa::Avx512, Arith::Fused) => return unsafe { avx512_fused($($arg),*) },
+                    ($crate::als::Isa::Avx2, Arith::Separate) => return unsafe { avx2($($arg),*) },
+                    ($crate::als::Isa::Avx2, Arith::Fused) => return unsafe { avx2_fused($($arg),*) },
+                    ($crate::als::Isa::Baseline, _) => {}
+                }
+            }
+            let _ = isa;
+            #[allow(clippy::too_many_arguments)]
+            fn base <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                $generic($($arg,)* wmf_kernel::PortableFold)
+            }
+            #[allow(clippy::too_many_arguments)]
+            fn base_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
+                $generic($($arg,)* wmf_kernel::Fused(wmf_kernel::PortableFold))
+            }
+            match arith {
+                Arith::Separate => base($($arg),*),
+                Arith::Fused => base_fused($($arg),*),
+            }
         }
     };
     // The function and its copies; each bracket holds the extra last
@@ -971,6 +1045,7 @@ fn solve_one_bf16<T: Float>(
     row: &Row<'_, T>,
     lambda: T,
     steps: usize,
+    arith: Arith,
     x: &mut [T],
     scratch: &mut Scratch<T>,
 ) -> wmf_kernel::Result<()> {
@@ -999,14 +1074,14 @@ fn solve_one_bf16<T: Float>(
     let c0 = gathered_baseline(c0, row.items, gathered_c0);
     let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
     let local = Row::new(&ramp[..n], row.conf, row.pref);
-    wmf_kernel::solve_row_cg(
-        &items,
-        &local,
-        lambda,
-        x,
-        CgParams { steps, tol: CG_TOL },
-        cg,
-    )
+    let params = CgParams { steps, tol: CG_TOL };
+    match arith {
+        Arith::Separate => wmf_kernel::solve_row_cg(&items, &local, lambda, x, params, cg),
+        Arith::Fused => {
+            let items = items.with_fold(Fused(PortableFold));
+            wmf_kernel::solve_row_cg(&items, &local, lambda, x, params, cg)
+        }
+    }
     .map(|_| ())
 }
 
@@ -1053,7 +1128,7 @@ isa_dispatch! {
         solver: Solver,
         x: &mut [T],
         scratch: &mut Scratch<T>,
-    ) -> wmf_kernel::Result<()> = solve_generic with fold;
+    ) -> wmf_kernel::Result<()> = solve_generic with fold by arith;
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1122,8 +1197,8 @@ fn solve_generic<T: Float, F: LaneFold>(
             // updates in register tiles over blocks of the row's cells (the
             // BLAS-3 work of a `syrk`, without gathering or packing the
             // rows), factors and solves: the bits the kernel, and the C ABI,
-            // give for this row on any target.
-            wmf_kernel::solve_row_cholesky(items, row, lambda, a, x)
+            // give for this row on any target (fused: the kernel's fused bits).
+            wmf_kernel::solve_row_cholesky_folded(items, row, lambda, a, x, fold)
         }
         Solver::Cg { steps, .. } => {
             let params = CgParams { steps, tol: CG_TOL };
@@ -1175,7 +1250,7 @@ isa_dispatch! {
         x: &mut [T],
         scratch: &mut Scratch<T>,
         gather_above: usize,
-    ) -> std::result::Result<(), (usize, wmf_kernel::Error)> = cg_group_generic with fold;
+    ) -> std::result::Result<(), (usize, wmf_kernel::Error)> = cg_group_generic with fold by arith;
 }
 
 #[inline(always)]
@@ -1522,6 +1597,7 @@ pub fn solve_side<T: Float>(
     fixed: FixedSide<'_, T>,
     lambdas: &[T],
     solver: Solver,
+    arith: Arith,
     out: &mut Array2<T>,
     select: Option<&[u32]>,
     names: RowNames<'_>,
@@ -1620,8 +1696,8 @@ pub fn solve_side<T: Float>(
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
             if let (Solver::Cg { steps, .. }, Some(items)) = (solver, shared) {
                 return match compact.and_then(|c| c.shared.as_ref()) {
-                    Some(items) => cg_side(isa, items, side, lambdas, steps, buf, &fail),
-                    None => cg_side(isa, items, side, lambdas, steps, buf, &fail),
+                    Some(items) => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
+                    None => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
                 };
             }
             buf.par_chunks_mut(k).enumerate().try_for_each_init(
@@ -1639,6 +1715,7 @@ pub fn solve_side<T: Float>(
                     }
                     solve_prepared(
                         isa,
+                        arith,
                         fac,
                         fixed,
                         shared,
@@ -1672,6 +1749,7 @@ pub fn solve_side<T: Float>(
                         let mut x = current.row(i).to_vec();
                         solve_prepared(
                             isa,
+                            arith,
                             fac,
                             fixed,
                             shared,
@@ -1699,12 +1777,14 @@ pub fn solve_side<T: Float>(
 
 /// Solves every row of `side` by the lock-step CG over `items` (groups of
 /// [`CG_GROUP`], the last partial group row by row), results in `buf`.
+#[allow(clippy::too_many_arguments)]
 fn cg_side<T: Float, H: CgTable<T>>(
     isa: Isa,
     items: &Items<'_, T, H>,
     side: &Side<T>,
     lambdas: &[T],
     steps: usize,
+    arith: Arith,
     buf: &mut [T],
     fail: &(dyn Fn(usize, wmf_kernel::Error) -> Error + Sync),
 ) -> Result<()> {
@@ -1732,6 +1812,7 @@ fn cg_side<T: Float, H: CgTable<T>>(
                     if xs.len() == CG_GROUP * k {
                         solve_cg_group(
                             isa,
+                            arith,
                             items,
                             side,
                             first,
@@ -1747,14 +1828,20 @@ fn cg_side<T: Float, H: CgTable<T>>(
                     for (v, x) in xs.chunks_mut(k).enumerate() {
                         let i = first + v;
                         let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
-                        wmf_kernel::solve_row_cg(
-                            items,
-                            &side.row(i),
-                            lambda,
-                            x,
-                            params,
-                            &mut scratch.cg,
-                        )
+                        let (row, cg) = (&side.row(i), &mut scratch.cg);
+                        match arith {
+                            Arith::Separate => {
+                                wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg)
+                            }
+                            Arith::Fused => wmf_kernel::solve_row_cg(
+                                &items.with_fold(Fused(PortableFold)),
+                                row,
+                                lambda,
+                                x,
+                                params,
+                                cg,
+                            ),
+                        }
                         .map_err(|e| fail(i, e))?;
                     }
                 }
@@ -1953,6 +2040,7 @@ impl<T: Float> Als<T> {
                 fixed,
                 &problem.user_lambda,
                 config.solver,
+                config.arith,
                 w,
                 select,
                 RowNames {
@@ -2000,6 +2088,7 @@ impl<T: Float> Als<T> {
                         fixed,
                         &problem.item_lambda,
                         config.solver,
+                        config.arith,
                         h,
                         select,
                         names,
@@ -2017,6 +2106,7 @@ impl<T: Float> Als<T> {
                         fixed,
                         &problem.item_lambda,
                         config.solver,
+                        config.arith,
                         h,
                         select,
                         names,

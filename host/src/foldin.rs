@@ -133,6 +133,7 @@ pub fn recalculate_user(
         &Row::implicit(&items, &conf),
         lambda,
         solver.unwrap_or(model.config.solver),
+        model.config.arith,
         &mut x,
         &mut scratch,
     )

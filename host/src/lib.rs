@@ -35,5 +35,7 @@ pub mod split;
 pub mod synth;
 
 pub use error::{Error, Result};
-pub use model::{BaselineWeight, CgRows, Confidence, Model, RegScaling, Solver, TrainConfig};
+pub use model::{
+    Arith, BaselineWeight, CgRows, Confidence, Model, RegScaling, Solver, TrainConfig,
+};
 pub use sparse::Csr;

@@ -20,7 +20,9 @@ use wmf_host::checkpoint::Checkpoint;
 use wmf_host::data::Dataset;
 use wmf_host::io::{Format, LoadOptions, LoadReport};
 use wmf_host::recommend::Scored;
-use wmf_host::{BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig};
+use wmf_host::{
+    Arith, BaselineWeight, CgRows, Confidence, Csr, Model, RegScaling, Solver, TrainConfig,
+};
 
 /// `println!` that returns an error instead of panicking when standard
 /// output fails: a reader that closed it (`wmf ... | head`) becomes
@@ -162,6 +164,16 @@ enum ConfidenceArg {
     AsIs,
 }
 
+/// `--arith`: how the row solves round their multiply-adds.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ArithArg {
+    /// Fused multiply-adds in the solvers' hot loops (one rounding each).
+    Fused,
+    /// Products and sums rounded separately: the kernel's, the C library's
+    /// and the firmware's bits.
+    Separate,
+}
+
 /// `--cg-rows`: how the CG passes store the fixed side's rows.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum CgRowsArg {
@@ -225,6 +237,12 @@ struct TrainOpts {
     /// eALS sweeps per row per half-iteration.
     #[arg(long, default_value_t = 1)]
     eals_sweeps: usize,
+    /// How the row solves round their multiply-adds: fused (one rounding,
+    /// one instruction on CPUs with FMA; the same bits on every host) or
+    /// separate (the kernel's, the C library's and the firmware's bits;
+    /// faster on x86-64 CPUs without FMA). CG and Cholesky.
+    #[arg(long, value_enum, default_value = "fused")]
+    arith: ArithArg,
     /// Seed of the factor initialisation.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -277,6 +295,10 @@ impl TrainOpts {
             },
             seed: self.seed,
             threads,
+            arith: match self.arith {
+                ArithArg::Fused => Arith::Fused,
+                ArithArg::Separate => Arith::Separate,
+            },
         };
         validate_config(&config)?;
         Ok(config)
@@ -1488,6 +1510,7 @@ fn demo(c: DemoCmd) -> Result<()> {
         cg_steps: 3,
         cg_rows: CgRowsArg::F32,
         eals_sweeps: 1,
+        arith: ArithArg::Fused,
         seed: c.seed,
         threads: c.threads,
     };

@@ -54,6 +54,33 @@ pub enum RegScaling {
     },
 }
 
+/// How the row solves round their multiply-adds (`wmf train --arith`).
+///
+/// The solvers' hot loops are multiply-adds: the CG passes' dots `h_j · p`
+/// and updates `y += a h_j`, the Cholesky solver's rank updates
+/// `A += (w x[r]) x[c]`, the low-rank solve's `V Vᵀ`. Rounding each once
+/// (a fused multiply-add, one instruction on x86-64 with FMA and on
+/// AArch64) halves the arithmetic those loops issue; rounding the product
+/// and the sum separately is what the kernel's functions, the C library and
+/// the firmware compute. Both are exact operations of IEEE 754 in a fixed
+/// order, so each gives the same bits on every host (the fused one through
+/// the C library's correctly rounded `fmaf` where the CPU has no FMA, many
+/// times slower), and the two differ in their last bits as two summation
+/// orders would. The eALS solver, the loss and scoring are the same in both.
+///
+/// Model files written before this setting read as [`Arith::Separate`],
+/// what trained them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Arith {
+    /// Products and sums rounded separately: the kernel's, the C library's
+    /// and the firmware's bits for every row.
+    #[default]
+    Separate,
+    /// Fused multiply-adds in the solvers' hot loops ([`wmf_kernel::Fused`]):
+    /// the default for training on hosts.
+    Fused,
+}
+
 /// The row solver used by ALS.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Solver {
@@ -117,6 +144,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Worker threads (rayon); results are deterministic for a given count.
     pub threads: usize,
+    /// How the row solves round their multiply-adds.
+    #[serde(default)]
+    pub arith: Arith,
 }
 
 impl Solver {
@@ -144,6 +174,7 @@ impl Default for TrainConfig {
             },
             seed: 42,
             threads: 1,
+            arith: Arith::Fused,
         }
     }
 }

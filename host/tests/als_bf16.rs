@@ -3,7 +3,9 @@
 //! the side in place and over a gathered copy, the last partial group, a
 //! Gramian per row, selected rows, the fold-in of a new user) equals the
 //! kernel's `solve_row_cg` over `Items::compact` of the encoded side, bit for
-//! bit; and training this way reaches the loss and ranking of `f32` rows.
+//! bit (with the training's fused multiply-adds, `Arith::Fused`: the
+//! kernel's `Fused` fold); and training this way reaches the loss and
+//! ranking of `f32` rows.
 
 mod common;
 
@@ -13,7 +15,7 @@ use wmf_host::als::{Als, CG_TOL, CgBasis, Problem};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::ids::IdMap;
 use wmf_host::{BaselineWeight, CgRows, RegScaling, Solver};
-use wmf_kernel::{Baseline, Bf16Factors, CgParams, Items, Row, encode_bf16};
+use wmf_kernel::{Baseline, Bf16Factors, CgParams, Fused, Items, PortableFold, Row, encode_bf16};
 
 const K: usize = common::CG_K;
 
@@ -25,7 +27,7 @@ fn encode(f: &Array2<f32>) -> Vec<u16> {
 }
 
 /// Row `r` solved by the kernel over the encoded `fixed` with Gramian `g0`,
-/// from the warm start `x`.
+/// from the warm start `x`, with fused multiply-adds (`cg_config`'s).
 fn kernel_row(
     fixed: &[u16],
     g0: &[f32],
@@ -45,6 +47,7 @@ fn kernel_row(
         steps: 3,
         tol: CG_TOL,
     };
+    let items = items.with_fold(Fused(PortableFold));
     wmf_kernel::solve_row_cg(&items, row, lambda, &mut x, params, &mut scratch).unwrap();
     x
 }

@@ -15,12 +15,15 @@ use ndarray::Array2;
 use wmf_host::als::{Als, CG_TOL, CgBasis, rotate_to_eigenbasis};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::{BaselineWeight, CgRows, Solver};
-use wmf_kernel::{Baseline, Bf16Factors, CgParams, Factors, Items, Row, encode_bf16};
+use wmf_kernel::{
+    Baseline, Bf16Factors, CgParams, Factors, Fused, Items, PortableFold, Row, encode_bf16,
+};
 
 const K: usize = common::CG_K;
 
 /// Row `row` solved by the kernel from `x` over `fixed` (rotated) with
-/// the diagonal Gramian `d`, its rows as `rows` says.
+/// the diagonal Gramian `d`, its rows as `rows` says, with fused
+/// multiply-adds (`cg_config`'s).
 fn kernel_row(
     rows: CgRows,
     fixed: &Array2<f32>,
@@ -41,6 +44,7 @@ fn kernel_row(
         CgRows::F32 => {
             let items = Items::new(Factors::new(src, n, k).unwrap(), d, c0).unwrap();
             assert!(items.gramian_is_diagonal());
+            let items = items.with_fold(Fused(PortableFold));
             wmf_kernel::solve_row_cg(&items, row, lambda, &mut x, params, &mut scratch).unwrap();
         }
         CgRows::Bf16 => {
@@ -49,6 +53,7 @@ fn kernel_row(
             let table = Bf16Factors::with_shape(&bits, n, k).unwrap();
             let items = Items::compact(table, d, c0).unwrap();
             assert!(items.gramian_is_diagonal());
+            let items = items.with_fold(Fused(PortableFold));
             wmf_kernel::solve_row_cg(&items, row, lambda, &mut x, params, &mut scratch).unwrap();
         }
     }

@@ -6,7 +6,8 @@ mod common;
 use common::{dense_solve, random_values};
 use ndarray::Array2;
 use wmf_host::als::{Als, CgBasis, Problem, init_factors};
-use wmf_host::{BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
+use wmf_host::{Arith, BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
+use wmf_kernel::{Fused, PortableFold};
 
 const K: usize = 4;
 
@@ -24,6 +25,7 @@ fn config(solver: Solver, baseline: BaselineWeight, reg: RegScaling) -> TrainCon
         solver,
         seed: 9,
         threads: 2,
+        arith: Arith::Fused,
     }
 }
 
@@ -116,16 +118,22 @@ fn every_solver_converges_to_the_dense_weighted_solution() {
     }
 }
 
-/// The host's parallel user half equals calling the kernel row by row (f32, bit for bit).
+/// The host's parallel user half equals calling the kernel row by row (f32,
+/// bit for bit), with separate roundings and with fused multiply-adds (the
+/// kernel's `Fused` fold).
 #[test]
 fn host_row_solves_equal_direct_kernel_calls() {
     let values = random_values(40, 30, 0.2, 2);
-    for solver in [Solver::Cholesky, Solver::cg(3), Solver::Eals { sweeps: 2 }] {
+    let runs = [Solver::Cholesky, Solver::cg(3), Solver::Eals { sweeps: 2 }]
+        .into_iter()
+        .flat_map(|s| [Arith::Separate, Arith::Fused].map(|a| (s, a)));
+    for (solver, arith) in runs {
         for baseline in [
             BaselineWeight::Uniform { c0: 0.5 },
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
         ] {
-            let cfg = config(solver, baseline, RegScaling::Frequency { nu: 0.5 });
+            let mut cfg = config(solver, baseline, RegScaling::Frequency { nu: 0.5 });
+            cfg.arith = arith;
             // the factors' own basis; the eigenbasis CG has its own test
             // (als_eigenbasis.rs)
             let mut als = Als::<f32>::new(&values, &cfg)
@@ -156,16 +164,36 @@ fn host_row_solves_equal_direct_kernel_calls() {
                 let lam = p.user_lambda[u];
                 let mut x = w_before.row(u).to_vec();
                 match solver {
-                    Solver::Cholesky => {
-                        wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, &mut x).unwrap()
+                    Solver::Cholesky => match arith {
+                        Arith::Separate => {
+                            wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, &mut x)
+                        }
+                        Arith::Fused => wmf_kernel::solve_row_cholesky_folded(
+                            &items,
+                            &row,
+                            lam,
+                            &mut a,
+                            &mut x,
+                            Fused(PortableFold),
+                        ),
                     }
+                    .unwrap(),
                     Solver::Cg { steps, .. } => {
                         let params = wmf_kernel::CgParams {
                             steps,
                             tol: wmf_host::als::CG_TOL,
                         };
-                        wmf_kernel::solve_row_cg(&items, &row, lam, &mut x, params, &mut scratch)
-                            .unwrap();
+                        let s = &mut scratch;
+                        match arith {
+                            Arith::Separate => {
+                                wmf_kernel::solve_row_cg(&items, &row, lam, &mut x, params, s)
+                            }
+                            Arith::Fused => {
+                                let fused = items.with_fold(Fused(PortableFold));
+                                wmf_kernel::solve_row_cg(&fused, &row, lam, &mut x, params, s)
+                            }
+                        }
+                        .unwrap();
                     }
                     Solver::Eals { sweeps } => {
                         wmf_kernel::solve_row_eals(&items, &row, lam, &mut x, sweeps, &mut pred)
@@ -181,11 +209,11 @@ fn host_row_solves_equal_direct_kernel_calls() {
                     for (g, w) in got.iter().zip(&x) {
                         assert!(
                             (g - w).abs() <= 1e-4 * scale,
-                            "{solver:?} user {u}: {got:?} vs {x:?}"
+                            "{solver:?} {arith:?} user {u}: {got:?} vs {x:?}"
                         );
                     }
                 } else {
-                    assert_eq!(als.w.row(u).to_vec(), x, "{solver:?} user {u}");
+                    assert_eq!(als.w.row(u).to_vec(), x, "{solver:?} {arith:?} user {u}");
                 }
             }
         }

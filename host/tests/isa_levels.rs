@@ -6,7 +6,9 @@
 //! byte, and prints the same losses, for every solver path the folds touch
 //! (CG groups in place and gathered, `f32` and bfloat16 rows, per-row
 //! Gramians; Cholesky's low-rank solve with one and with per-row `λ`; the
-//! loss).
+//! loss), with fused multiply-adds (the default: one instruction in the
+//! AVX copies, the C library's correctly rounded `fmaf` in the plain one)
+//! and with separate roundings (`--arith separate`).
 
 #[path = "common/cli.rs"]
 mod cli_common;
@@ -67,7 +69,9 @@ fn every_instruction_set_gives_the_same_model() {
     // low-rank solve), 120 items with about 50 users each (longer rows:
     // the full solve; CG groups large enough to be gathered)
     write_triplets(d, "data.csv", 300, 120, 20, 7);
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 8] = [
+        &["--solver", "cg", "--arith", "separate"],
+        &["--solver", "cholesky", "--arith", "separate"],
         &["--solver", "cg"],
         &["--solver", "cg", "--cg-rows", "bf16"],
         &["--solver", "cg", "--popularity-beta", "0.5"],
@@ -75,6 +79,7 @@ fn every_instruction_set_gives_the_same_model() {
         &["--solver", "cholesky", "--reg-scaling", "0.5"],
         &["--solver", "eals"],
     ];
+    let mut models = Vec::new();
     for extra in cases {
         let (want, want_losses) = train(d, "avx512", extra);
         for isa in ["avx2", "baseline"] {
@@ -82,5 +87,9 @@ fn every_instruction_set_gives_the_same_model() {
             assert_eq!(losses, want_losses, "{extra:?}: losses under {isa}");
             assert!(got == want, "{extra:?}: the model under {isa} differs");
         }
+        models.push(want_losses);
     }
+    // and the two arithmetics are two (the fused one is not a no-op)
+    assert_ne!(models[0], models[2], "CG, separate against fused");
+    assert_ne!(models[1], models[5], "Cholesky, separate against fused");
 }

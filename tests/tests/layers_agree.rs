@@ -7,6 +7,11 @@
 //! compared bit for bit too: CG, eALS and Cholesky (a row longer than the
 //! low-rank cutoff; at k = 32 one whose normal equations go through the
 //! kernel's register tiles, at k = 8 through its plain rank-1 loop).
+//!
+//! The models train with separate roundings (`Arith::Separate`), which is
+//! what the C ABI and the firmware compute; the host's fold-in follows the
+//! model's setting, and with fused multiply-adds (the training default)
+//! equals the kernel's `Fused` fold instead (host/tests/als_reference.rs).
 
 use std::path::Path;
 
@@ -33,6 +38,7 @@ fn trained(solver: Solver, c0: wmf_host::BaselineWeight, k: usize) -> Model {
         baseline: c0,
         solver,
         threads: 1,
+        arith: wmf_host::Arith::Separate,
         ..TrainConfig::default()
     };
     wmf_host::als::train_model(

@@ -210,6 +210,7 @@ impl<'c> DistAls<'c> {
                 fixed,
                 &mine.lambda,
                 config.solver,
+                config.arith,
                 &mut block,
                 None,
                 RowNames {

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use wmf_host::{BaselineWeight, CgRows, Confidence, Csr, RegScaling, Solver, TrainConfig};
+use wmf_host::{Arith, BaselineWeight, CgRows, Confidence, Csr, RegScaling, Solver, TrainConfig};
 
 /// A random `m x n` interaction matrix with density `p` and values in `1..5`.
 pub fn random_values(m: usize, n: usize, p: f64, seed: u64) -> Csr {
@@ -143,6 +143,7 @@ pub fn cg_config(rows: CgRows, baseline: BaselineWeight, threads: usize) -> Trai
         solver: Solver::Cg { steps: 3, rows },
         seed: 5,
         threads,
+        arith: Arith::Fused,
     }
 }
 
@@ -168,5 +169,6 @@ pub fn planted_config(solver: Solver, iterations: usize) -> TrainConfig {
         solver,
         seed: 3,
         threads: 2,
+        arith: Arith::Fused,
     }
 }
