@@ -847,6 +847,17 @@ pub fn isa() -> Isa {
     })
 }
 
+/// Whether the solver loops of this process's [`Isa`] run [`Arith::Fused`]'s
+/// multiply-adds as instructions (x86-64 AVX2 / AVX-512 copies, which
+/// require FMA; AArch64) rather than through the C library's software
+/// `fmaf` (the plain x86-64 copy, other targets).
+pub fn fused_in_hardware() -> bool {
+    if cfg!(target_arch = "aarch64") {
+        return true;
+    }
+    cfg!(target_arch = "x86_64") && isa() != Isa::Baseline
+}
+
 /// The kernel's register blocking for this process's [`Isa`]: the wide
 /// rank-update tiles (4 x 64) where AVX-512's 32 registers of 16 lanes hold
 /// them, the narrow ones (3 x 16) everywhere else (AVX2 and SSE2 have 16

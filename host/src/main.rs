@@ -1319,23 +1319,34 @@ fn export(c: ExportCmd) -> Result<()> {
     Ok(())
 }
 
-/// `wmf info`: the CPU level, the solver loops' [`wmf_host::als::Isa`], the
-/// BLAS ([`wmf_host::blas::Report`]) and the default thread count.
+/// `wmf info`: the CPU level, the solver loops' [`wmf_host::als::Isa`] and
+/// whether they fuse multiply-adds in hardware, the BLAS
+/// ([`wmf_host::blas::Report`]) and the default thread count.
 fn info(c: InfoCmd) -> Result<()> {
     let blas = wmf_host::blas::Report::current();
     let isa = format!("{:?}", wmf_host::als::isa());
+    let fma = if wmf_host::als::fused_in_hardware() {
+        "hardware"
+    } else {
+        "software"
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let version = env!("CARGO_PKG_VERSION");
     if c.json {
         outln!(
             "{}",
-            serde_json::json!({"version": version, "solver_isa": isa, "wmf_isa_env": std::env::var("WMF_ISA").ok(), "threads": threads, "blas": blas})
+            serde_json::json!({"version": version, "solver_isa": isa, "fused_multiply_add": fma, "wmf_isa_env": std::env::var("WMF_ISA").ok(), "threads": threads, "blas": blas})
         );
         return Ok(());
     }
     outln!("wmf {version}");
     outln!("cpu level:    {}", blas.cpu_level);
     outln!("solver loops: {isa}");
+    if fma == "hardware" {
+        outln!("fma:          in hardware (--arith fused, the default)");
+    } else {
+        outln!("fma:          in software (slow: prefer --arith separate)");
+    }
     outln!("threads:      {threads}");
     outln!("blas:         {}", blas.config);
     let why = match (&blas.retargeted_from, &blas.coretype_env) {

@@ -37,6 +37,14 @@
 //!   crate has no `unsafe`, hence no intrinsics) may fold four dots at once
 //!   with its own code through a [`LaneFold`] ([`Items::with_fold`],
 //!   [`solve_row_low_rank_folded`]): the same additions, the same bits.
+//! - Every multiply-add rounds the product and then the sum, unless a
+//!   caller wraps its fold in [`Fused`] ([`solve_row_cholesky_folded`] and
+//!   the folded solves above): the hot loops' multiply-adds (the fixed-side
+//!   rows' dots and updates, the rank updates of the normal equations, the
+//!   low-rank `V Vᵀ`) are then rounded once, IEEE 754's fused multiply-add,
+//!   through `std` or `libm`: other bits, the same on every target. The
+//!   host trains this way by default; the C ABI and the firmware use the
+//!   separate roundings.
 //! - Scoring: [`score_items`], [`top_n_into`], [`top_n`], and [`select_top_n_into`]
 //!   over precomputed scores (one ranking rule for both).
 //!
