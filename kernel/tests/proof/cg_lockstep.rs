@@ -432,7 +432,11 @@ fn check<T: Fma>(seed: u64) {
                     assert_eq!(bits(&group_b), bits(&want_b), "bf16 group, k {k} len {len}");
                     // fused multiply-adds: the fused textbook, one row at a
                     // time and in lock-step, over rows of T and bfloat16
+                    // (under Miri, rows of T in the first run of each case)
                     for (table, hh) in [("T", &h), ("bf16", &h_hat)] {
+                        if MIRI && (table != "T" || (steps, tol) != runs[0]) {
+                            continue;
+                        }
                         let mut want_f = x0.clone();
                         let mut want_f_rep = Vec::new();
                         for v in 0..4 {
