@@ -525,6 +525,23 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
+    /// The arithmetic setting travels in the config; a config written
+    /// before it existed reads as `Separate`, which is what trained it.
+    #[test]
+    fn arith_is_saved_and_older_configs_read_as_separate() {
+        use crate::model::Arith;
+        let mut m = model();
+        for arith in [Arith::Fused, Arith::Separate] {
+            m.config.arith = arith;
+            assert_eq!(from_bytes(&to_bytes(&m).unwrap()).unwrap().config.arith, arith);
+        }
+        let mut v = serde_json::to_value(TrainConfig::default()).unwrap();
+        assert_eq!(v["arith"], "Fused");
+        v.as_object_mut().unwrap().remove("arith");
+        let old: TrainConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(old.arith, Arith::Separate);
+    }
+
     #[test]
     fn every_truncation_is_rejected() {
         let bytes = to_bytes(&model()).unwrap();
