@@ -533,7 +533,10 @@ mod tests {
         let mut m = model();
         for arith in [Arith::Fused, Arith::Separate] {
             m.config.arith = arith;
-            assert_eq!(from_bytes(&to_bytes(&m).unwrap()).unwrap().config.arith, arith);
+            assert_eq!(
+                from_bytes(&to_bytes(&m).unwrap()).unwrap().config.arith,
+                arith
+            );
         }
         let mut v = serde_json::to_value(TrainConfig::default()).unwrap();
         assert_eq!(v["arith"], "Fused");
