@@ -69,7 +69,9 @@ pub enum RegScaling {
 /// orders would. The eALS solver, the loss and scoring are the same in both.
 ///
 /// Model files written before this setting read as [`Arith::Separate`],
-/// what trained them.
+/// what trained them: that is this type's `Default`, while
+/// [`TrainConfig::default`] (and `wmf train`) trains with
+/// [`Arith::Fused`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Arith {
     /// Products and sums rounded separately: the kernel's, the C library's
