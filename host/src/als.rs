@@ -937,12 +937,12 @@ macro_rules! isa_dispatch {
             = $generic [$crate::fold::avx512()] [$crate::fold::avx2()] [wmf_kernel::PortableFold]
         }
     };
-    // `with fold by arith`: `$name(isa, arith, args…)`, each instruction
-    // set's copy twice, its fold as it is and wrapped in `Fused`. Separate
-    // functions (not a branch inside one) keep each copy's stack frame to
-    // one solve's buffers: unoptimised builds do not share stack slots
-    // between the arms of a branch, and two arms overflowed a worker
-    // thread's stack in the debug-build tests.
+    // `with fold by arith`: `$name(isa, arith, args…)`, which runs one of
+    // two sets of the copies above, each instruction set's fold as it is or
+    // wrapped in `Fused`. Two functions (not a branch inside one) keep each
+    // copy's stack frame to one solve's buffers: unoptimised builds do not
+    // share stack slots between the arms of a branch, and two arms
+    // overflowed a worker thread's stack in the debug-build tests.
     (
         $(#[$meta:meta])*
         $vis:vis fn $name:ident $(<$($t:ident: $bound:path),+>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
@@ -956,51 +956,20 @@ macro_rules! isa_dispatch {
             arith: $crate::model::Arith,
             $($arg: $ty),*
         ) -> $ret {
-            use $crate::model::Arith;
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx512 <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* $crate::fold::avx512())
-                }
-                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx512_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* wmf_kernel::Fused($crate::fold::avx512()))
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx2 <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* $crate::fold::avx2())
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx2_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                    $generic($($arg,)* wmf_kernel::Fused($crate::fold::avx2()))
-                }
-                match (isa, arith) {
-                    // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
-                    // has those features and FMA (detected at run time).
-                    ($crate::als::Isa::Avx512, Arith::Separate) => return unsafe { avx512($($arg),*) },
-                    ($crate::als::Isa::Avx512, Arith::Fused) => return unsafe { avx512_fused($($arg),*) },
-                    ($crate::als::Isa::Avx2, Arith::Separate) => return unsafe { avx2($($arg),*) },
-                    ($crate::als::Isa::Avx2, Arith::Fused) => return unsafe { avx2_fused($($arg),*) },
-                    ($crate::als::Isa::Baseline, _) => {}
-                }
+            $crate::als::isa_dispatch! {
+                @copies [] separate [$($($t: $bound),+)?] ($($arg: $ty),*) -> $ret
+                = $generic [$crate::fold::avx512()] [$crate::fold::avx2()] [wmf_kernel::PortableFold]
             }
-            let _ = isa;
-            #[allow(clippy::too_many_arguments)]
-            fn base <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                $generic($($arg,)* wmf_kernel::PortableFold)
-            }
-            #[allow(clippy::too_many_arguments)]
-            fn base_fused <$($($t: $bound),+)?> ($($arg: $ty),*) -> $ret {
-                $generic($($arg,)* wmf_kernel::Fused(wmf_kernel::PortableFold))
+            $crate::als::isa_dispatch! {
+                @copies [] fused [$($($t: $bound),+)?] ($($arg: $ty),*) -> $ret
+                = $generic
+                    [wmf_kernel::Fused($crate::fold::avx512())]
+                    [wmf_kernel::Fused($crate::fold::avx2())]
+                    [wmf_kernel::Fused(wmf_kernel::PortableFold)]
             }
             match arith {
-                Arith::Separate => base($($arg),*),
-                Arith::Fused => base_fused($($arg),*),
+                $crate::model::Arith::Separate => separate(isa, $($arg),*),
+                $crate::model::Arith::Fused => fused(isa, $($arg),*),
             }
         }
     };
@@ -1029,7 +998,7 @@ macro_rules! isa_dispatch {
                 }
                 match isa {
                     // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
-                    // has those features (detected at run time).
+                    // has those features and FMA (detected at run time).
                     $crate::als::Isa::Avx512 => return unsafe { avx512($($arg),*) },
                     $crate::als::Isa::Avx2 => return unsafe { avx2($($arg),*) },
                     $crate::als::Isa::Baseline => {}
@@ -1086,14 +1055,28 @@ fn solve_one_bf16<T: Float>(
     let items = Items::compact(Bf16Factors::with_shape(bits, n, k)?, g0, c0)?;
     let local = Row::new(&ramp[..n], row.conf, row.pref);
     let params = CgParams { steps, tol: CG_TOL };
+    solve_row_cg_by(arith, &items, &local, lambda, x, params, cg).map(|_| ())
+}
+
+/// [`wmf_kernel::solve_row_cg`] with the kernel's own folds, the
+/// multiply-adds rounded as `arith` says (for the rows solved outside the
+/// per-ISA copies).
+fn solve_row_cg_by<T: Float, H: RowTable<T>>(
+    arith: Arith,
+    items: &Items<'_, T, H>,
+    row: &Row<'_, T>,
+    lambda: T,
+    x: &mut [T],
+    params: CgParams,
+    scratch: &mut [T],
+) -> wmf_kernel::Result<wmf_kernel::CgReport> {
     match arith {
-        Arith::Separate => wmf_kernel::solve_row_cg(&items, &local, lambda, x, params, cg),
+        Arith::Separate => wmf_kernel::solve_row_cg(items, row, lambda, x, params, scratch),
         Arith::Fused => {
             let items = items.with_fold(Fused(PortableFold));
-            wmf_kernel::solve_row_cg(&items, &local, lambda, x, params, cg)
+            wmf_kernel::solve_row_cg(&items, row, lambda, x, params, scratch)
         }
     }
-    .map(|_| ())
 }
 
 /// The Gramian and baseline row `row_index` is solved against: the side's
@@ -1840,20 +1823,8 @@ fn cg_side<T: Float, H: CgTable<T>>(
                         let i = first + v;
                         let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
                         let (row, cg) = (&side.row(i), &mut scratch.cg);
-                        match arith {
-                            Arith::Separate => {
-                                wmf_kernel::solve_row_cg(items, row, lambda, x, params, cg)
-                            }
-                            Arith::Fused => wmf_kernel::solve_row_cg(
-                                &items.with_fold(Fused(PortableFold)),
-                                row,
-                                lambda,
-                                x,
-                                params,
-                                cg,
-                            ),
-                        }
-                        .map_err(|e| fail(i, e))?;
+                        solve_row_cg_by(arith, items, row, lambda, x, params, cg)
+                            .map_err(|e| fail(i, e))?;
                     }
                 }
                 Ok(())
