@@ -8,7 +8,7 @@
 //! with a fused fold ([`Fused`]): the textbook with the observed cells'
 //! dots and updates written as `mul_add`, bit for bit again.
 
-use crate::common::{MIRI, rng};
+use crate::common::{MIRI, rng, sorted_sample};
 use rand::Rng;
 use rand::rngs::StdRng;
 use wmf_kernel::{
@@ -201,13 +201,7 @@ fn textbook_cg_m<T: Fma>(
 }
 
 fn random_row<T: Real>(r: &mut StdRng, n: usize, len: usize, explicit: bool) -> RowIn<T> {
-    let mut items: Vec<u32> = (0..n as u32).collect();
-    for i in 0..len {
-        let s = r.gen_range(i..n);
-        items.swap(i, s);
-    }
-    items.truncate(len);
-    items.sort_unstable();
+    let items = sorted_sample(r, n, len);
     let conf = (0..len)
         .map(|_| T::from_f64(r.gen_range(1.0..20.0)))
         .collect();
@@ -234,6 +228,34 @@ fn one_at_a_time<T: Real, H: RowTable<T>>(
         .zip(x.chunks_exact_mut(k))
         .map(|((row, &lambda), xv)| solve_row_cg(items, row, lambda, xv, params, &mut scratch))
         .collect()
+}
+
+/// The rows over `items` with a fused fold, from `x0`: one at a time, and
+/// four in lock-step (`prechecked`: without the per-row scans). Reports and
+/// solutions of each.
+#[allow(clippy::type_complexity)]
+fn fused_solves<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
+    rows: &[Row<'_, T>; 4],
+    lambdas: &[T; 4],
+    x0: &[T],
+    params: CgParams,
+    prechecked: bool,
+) -> (
+    (Vec<wmf_kernel::Result<CgReport>>, Vec<T>),
+    ([wmf_kernel::Result<CgReport>; 4], Vec<T>),
+) {
+    let fused = items.with_fold(Fused(PortableFold));
+    let mut single = x0.to_vec();
+    let reps_single = one_at_a_time(&fused, rows, lambdas, &mut single, params);
+    let mut group = x0.to_vec();
+    let mut scratch = vec![T::ZERO; cg_rows_scratch_len(4, items.k())];
+    let reps_group = if prechecked {
+        solve_rows_cg_prechecked(&fused, rows, lambdas, &mut group, params, &mut scratch)
+    } else {
+        solve_rows_cg(&fused, rows, lambdas, &mut group, params, &mut scratch)
+    };
+    ((reps_single, single), (reps_group, group))
 }
 
 fn bits<T: Real>(v: &[T]) -> Vec<u64> {
@@ -445,34 +467,10 @@ fn check<T: Fma>(seed: u64) {
                                 hh, &g0, &c0v, k, &rows[v], lambdas[v], xv, params, true,
                             ));
                         }
-                        let mut single_f = x0.clone();
-                        let mut group_f = x0.clone();
-                        let (reps_single, reps_group) = if table == "T" {
-                            let fused = items.with_fold(Fused(PortableFold));
-                            (
-                                one_at_a_time(&fused, &krows, &lambdas, &mut single_f, params),
-                                solve_rows_cg_prechecked(
-                                    &fused,
-                                    &krows,
-                                    &lambdas,
-                                    &mut group_f,
-                                    params,
-                                    &mut scratch,
-                                ),
-                            )
+                        let ((reps_single, single_f), (reps_group, group_f)) = if table == "T" {
+                            fused_solves(&items, &krows, &lambdas, &x0, params, true)
                         } else {
-                            let fused = compact.with_fold(Fused(PortableFold));
-                            (
-                                one_at_a_time(&fused, &krows, &lambdas, &mut single_f, params),
-                                solve_rows_cg(
-                                    &fused,
-                                    &krows,
-                                    &lambdas,
-                                    &mut group_f,
-                                    params,
-                                    &mut scratch,
-                                ),
-                            )
+                            fused_solves(&compact, &krows, &lambdas, &x0, params, false)
                         };
                         for v in 0..4 {
                             let what = format!("fused {table} k {k} len {len} row {v}");

@@ -32,6 +32,19 @@ pub fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     f32_exact(rng.gen_range(lo..hi))
 }
 
+/// `len` distinct indices below `n`, ascending (a partial Fisher-Yates
+/// shuffle of `0..n`, then sorted): the items of a random row.
+pub fn sorted_sample(rng: &mut StdRng, n: usize, len: usize) -> Vec<u32> {
+    let mut items: Vec<u32> = (0..n as u32).collect();
+    for i in 0..len {
+        let s = rng.gen_range(i..n);
+        items.swap(i, s);
+    }
+    items.truncate(len);
+    items.sort_unstable();
+    items
+}
+
 /// `len` values uniform in `[lo, hi)`, rounded to `f32`.
 pub fn uniform_vec(rng: &mut StdRng, len: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..len).map(|_| uniform(rng, lo, hi)).collect()

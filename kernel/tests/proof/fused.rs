@@ -6,7 +6,7 @@
 //! gives `solve_row_cholesky`'s bits. The fused solves (exact, low-rank)
 //! agree with the unfused ones to rounding.
 
-use crate::common::{MIRI, rng};
+use crate::common::{MIRI, rng, sorted_sample};
 use rand::Rng;
 use wmf_kernel::{
     Baseline, Factors, Fused, Items, PortableFold, Row, Whitened, gramian, low_rank_scratch_len,
@@ -89,13 +89,7 @@ fn fused_exact_solve_is_the_fused_textbook() {
             // one cell, a few, and (natively) more than one block of rows
             let lens: &[usize] = if MIRI { &[1, 7] } else { &[1, 7, 40, 290] };
             for &len in lens {
-                let mut items: Vec<u32> = (0..n as u32).collect();
-                for i in 0..len {
-                    let s = r.gen_range(i..n);
-                    items.swap(i, s);
-                }
-                items.truncate(len);
-                items.sort_unstable();
+                let items = sorted_sample(&mut r, n, len);
                 let conf: Vec<f32> = (0..len).map(|_| r.gen_range(1.5..20.0)).collect();
                 let pref: Vec<f32> = (0..len).map(|_| r.gen_range(-1.0..2.0)).collect();
                 let row = Row::new(&items, &conf, Some(&pref));
