@@ -1694,37 +1694,40 @@ pub fn solve_side<T: Float>(
                     None => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
                 };
             }
-            buf.par_chunks_mut(k).enumerate().try_for_each_init(
-                || Scratch::new(k),
-                |scratch, (i, x)| {
-                    if matches!(solver, Solver::Cholesky) {
-                        // the next row's fixed-side rows, while this one is
-                        // factored: whitened ones for a short row
-                        let next = i + 1;
-                        let src = match &whitened {
-                            Some(w) if side.row(next).len() <= low_rank_cutoff(k) => &w.hw[..],
-                            _ => fac.as_slice(),
-                        };
-                        prefetch_rows(src, k, side, next..next + 1);
-                    }
-                    solve_prepared(
-                        isa,
-                        arith,
-                        fac,
-                        fixed,
-                        shared,
-                        low_rank,
-                        compact,
-                        i,
-                        &side.row(i),
-                        lambda_of(i),
-                        solver,
-                        x,
-                        scratch,
-                    )
-                    .map_err(|e| fail(i, e))
-                },
-            )
+            buf.par_chunks_mut(k)
+                .enumerate()
+                .with_max_len(rows_per_task(nrows))
+                .try_for_each_init(
+                    || Scratch::new(k),
+                    |scratch, (i, x)| {
+                        if matches!(solver, Solver::Cholesky) {
+                            // the next row's fixed-side rows, while this one is
+                            // factored: whitened ones for a short row
+                            let next = i + 1;
+                            let src = match &whitened {
+                                Some(w) if side.row(next).len() <= low_rank_cutoff(k) => &w.hw[..],
+                                _ => fac.as_slice(),
+                            };
+                            prefetch_rows(src, k, side, next..next + 1);
+                        }
+                        solve_prepared(
+                            isa,
+                            arith,
+                            fac,
+                            fixed,
+                            shared,
+                            low_rank,
+                            compact,
+                            i,
+                            &side.row(i),
+                            lambda_of(i),
+                            solver,
+                            x,
+                            scratch,
+                        )
+                        .map_err(|e| fail(i, e))
+                    },
+                )
         }
         Some(rows) => {
             if let Some(&bad) = rows.iter().find(|&&r| r as usize >= nrows) {
@@ -1830,6 +1833,23 @@ fn cg_side<T: Float, H: CgTable<T>>(
                 Ok(())
             },
         )
+}
+
+/// Rows per parallel task of the row-by-row loop of [`solve_side`] (the
+/// Cholesky solver, eALS, CG without a shared Gramian): at most 256, and at
+/// most a 32nd of one thread's share of `nrows`, at least 16.
+///
+/// A rayon leaf runs its rows one after the other, and rayon splits an
+/// unbounded range into only a few leaves per thread (about `nrows / 4` rows
+/// each on two threads). Rows cost `n_i k²` and `n_i` follows a power law,
+/// so at the end of a half one thread could still be solving a quarter of
+/// the side while the other waited: 50k k = 64, the item half's last 34
+/// ms of about 100 on one core. Bounded leaves let the idle thread steal
+/// the rest in small pieces; each leaf costs one [`Scratch`], hence not
+/// smaller than 16 rows (16-row leaves ran 2.6% slower than 256-row ones).
+fn rows_per_task(nrows: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    (nrows / threads / 32).clamp(16, 256)
 }
 
 /// CG groups per parallel task: the task checks its `CG_CHECK_GROUPS *`
