@@ -273,7 +273,11 @@ fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> 
             // `a` and the copy: the right-looking form's own step
             pivot_column(a, vt, q, k, true)?;
             if let Some(cq) = rest.get_mut(t) {
-                cq[lo..hi].copy_from_slice(&vt[lo..hi]);
+                // whole 16-value chunks (`lo` and `hi` are multiples of
+                // 16): vector moves, not a `memcpy` call per column
+                for at in (lo..hi).step_by(W) {
+                    cq[at..at + W].copy_from_slice(&vt[at..at + W]);
+                }
             }
         }
         j += b;
