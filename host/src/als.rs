@@ -1739,6 +1739,7 @@ pub fn solve_side<T: Float>(
             let current = &*out;
             let solved: Vec<(usize, Vec<T>)> = rows
                 .par_iter()
+                .with_max_len(rows_per_task(rows.len()))
                 .map_init(
                     || Scratch::new(k),
                     |scratch, &r| {
@@ -1835,8 +1836,9 @@ fn cg_side<T: Float, H: CgTable<T>>(
         )
 }
 
-/// Rows per parallel task of the row-by-row loop of [`solve_side`] (the
-/// Cholesky solver, eALS, CG without a shared Gramian): at most 256, and at
+/// Rows per parallel task of the row-by-row loops of [`solve_side`] (the
+/// Cholesky solver, eALS, CG without a shared Gramian, and any solver over
+/// selected rows): at most 256, and at
 /// most a 32nd of one thread's share of `nrows`, at least 16.
 ///
 /// A rayon leaf runs its rows one after the other, and rayon splits an
