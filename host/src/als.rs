@@ -1683,6 +1683,25 @@ pub fn solve_side<T: Float>(
         };
         Error::kernel(format!("solving {}{hint}", names.describe(i)), e)
     };
+    // One row against the prepared fixed side, for both loops below.
+    let solve_row = |i: usize, x: &mut [T], scratch: &mut Scratch<T>| {
+        solve_prepared(
+            isa,
+            arith,
+            fac,
+            fixed,
+            shared,
+            low_rank,
+            compact,
+            i,
+            &side.row(i),
+            lambda_of(i),
+            solver,
+            x,
+            scratch,
+        )
+        .map_err(|e| fail(i, e))
+    };
     match select {
         None => {
             let buf = out
@@ -1710,22 +1729,7 @@ pub fn solve_side<T: Float>(
                             };
                             prefetch_rows(src, k, side, next..next + 1);
                         }
-                        solve_prepared(
-                            isa,
-                            arith,
-                            fac,
-                            fixed,
-                            shared,
-                            low_rank,
-                            compact,
-                            i,
-                            &side.row(i),
-                            lambda_of(i),
-                            solver,
-                            x,
-                            scratch,
-                        )
-                        .map_err(|e| fail(i, e))
+                        solve_row(i, x, scratch)
                     },
                 )
         }
@@ -1745,22 +1749,7 @@ pub fn solve_side<T: Float>(
                     |scratch, &r| {
                         let i = r as usize;
                         let mut x = current.row(i).to_vec();
-                        solve_prepared(
-                            isa,
-                            arith,
-                            fac,
-                            fixed,
-                            shared,
-                            low_rank,
-                            compact,
-                            i,
-                            &side.row(i),
-                            lambda_of(i),
-                            solver,
-                            &mut x,
-                            scratch,
-                        )
-                        .map_err(|e| fail(i, e))?;
+                        solve_row(i, &mut x, scratch)?;
                         Ok((i, x))
                     },
                 )
@@ -1838,8 +1827,8 @@ fn cg_side<T: Float, H: CgTable<T>>(
 
 /// Rows per parallel task of the row-by-row loops of [`solve_side`] (the
 /// Cholesky solver, eALS, CG without a shared Gramian, and any solver over
-/// selected rows): at most 256, and at
-/// most a 32nd of one thread's share of `nrows`, at least 16.
+/// selected rows): at most 256, and at most a 32nd of one thread's share of
+/// `nrows`, at least 16.
 ///
 /// A rayon leaf runs its rows one after the other, and rayon splits an
 /// unbounded range into only a few leaves per thread (about `nrows / 4` rows

@@ -3,7 +3,9 @@
 //! small gradient step decreases the loss; the fixed-size wrappers equal the
 //! slice versions; Cholesky names the failing pivot.
 
-use crate::common::{Model, RowData, Spec, cast, reference, rel_err, rng, tol, trials, wide};
+use crate::common::{
+    Model, RowData, Spec, cast, reference, rel_err, rng, sorted_sample, tol, trials, wide,
+};
 use rand::Rng;
 use wmf_kernel::{
     Baseline, CellUpdate, CgParams, Error, Factors, Items, Real, Row, Tiling, cd_sweeps,
@@ -693,13 +695,7 @@ fn tiled_normal_equations_equal_rank1_loop<T: Real>(seed: u64) {
         let uniform = Items::new(fac, &g0, Baseline::Uniform(T::ONE)).unwrap();
         let ones = vec![T::ONE; n];
         for &len in lens {
-            let mut cells: Vec<u32> = (0..n as u32).collect();
-            for i in 0..len {
-                let j = r.gen_range(i..n);
-                cells.swap(i, j);
-            }
-            let mut cells = cells[..len].to_vec();
-            cells.sort_unstable();
+            let cells = sorted_sample(&mut r, n, len);
             let conf: Vec<T> = cells
                 .iter()
                 .map(|&j| {
