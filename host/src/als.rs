@@ -748,6 +748,14 @@ pub struct Scratch<T> {
     gathered_c0: Vec<T>,
     /// `0, 1, 2, ...`: the gathered rows' indices.
     ramp: Vec<u32>,
+    /// A low-rank group's scratch ([`wmf_kernel::low_rank_group_scratch_len`]).
+    lr_group: Vec<T>,
+    /// A low-rank group's results (`LOW_RANK_GROUP k`).
+    lr_xs: Vec<T>,
+    /// A task's short rows, by length, for the low-rank groups.
+    lr_order: Vec<(usize, usize)>,
+    /// Which of a task's rows a low-rank group solved.
+    lr_done: Vec<bool>,
 }
 
 impl<T: Float> Scratch<T> {
@@ -764,6 +772,10 @@ impl<T: Float> Scratch<T> {
             gathered_bf16: Vec::new(),
             gathered_c0: Vec::new(),
             ramp: Vec::new(),
+            lr_group: Vec::new(),
+            lr_xs: Vec::new(),
+            lr_order: Vec::new(),
+            lr_done: Vec::new(),
         }
     }
 }
@@ -1221,6 +1233,41 @@ fn solve_generic<T: Float, F: LaneFold>(
         }
     }
 }
+
+isa_dispatch! {
+    /// The kernel's low-rank solve of up to [`wmf_kernel::LOW_RANK_GROUP`]
+    /// rows side by side ([`wmf_kernel::solve_rows_low_rank_folded`] or its
+    /// eigenbasis twin, `lambdas` per row), on the given instruction set:
+    /// for each row what the one-row solve gives, bit for bit.
+    fn solve_low_rank_group<T: Float>(
+        low_rank: &LowRank<'_, T>,
+        rows: &[Row<'_, T>],
+        lambdas: &[T],
+        scratch: &mut [T],
+        xs: &mut [T],
+    ) -> [wmf_kernel::Result<bool>; wmf_kernel::LOW_RANK_GROUP] = low_rank_group_generic with fold by arith;
+}
+
+#[inline(always)]
+fn low_rank_group_generic<T: Float, F: LaneFold>(
+    low_rank: &LowRank<'_, T>,
+    rows: &[Row<'_, T>],
+    lambdas: &[T],
+    scratch: &mut [T],
+    xs: &mut [T],
+    fold: F,
+) -> [wmf_kernel::Result<bool>; wmf_kernel::LOW_RANK_GROUP] {
+    match low_rank {
+        LowRank::Shared(w) => wmf_kernel::solve_rows_low_rank_folded(w, rows, scratch, xs, fold),
+        LowRank::PerRow(w) => {
+            wmf_kernel::solve_rows_low_rank_eigen_folded(w, rows, lambdas, scratch, xs, fold)
+        }
+    }
+}
+
+/// Fewest short rows a task solves as one low-rank group; fewer go row by
+/// row.
+const LOW_RANK_GROUP_MIN: usize = 4;
 
 isa_dispatch! {
     /// Solves the [`CG_GROUP`] consecutive rows `first..first + CG_GROUP` of
@@ -1712,6 +1759,115 @@ pub fn solve_side<T: Float>(
                     Some(items) => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
                     None => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
                 };
+            }
+            if let (Solver::Cholesky, Some(w)) = (solver, low_rank) {
+                let per_task = rows_per_task(nrows);
+                let cutoff = low_rank_cutoff(k);
+                return buf
+                    .par_chunks_mut(per_task * k)
+                    .enumerate()
+                    .try_for_each_init(
+                        || Scratch::new(k),
+                        |scratch, (c, xs)| {
+                            let first = c * per_task;
+                            let count = xs.len() / k;
+                            // The task's short rows by length, in groups
+                            // solved side by side (the kernel's bits for each
+                            // row); the rest, and rows a group declines, one
+                            // by one.
+                            let mut order = std::mem::take(&mut scratch.lr_order);
+                            order.clear();
+                            order.extend(
+                                (first..first + count)
+                                    .map(|i| (side.row(i).len(), i))
+                                    .filter(|&(n, _)| n > 0 && n <= cutoff),
+                            );
+                            order.sort_unstable();
+                            let mut done = std::mem::take(&mut scratch.lr_done);
+                            done.clear();
+                            done.resize(count, false);
+                            let group = wmf_kernel::LOW_RANK_GROUP;
+                            let mut result = Ok(());
+                            let groups = order.len() / group
+                                + usize::from(order.len() % group >= LOW_RANK_GROUP_MIN);
+                            for (gi, grp) in order.chunks(group).take(groups).enumerate() {
+                                // the next group's whitened rows, while this
+                                // one is solved
+                                if let Some(next) = order.chunks(group).nth(gi + 1)
+                                    && gi + 1 < groups
+                                    && let Some(w) = &whitened
+                                {
+                                    for &(_, i) in next {
+                                        prefetch_rows(&w.hw[..], k, side, i..i + 1);
+                                    }
+                                }
+                                let mut rows = [Row::empty(); wmf_kernel::LOW_RANK_GROUP];
+                                let mut lambdas = [T::ZERO; wmf_kernel::LOW_RANK_GROUP];
+                                for (v, &(_, i)) in grp.iter().enumerate() {
+                                    rows[v] = side.row(i);
+                                    lambdas[v] = lambda_of(i);
+                                }
+                                let (rows, lambdas) = (&rows[..grp.len()], &lambdas[..grp.len()]);
+                                let n_max = grp.last().map_or(0, |&(n, _)| n);
+                                let need = wmf_kernel::low_rank_group_scratch_len(n_max, k);
+                                if scratch.lr_group.len() < need {
+                                    scratch.lr_group.resize(need, T::ZERO);
+                                }
+                                scratch.lr_xs.resize(grp.len() * k, T::ZERO);
+                                let got = solve_low_rank_group(
+                                    isa,
+                                    arith,
+                                    w,
+                                    rows,
+                                    lambdas,
+                                    &mut scratch.lr_group,
+                                    &mut scratch.lr_xs,
+                                );
+                                for (v, &(_, i)) in grp.iter().enumerate() {
+                                    match &got[v] {
+                                        Ok(true) => {
+                                            let j = i - first;
+                                            xs[j * k..(j + 1) * k].copy_from_slice(
+                                                &scratch.lr_xs[v * k..(v + 1) * k],
+                                            );
+                                            done[j] = true;
+                                        }
+                                        Ok(false) => {}
+                                        Err(e) => {
+                                            result = Err(fail(i, *e));
+                                            break;
+                                        }
+                                    }
+                                }
+                                if result.is_err() {
+                                    break;
+                                }
+                            }
+                            scratch.lr_order = order;
+                            result?;
+                            // the rest row by row, each prefetching the
+                            // next one's fixed-side rows
+                            let mut left = (0..count).filter(|&j| !done[j]).peekable();
+                            while let Some(j) = left.next() {
+                                let i = first + j;
+                                if let Some(&jn) = left.peek() {
+                                    let next = first + jn;
+                                    let src = match &whitened {
+                                        Some(w) if side.row(next).len() <= cutoff => &w.hw[..],
+                                        _ => fac.as_slice(),
+                                    };
+                                    prefetch_rows(src, k, side, next..next + 1);
+                                }
+                                let x = &mut xs[j * k..(j + 1) * k];
+                                if let Err(e) = solve_row(i, x, scratch) {
+                                    scratch.lr_done = done;
+                                    return Err(e);
+                                }
+                            }
+                            scratch.lr_done = done;
+                            Ok(())
+                        },
+                    );
             }
             buf.par_chunks_mut(k)
                 .enumerate()

@@ -100,6 +100,7 @@ mod error;
 mod factors;
 pub mod fixed;
 mod fold;
+mod lanes;
 pub mod lowrank;
 mod real;
 pub mod row;
@@ -126,9 +127,11 @@ pub use error::{Error, Result};
 pub use factors::{Baseline, Bf16Factors, Factors, Folded, Items, Row, RowTable, check_csr_rows};
 pub use fold::{Fused, LaneFold, PortableFold, lane_folds};
 pub use lowrank::{
-    EigenWhitened, Whitened, low_rank_finish, low_rank_finish_eigen, low_rank_gathered,
-    low_rank_gathered_eigen, low_rank_scratch_len, solve_row_low_rank, solve_row_low_rank_eigen,
-    solve_row_low_rank_eigen_folded, solve_row_low_rank_folded, whiten_rows, whitening_factor,
+    EigenWhitened, LOW_RANK_GROUP, Whitened, low_rank_finish, low_rank_finish_eigen,
+    low_rank_gathered, low_rank_gathered_eigen, low_rank_group_scratch_len, low_rank_scratch_len,
+    solve_row_low_rank, solve_row_low_rank_eigen, solve_row_low_rank_eigen_folded,
+    solve_row_low_rank_folded, solve_rows_low_rank_eigen_folded, solve_rows_low_rank_folded,
+    whiten_rows, whitening_factor,
 };
 pub use real::Real;
 pub use row::{gathered_rows_len, gramian, row_gradient, row_loss, row_normal_equations};

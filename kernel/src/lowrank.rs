@@ -71,6 +71,7 @@ use crate::cholesky::{
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::fold::{LaneFold, PortableFold};
+use crate::lanes::LANES;
 use crate::real::{Real, axpy, dot, dot_with, dot4_with, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
@@ -327,6 +328,11 @@ trait LowRankBasis<T: Real> {
         block: &mut [T],
         b_hat: &mut [T],
     ) -> Result<Option<usize>>;
+    /// The finish after the capacitance solve (`y` in `b_hat`, overwritten)
+    /// with this `lambda`: `x = L⁻ᵀ y` or `x = Q (s ⊙ y)`.
+    fn finish_y(&self, lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()>;
+    /// The factor `L` every row's finish shares (`Some` for [`Whitened`]).
+    fn shared_factor(&self) -> Option<&[T]>;
     /// `low_rank_finish` (or its eigenbasis twin) with this `lambda`.
     fn finish(
         &self,
@@ -366,6 +372,14 @@ impl<T: Real> LowRankBasis<T> for Whitened<'_, T> {
     ) -> Result<()> {
         low_rank_finish(self, block, n, s, b_hat, x)
     }
+    #[inline(always)]
+    fn finish_y(&self, _lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()> {
+        finish_whitened(self.l, self.k(), b_hat, x)
+    }
+    #[inline(always)]
+    fn shared_factor(&self) -> Option<&[T]> {
+        Some(self.l)
+    }
 }
 
 impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
@@ -394,6 +408,15 @@ impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
         x: &mut [T],
     ) -> Result<()> {
         low_rank_finish_eigen(self, block, n, s, lambda, b_hat, x)
+    }
+    #[inline(always)]
+    fn finish_y(&self, lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()> {
+        let sc = self.scaling(lambda)?;
+        finish_eigen(self, &sc[..self.k()], b_hat, x)
+    }
+    #[inline(always)]
+    fn shared_factor(&self) -> Option<&[T]> {
+        None
     }
 }
 
@@ -425,6 +448,249 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
     gram_lower(&v[..n * k], n, k, s, fold);
     w.finish(&v[..n * k], n, s, lambda, b_hat, x)?;
     Ok(true)
+}
+
+/// Rows one [`solve_rows_low_rank_folded`] call solves side by side (at
+/// most): sixteen, one per lane of an AVX-512 register of `f32`.
+pub const LOW_RANK_GROUP: usize = LANES;
+
+/// Length of the `scratch` of [`solve_rows_low_rank_folded`] for rows of
+/// at most `n_max` cells each: the group's rows of `V` (`16 n_max k`), its
+/// `b̂` and results (`2 · 16 k`), one row's `V Vᵀ` (`n_max²`), and the
+/// sixteen capacitance systems side by side (`16 (N² + 2 N)`, `N` = `n_max`
+/// rounded up to a multiple of four).
+pub const fn low_rank_group_scratch_len(n_max: usize, k: usize) -> usize {
+    let big = n_max.div_ceil(4).saturating_mul(4);
+    let v = LANES.saturating_mul(n_max).saturating_mul(k);
+    let s = big.saturating_mul(big).saturating_add(2 * big);
+    v.saturating_add((2 * LANES).saturating_mul(k))
+        .saturating_add(n_max.saturating_mul(n_max))
+        .saturating_add(LANES.saturating_mul(s))
+}
+
+/// [`solve_row_low_rank_folded`] for up to [`LOW_RANK_GROUP`] rows at once:
+/// row `v`'s result goes to `xs[v k..(v + 1) k]`, and entry `v` of the
+/// returned array is exactly, bit for bit, what
+/// `solve_row_low_rank_folded(w, &rows[v], ..)` returns for it alone
+/// (`Ok(true)` with the same `x`, `Ok(false)` with its `x` untouched, or
+/// the same error); entries past `rows.len()` are `Ok(false)`.
+///
+/// Each row gathers its `V` and `b̂` and forms `V Vᵀ` as alone; then the
+/// rows' capacitance systems are factored and solved side by side, one
+/// per vector lane (padded to the largest with the identity, which leaves
+/// every row's own entries exactly as unpadded), and `x = L⁻ᵀ y` runs for
+/// all of them at once against the shared `L`.
+/// Every lane performs its own row's operations in the same order, so the
+/// same bits; what the group saves is the latency: a 14-48-row system's
+/// pivots and substitution steps wait on each other, and sixteen of them
+/// side by side wait once. A row whose check fails anywhere in the group
+/// is solved again alone, which gives its error (or result) exactly.
+///
+/// # Errors
+/// Per row, the errors of [`solve_row_low_rank_folded`]. For the whole
+/// group (every row's entry): [`Error::DimensionTooLarge`] for more than
+/// [`LOW_RANK_GROUP`] rows, [`Error::LengthMismatch`] for `xs`
+/// (`rows.len() k`) or a `scratch` shorter than
+/// [`low_rank_group_scratch_len`] of the longest row.
+#[inline(always)]
+pub fn solve_rows_low_rank_folded<T: Real, F: LaneFold>(
+    w: &Whitened<'_, T>,
+    rows: &[Row<'_, T>],
+    scratch: &mut [T],
+    xs: &mut [T],
+    fold: F,
+) -> [Result<bool>; LOW_RANK_GROUP] {
+    solve_group_by(w, rows, &[T::ZERO; LANES], scratch, xs, fold)
+}
+
+/// [`solve_rows_low_rank_folded`] in the eigenbasis, row `v` with its own
+/// `lambdas[v]`: entry `v` is what [`solve_row_low_rank_eigen_folded`]
+/// returns for it alone, bit for bit. The finish `x = Q (s ⊙ y)` runs row
+/// by row.
+///
+/// # Errors
+/// As [`solve_rows_low_rank_folded`]; [`Error::LengthMismatch`] (every
+/// row's entry) when `lambdas` is not `rows.len()` long.
+#[inline(always)]
+pub fn solve_rows_low_rank_eigen_folded<T: Real, F: LaneFold>(
+    w: &EigenWhitened<'_, T>,
+    rows: &[Row<'_, T>],
+    lambdas: &[T],
+    scratch: &mut [T],
+    xs: &mut [T],
+    fold: F,
+) -> [Result<bool>; LOW_RANK_GROUP] {
+    let mut all = [T::ZERO; LANES];
+    if let Err(e) = check::len(lambdas, rows.len(), "lambdas") {
+        return every_row(rows.len(), e);
+    }
+    all[..rows.len().min(LANES)].copy_from_slice(&lambdas[..rows.len().min(LANES)]);
+    solve_group_by(w, rows, &all, scratch, xs, fold)
+}
+
+/// `Err(e)` for the first `g` entries, `Ok(false)` for the rest.
+fn every_row(g: usize, e: Error) -> [Result<bool>; LANES] {
+    core::array::from_fn(|v| if v < g { Err(e) } else { Ok(false) })
+}
+
+/// The body of [`solve_rows_low_rank_folded`] and its eigenbasis twin.
+#[inline(always)]
+fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
+    w: &B,
+    rows: &[Row<'_, T>],
+    lambdas: &[T; LANES],
+    scratch: &mut [T],
+    xs: &mut [T],
+    fold: F,
+) -> [Result<bool>; LANES] {
+    let (g, k) = (rows.len(), w.k());
+    let mut out: [Result<bool>; LANES] = core::array::from_fn(|_| Ok(false));
+    if g > LANES {
+        return every_row(
+            g.min(LANES),
+            Error::DimensionTooLarge {
+                what: "rows",
+                value: g,
+                max: LANES,
+            },
+        );
+    }
+    let n_max = rows.iter().map(Row::len).max().unwrap_or(0);
+    if let Err(e) = check::len(xs, g * k, "xs")
+        .and_then(|()| check::min_len(scratch, low_rank_group_scratch_len(n_max, k), "scratch"))
+    {
+        return every_row(g, e);
+    }
+    let big = n_max.div_ceil(4) * 4;
+    let (vs, rest) = scratch.split_at_mut(LANES * n_max * k);
+    let (b_hats, rest) = rest.split_at_mut(LANES * k);
+    let (ys, rest) = rest.split_at_mut(LANES * k);
+    let (one, rest) = rest.split_at_mut(n_max * n_max);
+    let (s, rest) = rest.split_at_mut(big * big * LANES);
+    let (t, rest) = rest.split_at_mut(big * LANES);
+    let inv = &mut rest[..big * LANES];
+    // Lanes with a capacitance system (bit v) and lanes to solve alone.
+    let (mut active, mut alone) = (0u32, 0u32);
+    let mut ns = [0usize; LANES];
+    for (v, row) in rows.iter().enumerate() {
+        let block = &mut vs[v * n_max * k..(v + 1) * n_max * k];
+        let b_hat = &mut b_hats[v * k..(v + 1) * k];
+        match w.gathered(row, lambdas[v], block, b_hat) {
+            Err(e) => out[v] = Err(e),
+            Ok(None) => {}
+            Ok(Some(n)) => {
+                ns[v] = n;
+                active |= 1 << v;
+            }
+        }
+    }
+    // Each active lane's system, as `capacitance` checks and forms it;
+    // every other lane (and every lane's padding) the identity.
+    let top = (0..g)
+        .filter(|&v| active & (1 << v) != 0)
+        .map(|v| ns[v])
+        .max()
+        .unwrap_or(0)
+        .div_ceil(4)
+        * 4;
+    for v in 0..LANES {
+        let n = ns[v];
+        let mut formed = false;
+        if active & (1 << v) != 0 {
+            let block = &vs[v * n_max * k..v * n_max * k + n * k];
+            let b_hat = &b_hats[v * k..(v + 1) * k];
+            let one = &mut one[..n * n];
+            gram_lower(block, n, k, one, fold);
+            if check::finite(block, "block").is_ok()
+                && check::finite(b_hat, "b_hat").is_ok()
+                && check::lower_finite(one, n, "s").is_ok()
+            {
+                for a in 0..n {
+                    one[a * n + a] += T::ONE;
+                }
+                for a in 0..top {
+                    for b in 0..=a {
+                        s[(a * top + b) * LANES + v] = if a < n && b < n {
+                            one[a * n + b]
+                        } else if a == b {
+                            T::ONE
+                        } else {
+                            T::ZERO
+                        };
+                    }
+                    t[a * LANES + v] = if a < n {
+                        dot(&block[a * k..(a + 1) * k], b_hat)
+                    } else {
+                        T::ZERO
+                    };
+                }
+                formed = true;
+            } else {
+                alone |= 1 << v;
+            }
+        }
+        if !formed {
+            for a in 0..top {
+                for b in 0..=a {
+                    s[(a * top + b) * LANES + v] = if a == b { T::ONE } else { T::ZERO };
+                }
+                t[a * LANES + v] = T::ZERO;
+            }
+        }
+    }
+    active &= !alone;
+    if top > 0 {
+        alone |= crate::lanes::factor_lanes(&mut s[..top * top * LANES], top, inv) & active;
+        active &= !alone;
+        crate::lanes::substitute_lanes(&s[..top * top * LANES], inv, &mut t[..top * LANES], top);
+    }
+    // y = b̂ − Vᵀ w, row by row
+    for v in (0..g).filter(|&v| active & (1 << v) != 0) {
+        let block = &vs[v * n_max * k..v * n_max * k + ns[v] * k];
+        let b_hat = &mut b_hats[v * k..(v + 1) * k];
+        for a in 0..ns[v] {
+            axpy(-t[a * LANES + v], &block[a * k..(a + 1) * k], b_hat);
+        }
+    }
+    // x from y: against the shared factor, all lanes at once
+    if let Some(l) = w.shared_factor() {
+        for v in 0..LANES {
+            for d in 0..k {
+                ys[d * LANES + v] = if active & (1 << v) != 0 {
+                    b_hats[v * k + d]
+                } else {
+                    T::ZERO
+                };
+            }
+        }
+        crate::lanes::backward_shared_lanes(l, ys, k);
+        for v in (0..g).filter(|&v| active & (1 << v) != 0) {
+            let b_hat = &mut b_hats[v * k..(v + 1) * k];
+            for (d, bd) in b_hat.iter_mut().enumerate() {
+                *bd = ys[d * LANES + v];
+            }
+            if check::result(b_hat, "x").is_ok() {
+                xs[v * k..(v + 1) * k].copy_from_slice(b_hat);
+                out[v] = Ok(true);
+            } else {
+                alone |= 1 << v;
+            }
+        }
+    } else {
+        for v in (0..g).filter(|&v| active & (1 << v) != 0) {
+            let b_hat = &mut b_hats[v * k..(v + 1) * k];
+            match w.finish_y(lambdas[v], b_hat, &mut xs[v * k..(v + 1) * k]) {
+                Ok(()) => out[v] = Ok(true),
+                Err(_) => alone |= 1 << v,
+            }
+        }
+    }
+    // Rows a check stopped: alone, for their exact error (or result).
+    for v in (0..g).filter(|&v| alone & (1 << v) != 0) {
+        let x = &mut xs[v * k..(v + 1) * k];
+        out[v] = solve_low_rank_by(w, &rows[v], lambdas[v], vs, x, fold);
+    }
+    out
 }
 
 /// The lower triangle of `S = V Vᵀ` (`n x n`, row-major) for the `n` rows
@@ -556,7 +822,15 @@ pub fn low_rank_finish<T: Real>(
     x: &mut [T],
 ) -> Result<()> {
     capacitance(w.k(), block, n, s, b_hat, x)?;
-    backward_unchecked(w.l, b_hat, w.k());
+    finish_whitened(w.l, w.k(), b_hat, x)
+}
+
+/// The end of [`low_rank_finish`], after the capacitance solve:
+/// `x = L⁻ᵀ y` from `y` in `b_hat` (overwritten), `x` written only when
+/// finite.
+#[inline(always)]
+fn finish_whitened<T: Real>(l: &[T], k: usize, b_hat: &mut [T], x: &mut [T]) -> Result<()> {
+    backward_unchecked(l, b_hat, k);
     check::result(b_hat, "x")?;
     x.copy_from_slice(b_hat);
     Ok(())
@@ -678,10 +952,23 @@ pub fn low_rank_finish_eigen<T: Real>(
     b_hat: &mut [T],
     x: &mut [T],
 ) -> Result<()> {
-    let k = w.k();
     let sc = w.scaling(lambda)?;
-    capacitance(k, block, n, s, b_hat, x)?;
-    for (bv, sv) in b_hat.iter_mut().zip(&sc[..k]) {
+    capacitance(w.k(), block, n, s, b_hat, x)?;
+    finish_eigen(w, &sc[..w.k()], b_hat, x)
+}
+
+/// The end of [`low_rank_finish_eigen`], after the capacitance solve:
+/// `x = Q (s ⊙ y)` from `y` in `b_hat` (overwritten) and the row's scaling
+/// `sc` (`k`), `x` written only when finite.
+#[inline(always)]
+fn finish_eigen<T: Real>(
+    w: &EigenWhitened<'_, T>,
+    sc: &[T],
+    b_hat: &mut [T],
+    x: &mut [T],
+) -> Result<()> {
+    let k = w.k();
+    for (bv, sv) in b_hat.iter_mut().zip(sc) {
         *bv *= *sv;
     }
     // x_r = Σ_c Q[r][c] z_c: one dot per row of Q

@@ -355,7 +355,7 @@ fn argument_errors() {
 
 /// Cyclic Jacobi in `f64`: `(q, e)` with `a = q diag(e) qᵀ` (`q` row-major,
 /// eigenvectors in columns), checked against `a` before it is returned.
-fn eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
     let mut m = a.to_vec();
     let mut q = vec![0.0; k * k];
     for d in 0..k {

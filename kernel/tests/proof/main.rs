@@ -21,6 +21,7 @@ mod gradients;
 mod hostile;
 mod implicit;
 mod low_rank;
+mod low_rank_group;
 mod prechecked;
 mod precision;
 mod regressions;
