@@ -758,6 +758,66 @@ pub struct Scratch<T> {
     lr_done: Vec<bool>,
 }
 
+/// [`Scratch`]es handed from one parallel task to the next: a task takes
+/// one ([`ScratchPool::take`], a new one when none is free) and its guard
+/// puts it back when the task ends, so a half allocates and clears about
+/// one per thread instead of one per task.
+struct ScratchPool<T> {
+    free: std::sync::Mutex<Vec<Scratch<T>>>,
+    k: usize,
+}
+
+impl<T: Float> ScratchPool<T> {
+    fn new(k: usize) -> Self {
+        Self {
+            free: std::sync::Mutex::new(Vec::new()),
+            k,
+        }
+    }
+
+    /// A free scratch, or a new one for rank `k`.
+    fn take(&self) -> PooledScratch<'_, T> {
+        let s = self
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut f| f.pop())
+            .unwrap_or_else(|| Scratch::new(self.k));
+        PooledScratch {
+            s: Some(s),
+            pool: self,
+        }
+    }
+}
+
+/// A [`Scratch`] taken from a [`ScratchPool`], returned to it on drop.
+struct PooledScratch<'a, T> {
+    s: Option<Scratch<T>>,
+    pool: &'a ScratchPool<T>,
+}
+
+impl<T> std::ops::Deref for PooledScratch<'_, T> {
+    type Target = Scratch<T>;
+    fn deref(&self) -> &Scratch<T> {
+        // `s` is `Some` until drop
+        self.s.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<T> std::ops::DerefMut for PooledScratch<'_, T> {
+    fn deref_mut(&mut self) -> &mut Scratch<T> {
+        self.s.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<T> Drop for PooledScratch<'_, T> {
+    fn drop(&mut self) {
+        if let (Some(s), Ok(mut free)) = (self.s.take(), self.pool.free.lock()) {
+            free.push(s);
+        }
+    }
+}
+
 impl<T: Float> Scratch<T> {
     /// Scratch for rank `k`.
     pub fn new(k: usize) -> Self {
@@ -1763,12 +1823,19 @@ pub fn solve_side<T: Float>(
             if let (Solver::Cholesky, Some(w)) = (solver, low_rank) {
                 let per_task = rows_per_task(nrows);
                 let cutoff = low_rank_cutoff(k);
+                // One task per `per_task` rows (rayon's own leaves would be
+                // a quarter of the side, see `rows_per_task`); the tasks'
+                // scratch (a group's is 100s of KiB) passed from one to the
+                // next rather than allocated and cleared per task.
+                let pool = ScratchPool::new(k);
                 return buf
                     .par_chunks_mut(per_task * k)
                     .enumerate()
+                    .with_max_len(1)
                     .try_for_each_init(
-                        || Scratch::new(k),
+                        || pool.take(),
                         |scratch, (c, xs)| {
+                            let scratch: &mut Scratch<T> = scratch;
                             let first = c * per_task;
                             let count = xs.len() / k;
                             // The task's short rows by length, in groups

@@ -981,3 +981,58 @@ fn finish_eigen<T: Real>(
     x.copy_from_slice(out);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::fold::Fused;
+    use std::{vec, vec::Vec};
+
+    /// `V Vᵀ`'s lower triangle entry by entry from the single dot, unfused
+    /// and fused, for every row count around the four-entry blocks and the
+    /// pairs of rows, and widths around the 16-lane chunks.
+    fn gram_is_the_single_dots<T: Real>() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut value = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            T::from_f64((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
+        };
+        let ns: &[usize] = if cfg!(miri) {
+            &[0, 1, 5, 9]
+        } else {
+            &[0, 1, 2, 3, 4, 5, 8, 9, 13, 22]
+        };
+        let ks: &[usize] = if cfg!(miri) {
+            &[3, 17]
+        } else {
+            &[1, 3, 16, 17, 33, 64]
+        };
+        for &n in ns {
+            for &k in ks {
+                let v: Vec<T> = (0..n * k).map(|_| value()).collect();
+                let row = |b: usize| &v[b * k..(b + 1) * k];
+                let mut s = vec![T::ZERO; n * n];
+                let mut f = vec![T::ZERO; n * n];
+                gram_lower(&v, n, k, &mut s, PortableFold);
+                gram_lower(&v, n, k, &mut f, Fused(PortableFold));
+                for a in 0..n {
+                    for b in 0..=a {
+                        let want = dot_with(row(b), row(a), PortableFold);
+                        assert_eq!(s[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
+                        let want = dot_with(row(b), row(a), Fused(PortableFold));
+                        assert_eq!(f[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gram_lower_is_the_single_dots() {
+        gram_is_the_single_dots::<f32>();
+        gram_is_the_single_dots::<f64>();
+    }
+}
