@@ -295,7 +295,12 @@ mod tests {
     #[test]
     fn every_lane_is_the_one_system_solve_bit_for_bit() {
         let mut g = Gen(0x9e37_79b9_7f4a_7c15);
-        for n in [4usize, 8, 16, 20, 36, 48] {
+        let ns: &[usize] = if cfg!(miri) {
+            &[4, 20]
+        } else {
+            &[4, 8, 16, 20, 36, 48]
+        };
+        for &n in ns {
             let mut sizes = [0usize; LANES];
             for (l, s) in sizes.iter_mut().enumerate() {
                 // the full size, padded lanes of every size below it, empty
@@ -365,7 +370,12 @@ mod tests {
     #[test]
     fn shared_backward_is_the_one_system_backward_bit_for_bit() {
         let mut g = Gen(12345);
-        for k in [1usize, 7, 16, 33, 64] {
+        let ks: &[usize] = if cfg!(miri) {
+            &[1, 7, 17]
+        } else {
+            &[1, 7, 16, 33, 64]
+        };
+        for &k in ks {
             let mut l: Vec<f64> = (0..k * k).map(|_| g.next()).collect();
             for d in 0..k {
                 l[d * k + d] = 1.5 + g.next().abs();

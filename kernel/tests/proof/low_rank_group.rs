@@ -17,8 +17,7 @@ use wmf_kernel::{
 /// Rows of every length from empty to past the cutoff, confidences lifted to
 /// `c0` and above except in every seventh row (which the low-rank solve
 /// declines), some cells exactly at `c0` (no weight).
-fn model<T: Real>(seed: u64, k: usize, per_item: bool, explicit: bool) -> Model<T> {
-    let m = if MIRI { 5 } else { 3 * LOW_RANK_GROUP + 5 };
+fn model<T: Real>(seed: u64, k: usize, per_item: bool, explicit: bool, m: usize) -> Model<T> {
     let n = if MIRI { 8 } else { 2 * k + 30 };
     let mut model = Model::random(
         &mut rng(seed),
@@ -136,7 +135,8 @@ fn check_all<T: Real>() {
     let mut taken = 0;
     for (s, &k) in ks.iter().enumerate() {
         for (per_item, explicit) in [(false, false), (true, true)] {
-            let m = model::<T>(60 + s as u64, k, per_item, explicit);
+            let rows = if MIRI { 5 } else { 3 * LOW_RANK_GROUP + 5 };
+            let m = model::<T>(60 + s as u64, k, per_item, explicit, rows);
             taken += whitened_group(&m, T::from_f64(0.3), PortableFold);
             taken += whitened_group(&m, T::from_f64(0.3), Fused(PortableFold));
             taken += eigen_group(&m, PortableFold);
@@ -164,8 +164,7 @@ fn every_row_as_alone_f32() {
 #[test]
 fn a_bad_row_fails_alone() {
     let k = 4;
-    let mut m = model::<f32>(70, k, false, false);
-    m.rows.truncate(LOW_RANK_GROUP);
+    let mut m = model::<f32>(70, k, false, false, LOW_RANK_GROUP);
     m.rows[2].items = vec![0, m.n as u32];
     m.rows[2].conf = vec![2.0, 2.0];
     m.rows[5].items = vec![1, 3];
