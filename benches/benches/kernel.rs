@@ -11,6 +11,8 @@
 //! | `normal_equations`   | `n_u (k² + 3k)` (lower-triangle rank-1 updates + `b`) |
 //! | `solve_cholesky`     | `n_u (k² + 3k) + k³/3 + 2k²` (form, factor, 2 triangular solves) |
 //! | `solve_low_rank`     | `n_u (n_u + 1) k + n_u³/3 + 2 n_u² + 6 n_u k + k²` (`I + V Vᵀ`, its factor and solves, `b̂`, `V b̂`, `Vᵀ w`, `L⁻ᵀ`; the same solution as `solve_cholesky`) |
+//! | `solve_low_rank_short` | `solve_low_rank` for a row of `N_SHORT = 24` cells (the host's short rows at k = 64 are 1-32 cells; at k = 8 and 16 the row is past the low-rank cutoff, timed all the same) |
+//! | `solve_low_rank_group16` | 16 x `solve_low_rank_short` (sixteen rows side by side, `solve_rows_low_rank_folded`, as the host's low-rank groups) |
 //! | `solve_cg3`          | `2k² + 6 n_u k + 3 (2k² + 4 n_u k + 10k)` (initial residual, 3 steps of `A p` + vector ops) |
 //! | `solve_cg3_group4`   | 4 x `solve_cg3` (four rows in lock-step, `solve_rows_cg`, as the host's CG groups) |
 //! | `solve_cg3_group4_prechecked` | the same, `solve_rows_cg_prechecked` (rows checked once, outside the loop) |
@@ -30,15 +32,17 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wmf_kernel::{
-    Baseline, CellUpdate, CgParams, Dense, Factors, Items, Row, Whitened, cg_rows_scratch_len,
-    cg_scratch_len, check_csr_rows, cholesky_in_place, eals_online_update, gramian,
-    low_rank_scratch_len, row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals,
-    solve_row_low_rank, solve_rows_cg, solve_rows_cg_prechecked, whiten_rows,
+    Baseline, CellUpdate, CgParams, Dense, Factors, Items, LOW_RANK_GROUP, PortableFold, Row,
+    Whitened, cg_rows_scratch_len, cg_scratch_len, check_csr_rows, cholesky_in_place,
+    eals_online_update, gramian, low_rank_group_scratch_len, low_rank_scratch_len,
+    row_normal_equations, solve_row_cg, solve_row_cholesky, solve_row_eals, solve_row_low_rank,
+    solve_rows_cg, solve_rows_cg_prechecked, solve_rows_low_rank_folded, whiten_rows,
 };
 
 const KS: [usize; 4] = [8, 16, 32, 64];
 const N_ITEMS: usize = 1000;
 const N_U: usize = 50;
+const N_SHORT: usize = 24;
 const DENSE_M: usize = 64;
 const DENSE_N: usize = 256;
 
@@ -97,6 +101,11 @@ fn flops(name: &str, k: usize) -> u64 {
         "normal_equations" => nu * (k * k + 3 * k),
         "solve_cholesky" => nu * (k * k + 3 * k) + k * k * k / 3 + 2 * k * k,
         "solve_low_rank" => nu * (nu + 1) * k + nu * nu * nu / 3 + 2 * nu * nu + 6 * nu * k + k * k,
+        "solve_low_rank_short" => {
+            let nu = N_SHORT as u64;
+            nu * (nu + 1) * k + nu * nu * nu / 3 + 2 * nu * nu + 6 * nu * k + k * k
+        }
+        "solve_low_rank_group16" => 16 * flops("solve_low_rank_short", k as usize),
         "solve_cg3" => 2 * k * k + 6 * nu * k + 3 * (2 * k * k + 4 * nu * k + 10 * k),
         "solve_cg3_group4" | "solve_cg3_group4_prechecked" => 4 * flops("solve_cg3", k as usize),
         "solve_eals1" => 2 * nu * k + k * (10 * nu + 2 * k),
@@ -115,6 +124,8 @@ fn row_solvers(c: &mut Criterion) {
         "normal_equations",
         "solve_cholesky",
         "solve_low_rank",
+        "solve_low_rank_short",
+        "solve_low_rank_group16",
         "solve_cg3",
         "solve_cg3_group4",
         "solve_cg3_group4_prechecked",
@@ -147,7 +158,7 @@ fn row_solvers(c: &mut Criterion) {
                         })
                     });
                 }
-                "solve_low_rank" => {
+                "solve_low_rank" | "solve_low_rank_short" | "solve_low_rank_group16" => {
                     // The per-half setup (L of G0 + λI, Ĥ = H L⁻ᵀ) is not timed.
                     let mut l = p.g0.clone();
                     for d in 0..k {
@@ -158,14 +169,45 @@ fn row_solvers(c: &mut Criterion) {
                     whiten_rows(&l, k, &mut hw).expect("ok");
                     let fac = Factors::new(&hw, N_ITEMS, k).expect("valid factors");
                     let w = Whitened::new(fac, &l, Baseline::Uniform(1.0)).expect("ok");
-                    let mut scratch = vec![0.0; low_rank_scratch_len(N_U, k)];
-                    let mut x = vec![0.0; k];
-                    group.bench_function(id, |bench| {
-                        bench.iter(|| {
-                            solve_row_low_rank(&w, black_box(&row), &mut scratch, &mut x)
-                                .expect("ok")
-                        })
-                    });
+                    if name == "solve_low_rank_group16" {
+                        // sixteen rows of N_SHORT cells: the row's cells
+                        // from sixteen starting points
+                        let rows: Vec<Row<'_, f32>> = (0..LOW_RANK_GROUP)
+                            .map(|v| {
+                                let at = v % (N_U - N_SHORT + 1);
+                                let cells = at..at + N_SHORT;
+                                Row::implicit(&p.items[cells.clone()], &p.conf[cells])
+                            })
+                            .collect();
+                        let mut scratch = vec![0.0; low_rank_group_scratch_len(N_SHORT, k)];
+                        let mut xs = vec![0.0; LOW_RANK_GROUP * k];
+                        group.bench_function(id, |bench| {
+                            bench.iter(|| {
+                                let got = solve_rows_low_rank_folded(
+                                    &w,
+                                    black_box(&rows),
+                                    &mut scratch,
+                                    &mut xs,
+                                    PortableFold,
+                                );
+                                got.map(|r| r.expect("ok"))
+                            })
+                        });
+                    } else {
+                        let row = if name == "solve_low_rank_short" {
+                            Row::implicit(&p.items[..N_SHORT], &p.conf[..N_SHORT])
+                        } else {
+                            row
+                        };
+                        let mut scratch = vec![0.0; low_rank_scratch_len(row.len(), k)];
+                        let mut x = vec![0.0; k];
+                        group.bench_function(id, |bench| {
+                            bench.iter(|| {
+                                solve_row_low_rank(&w, black_box(&row), &mut scratch, &mut x)
+                                    .expect("ok")
+                            })
+                        });
+                    }
                 }
                 "solve_cg3" => {
                     let mut scratch = vec![0.0; cg_scratch_len(k)];
