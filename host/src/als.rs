@@ -124,6 +124,16 @@ enum LowRank<'a, T> {
     PerRow(EigenWhitened<'a, T>),
 }
 
+impl<T: Float> LowRank<'_, T> {
+    /// The rank `k`.
+    fn k(&self) -> usize {
+        match self {
+            LowRank::Shared(w) => w.k(),
+            LowRank::PerRow(w) => w.k(),
+        }
+    }
+}
+
 impl<T> Drop for Whitening<T> {
     /// Frees the copy and hands its pages back to the system at once. glibc
     /// otherwise serves the next half's copy (of the other side's size) from
@@ -754,8 +764,6 @@ pub struct Scratch<T> {
     lr_xs: Vec<T>,
     /// A task's short rows, by length, for the low-rank groups.
     lr_order: Vec<(usize, usize)>,
-    /// Which of a task's rows a low-rank group solved.
-    lr_done: Vec<bool>,
 }
 
 /// [`Scratch`]es handed from one parallel task to the next: a task takes
@@ -835,7 +843,6 @@ impl<T: Float> Scratch<T> {
             lr_group: Vec::new(),
             lr_xs: Vec::new(),
             lr_order: Vec::new(),
-            lr_done: Vec::new(),
         }
     }
 }
@@ -1339,6 +1346,96 @@ const LOW_RANK_GROUP_MIN: usize = 4;
 /// 16 cells 12% faster; at k = 64 rows of 32 cells 9% faster).
 fn low_rank_group_max(k: usize) -> usize {
     (2048 / k.max(1)).min(low_rank_cutoff(k))
+}
+
+/// The short rows (`1..=group_max` cells) of one Cholesky task, rows
+/// `first..first + xs.len() / k` of `side` (results in `xs`), by length in
+/// low-rank groups of [`wmf_kernel::LOW_RANK_GROUP`] rows side by side
+/// ([`solve_low_rank_group`]: each row's one-row bits); a last group of
+/// fewer than [`LOW_RANK_GROUP_MIN`] rows is left out. `done[j]` (resized
+/// to the task's rows) tells which rows a group solved; the others (long
+/// rows, rows a group declined) are the caller's to solve one by one. The
+/// next group's fixed-side rows (`hw`, whitened) are prefetched while a
+/// group is solved.
+///
+/// # Errors
+/// The first error a group reports, with its row's index in `side`.
+#[allow(clippy::too_many_arguments)]
+fn solve_short_rows_grouped<T: Float>(
+    isa: Isa,
+    arith: Arith,
+    low_rank: &LowRank<'_, T>,
+    hw: Option<&[T]>,
+    side: &Side<T>,
+    lambdas: &[T],
+    first: usize,
+    group_max: usize,
+    xs: &mut [T],
+    scratch: &mut Scratch<T>,
+    done: &mut Vec<bool>,
+) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
+    const G: usize = wmf_kernel::LOW_RANK_GROUP;
+    let k = low_rank.k();
+    let count = xs.len() / k;
+    done.clear();
+    done.resize(count, false);
+    let mut order = std::mem::take(&mut scratch.lr_order);
+    order.clear();
+    order.extend(
+        (first..first + count)
+            .map(|i| (side.row(i).len(), i))
+            .filter(|&(n, _)| n > 0 && n <= group_max),
+    );
+    order.sort_unstable();
+    let groups = order.len() / G + usize::from(order.len() % G >= LOW_RANK_GROUP_MIN);
+    let mut result = Ok(());
+    'groups: for (gi, grp) in order.chunks(G).take(groups).enumerate() {
+        if let (Some(next), Some(hw)) = (order.chunks(G).nth(gi + 1), hw)
+            && gi + 1 < groups
+        {
+            for &(_, i) in next {
+                prefetch_rows(hw, k, side, i..i + 1);
+            }
+        }
+        let mut rows = [Row::empty(); G];
+        let mut lam = [T::ZERO; G];
+        for (v, &(_, i)) in grp.iter().enumerate() {
+            rows[v] = side.row(i);
+            lam[v] = lambdas.get(i).copied().unwrap_or(T::ZERO);
+        }
+        // rows sorted by length: the last is the longest
+        let n_max = grp.last().map_or(0, |&(n, _)| n);
+        let need = wmf_kernel::low_rank_group_scratch_len(n_max, k);
+        if scratch.lr_group.len() < need {
+            scratch.lr_group.resize(need, T::ZERO);
+        }
+        scratch.lr_xs.resize(grp.len() * k, T::ZERO);
+        let got = solve_low_rank_group(
+            isa,
+            arith,
+            low_rank,
+            &rows[..grp.len()],
+            &lam[..grp.len()],
+            &mut scratch.lr_group,
+            &mut scratch.lr_xs,
+        );
+        for (v, &(_, i)) in grp.iter().enumerate() {
+            match got[v] {
+                Ok(true) => {
+                    let j = i - first;
+                    xs[j * k..(j + 1) * k].copy_from_slice(&scratch.lr_xs[v * k..(v + 1) * k]);
+                    done[j] = true;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    result = Err((i, e));
+                    break 'groups;
+                }
+            }
+        }
+    }
+    scratch.lr_order = order;
+    result
 }
 
 isa_dispatch! {
@@ -1850,101 +1947,28 @@ pub fn solve_side<T: Float>(
                         |scratch, (c, xs)| {
                             let scratch: &mut Scratch<T> = scratch;
                             let first = c * per_task;
-                            let count = xs.len() / k;
-                            // The task's short rows by length, in groups
-                            // solved side by side (the kernel's bits for each
-                            // row); the rest, and rows a group declines, one
-                            // by one.
-                            let mut order = std::mem::take(&mut scratch.lr_order);
-                            order.clear();
-                            order.extend(
-                                (first..first + count)
-                                    .map(|i| (side.row(i).len(), i))
-                                    .filter(|&(n, _)| n > 0 && n <= group_max),
-                            );
-                            order.sort_unstable();
-                            let mut done = std::mem::take(&mut scratch.lr_done);
-                            done.clear();
-                            done.resize(count, false);
-                            let group = wmf_kernel::LOW_RANK_GROUP;
-                            let mut result = Ok(());
-                            let groups = order.len() / group
-                                + usize::from(order.len() % group >= LOW_RANK_GROUP_MIN);
-                            for (gi, grp) in order.chunks(group).take(groups).enumerate() {
-                                // the next group's whitened rows, while this
-                                // one is solved
-                                if let Some(next) = order.chunks(group).nth(gi + 1)
-                                    && gi + 1 < groups
-                                    && let Some(w) = &whitened
-                                {
-                                    for &(_, i) in next {
-                                        prefetch_rows(&w.hw[..], k, side, i..i + 1);
-                                    }
-                                }
-                                let mut rows = [Row::empty(); wmf_kernel::LOW_RANK_GROUP];
-                                let mut lambdas = [T::ZERO; wmf_kernel::LOW_RANK_GROUP];
-                                for (v, &(_, i)) in grp.iter().enumerate() {
-                                    rows[v] = side.row(i);
-                                    lambdas[v] = lambda_of(i);
-                                }
-                                let (rows, lambdas) = (&rows[..grp.len()], &lambdas[..grp.len()]);
-                                let n_max = grp.last().map_or(0, |&(n, _)| n);
-                                let need = wmf_kernel::low_rank_group_scratch_len(n_max, k);
-                                if scratch.lr_group.len() < need {
-                                    scratch.lr_group.resize(need, T::ZERO);
-                                }
-                                scratch.lr_xs.resize(grp.len() * k, T::ZERO);
-                                let got = solve_low_rank_group(
-                                    isa,
-                                    arith,
-                                    w,
-                                    rows,
-                                    lambdas,
-                                    &mut scratch.lr_group,
-                                    &mut scratch.lr_xs,
-                                );
-                                for (v, &(_, i)) in grp.iter().enumerate() {
-                                    match &got[v] {
-                                        Ok(true) => {
-                                            let j = i - first;
-                                            xs[j * k..(j + 1) * k].copy_from_slice(
-                                                &scratch.lr_xs[v * k..(v + 1) * k],
-                                            );
-                                            done[j] = true;
-                                        }
-                                        Ok(false) => {}
-                                        Err(e) => {
-                                            result = Err(fail(i, *e));
-                                            break;
-                                        }
-                                    }
-                                }
-                                if result.is_err() {
-                                    break;
-                                }
-                            }
-                            scratch.lr_order = order;
-                            result?;
-                            // the rest row by row, each prefetching the
+                            // the task's short rows in low-rank groups ...
+                            let hw = whitened.as_ref().map(|w| &w.hw[..]);
+                            let mut done = Vec::new();
+                            solve_short_rows_grouped(
+                                isa, arith, w, hw, side, lambdas, first, group_max, xs, scratch,
+                                &mut done,
+                            )
+                            .map_err(|(i, e)| fail(i, e))?;
+                            // ... the rest row by row, each prefetching the
                             // next one's fixed-side rows
-                            let mut left = (0..count).filter(|&j| !done[j]).peekable();
+                            let mut left = (0..done.len()).filter(|&j| !done[j]).peekable();
                             while let Some(j) = left.next() {
-                                let i = first + j;
                                 if let Some(&jn) = left.peek() {
                                     let next = first + jn;
-                                    let src = match &whitened {
-                                        Some(w) if side.row(next).len() <= cutoff => &w.hw[..],
+                                    let src = match hw {
+                                        Some(hw) if side.row(next).len() <= cutoff => hw,
                                         _ => fac.as_slice(),
                                     };
                                     prefetch_rows(src, k, side, next..next + 1);
                                 }
-                                let x = &mut xs[j * k..(j + 1) * k];
-                                if let Err(e) = solve_row(i, x, scratch) {
-                                    scratch.lr_done = done;
-                                    return Err(e);
-                                }
+                                solve_row(first + j, &mut xs[j * k..(j + 1) * k], scratch)?;
                             }
-                            scratch.lr_done = done;
                             Ok(())
                         },
                     );
