@@ -1352,9 +1352,10 @@ fn low_rank_group_max(k: usize) -> usize {
 /// `first..first + xs.len() / k` of `side` (results in `xs`), by length in
 /// low-rank groups of [`wmf_kernel::LOW_RANK_GROUP`] rows side by side
 /// ([`solve_low_rank_group`]: each row's one-row bits); a last group of
-/// fewer than [`LOW_RANK_GROUP_MIN`] rows is left out. `done[j]` (resized
-/// to the task's rows) tells which rows a group solved; the others (long
-/// rows, rows a group declined) are the caller's to solve one by one. The
+/// fewer than [`LOW_RANK_GROUP_MIN`] rows is left out. `done[j]` (one per
+/// task row, all `false` on entry) is set for the rows a group solved; the
+/// others (long rows, rows a group declined) are the caller's to solve one
+/// by one. The
 /// next group's fixed-side rows (`hw`, whitened) are prefetched while a
 /// group is solved.
 ///
@@ -1372,13 +1373,11 @@ fn solve_short_rows_grouped<T: Float>(
     group_max: usize,
     xs: &mut [T],
     scratch: &mut Scratch<T>,
-    done: &mut Vec<bool>,
+    done: &mut [bool],
 ) -> std::result::Result<(), (usize, wmf_kernel::Error)> {
     const G: usize = wmf_kernel::LOW_RANK_GROUP;
     let k = low_rank.k();
-    let count = xs.len() / k;
-    done.clear();
-    done.resize(count, false);
+    let count = (xs.len() / k).min(done.len());
     let mut order = std::mem::take(&mut scratch.lr_order);
     order.clear();
     order.extend(
@@ -1929,60 +1928,52 @@ pub fn solve_side<T: Float>(
                     None => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
                 };
             }
+            // A short row of the Cholesky solver may be solved in a
+            // low-rank group first (`done`); every other row after, one by
+            // one, in leaves of at most `rows_per_task` rows.
+            let mut done = Vec::new();
             if let (Solver::Cholesky, Some(w)) = (solver, low_rank) {
                 let per_task = rows_per_task(nrows);
-                let cutoff = low_rank_cutoff(k);
                 let group_max = low_rank_group_max(k);
+                let hw = whitened.as_ref().map(|w| &w.hw[..]);
+                done.resize(nrows, false);
                 // One task per `per_task` rows (rayon's own leaves would be
                 // a quarter of the side, see `rows_per_task`); the tasks'
                 // scratch (a group's is 100s of KiB) passed from one to the
                 // next rather than allocated and cleared per task.
                 let pool = ScratchPool::new(k);
-                return buf
-                    .par_chunks_mut(per_task * k)
+                buf.par_chunks_mut(per_task * k)
+                    .zip(done.par_chunks_mut(per_task))
                     .enumerate()
                     .with_max_len(1)
                     .try_for_each_init(
                         || pool.take(),
-                        |scratch, (c, xs)| {
-                            let scratch: &mut Scratch<T> = scratch;
+                        |scratch, (c, (xs, done))| {
                             let first = c * per_task;
-                            // the task's short rows in low-rank groups ...
-                            let hw = whitened.as_ref().map(|w| &w.hw[..]);
-                            let mut done = Vec::new();
                             solve_short_rows_grouped(
                                 isa, arith, w, hw, side, lambdas, first, group_max, xs, scratch,
-                                &mut done,
+                                done,
                             )
-                            .map_err(|(i, e)| fail(i, e))?;
-                            // ... the rest row by row, each prefetching the
-                            // next one's fixed-side rows
-                            let mut left = (0..done.len()).filter(|&j| !done[j]).peekable();
-                            while let Some(j) = left.next() {
-                                if let Some(&jn) = left.peek() {
-                                    let next = first + jn;
-                                    let src = match hw {
-                                        Some(hw) if side.row(next).len() <= cutoff => hw,
-                                        _ => fac.as_slice(),
-                                    };
-                                    prefetch_rows(src, k, side, next..next + 1);
-                                }
-                                solve_row(first + j, &mut xs[j * k..(j + 1) * k], scratch)?;
-                            }
-                            Ok(())
+                            .map_err(|(i, e)| fail(i, e))
                         },
-                    );
+                    )?;
             }
+            let done = &done[..];
+            let is_done = |i: usize| done.get(i).copied().unwrap_or(false);
             buf.par_chunks_mut(k)
                 .enumerate()
                 .with_max_len(rows_per_task(nrows))
                 .try_for_each_init(
                     || Scratch::new(k),
                     |scratch, (i, x)| {
+                        if is_done(i) {
+                            return Ok(());
+                        }
                         if matches!(solver, Solver::Cholesky) {
-                            // the next row's fixed-side rows, while this one is
-                            // factored: whitened ones for a short row
-                            let next = i + 1;
+                            // the next unsolved row's fixed-side rows, while
+                            // this one is factored: whitened ones for a short
+                            // row
+                            let next = (i + 1..nrows).find(|&j| !is_done(j)).unwrap_or(nrows);
                             let src = match &whitened {
                                 Some(w) if side.row(next).len() <= low_rank_cutoff(k) => &w.hw[..],
                                 _ => fac.as_slice(),
