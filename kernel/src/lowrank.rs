@@ -584,7 +584,7 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
             }
         }
     }
-    // Each active lane's system, as `capacitance` checks and forms it;
+    // Each active lane's system, checked and formed by `capacitance_system`;
     // every other lane (and every lane's padding) the identity.
     let top = (0..g)
         .filter(|&v| active & (1 << v) != 0)
@@ -601,13 +601,9 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
             let b_hat = &b_hats[v * k..(v + 1) * k];
             let one = &mut one[..n * n];
             gram_lower(block, n, k, one, fold);
-            if check::finite(block, "block").is_ok()
-                && check::finite(b_hat, "b_hat").is_ok()
-                && check::lower_finite(one, n, "s").is_ok()
-            {
-                for a in 0..n {
-                    one[a * n + a] += T::ONE;
-                }
+            // (`t` is empty when every row is: nothing to write then)
+            let tv = t.get_mut(v..).unwrap_or_default();
+            if capacitance_system(k, block, n, one, b_hat, tv, LANES).is_ok() {
                 for a in 0..top {
                     for b in 0..=a {
                         s[(a * top + b) * LANES + v] = if a < n && b < n {
@@ -618,11 +614,9 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
                             T::ZERO
                         };
                     }
-                    t[a * LANES + v] = if a < n {
-                        dot(&block[a * k..(a + 1) * k], b_hat)
-                    } else {
-                        T::ZERO
-                    };
+                    if a >= n {
+                        t[a * LANES + v] = T::ZERO;
+                    }
                 }
                 formed = true;
             } else {
@@ -648,9 +642,14 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
     for v in (0..g).filter(|&v| active & (1 << v) != 0) {
         let block = &vs[v * n_max * k..v * n_max * k + ns[v] * k];
         let b_hat = &mut b_hats[v * k..(v + 1) * k];
-        for a in 0..ns[v] {
-            axpy(-t[a * LANES + v], &block[a * k..(a + 1) * k], b_hat);
-        }
+        capacitance_update(
+            k,
+            block,
+            ns[v],
+            t.get(v..).unwrap_or_default(),
+            LANES,
+            b_hat,
+        );
     }
     // x from y: against the shared factor, all lanes at once
     if let Some(l) = w.shared_factor() {
@@ -848,6 +847,39 @@ fn capacitance<T: Real>(
     b_hat: &mut [T],
     x: &[T],
 ) -> Result<()> {
+    check::len(x, k, "x")?;
+    let mut t = [T::ZERO; MAX_K];
+    let t = &mut t[..n.min(MAX_K)];
+    capacitance_system(k, block, n, s, b_hat, t, 1)?;
+    if n > 0 {
+        factor_unchecked(s, n)?;
+        substitute_unchecked(s, t, n);
+    }
+    capacitance_update(k, block, n, t, 1, b_hat);
+    Ok(())
+}
+
+/// The first half of [`capacitance`], shared with the groups of
+/// [`solve_rows_low_rank_folded`]: checks the lengths and that `block`,
+/// `b_hat` and the lower triangle of `s` (`V Vᵀ`) are finite, adds `I` to
+/// `s`'s diagonal, and writes `t = V b̂`, the right-hand side of
+/// `S w = V b̂`: entry `a` to `t[a stride]` (a group's lane of
+/// interleaved systems has stride [`LANES`]).
+///
+/// Why `I + V Vᵀ`: with the whitened normal matrix `I + Vᵀ V` (the row's
+/// `G0 + λ I` whitened to `I`, plus its `n` rank-one terms `v_t v_tᵀ`),
+/// Woodbury gives `(I + Vᵀ V)⁻¹ b̂ = b̂ − Vᵀ (I + V Vᵀ)⁻¹ V b̂`: an
+/// `n x n` system in place of a `k x k` one.
+#[inline(always)]
+fn capacitance_system<T: Real>(
+    k: usize,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    b_hat: &[T],
+    t: &mut [T],
+    stride: usize,
+) -> Result<()> {
     if n > MAX_K {
         return Err(Error::DimensionTooLarge {
             what: "n",
@@ -858,27 +890,36 @@ fn capacitance<T: Real>(
     check::len(block, n * k, "block")?;
     check::len(s, n * n, "s")?;
     check::len(b_hat, k, "b_hat")?;
-    check::len(x, k, "x")?;
+    let t_len = if n == 0 { 0 } else { (n - 1) * stride + 1 };
+    check::min_len(t, t_len, "t")?;
     check::finite(block, "block")?;
     check::finite(b_hat, "b_hat")?;
     check::lower_finite(s, n, "s")?;
     for a in 0..n {
         s[a * n + a] += T::ONE;
     }
-    let mut t = [T::ZERO; MAX_K];
-    let t = &mut t[..n];
-    for (a, ta) in t.iter_mut().enumerate() {
-        *ta = dot(&block[a * k..(a + 1) * k], b_hat);
-    }
-    if n > 0 {
-        factor_unchecked(s, n)?;
-        substitute_unchecked(s, t, n);
-    }
-    // y = b̂ − Vᵀ w
-    for (a, &wa) in t.iter().enumerate() {
-        axpy(-wa, &block[a * k..(a + 1) * k], b_hat);
+    for a in 0..n {
+        t[a * stride] = dot(&block[a * k..(a + 1) * k], b_hat);
     }
     Ok(())
+}
+
+/// The second half of [`capacitance`], shared with the groups: with the
+/// solution `w` of `S w = V b̂` (entry `a` at `w[a stride]`, as
+/// [`capacitance_system`] wrote `t`), `y = b̂ − Vᵀ w` into `b_hat`, one
+/// `axpy` per row of `V` (`n` rows of `block`) in row order.
+#[inline(always)]
+fn capacitance_update<T: Real>(
+    k: usize,
+    block: &[T],
+    n: usize,
+    w: &[T],
+    stride: usize,
+    b_hat: &mut [T],
+) {
+    for a in 0..n {
+        axpy(-w[a * stride], &block[a * k..(a + 1) * k], b_hat);
+    }
 }
 
 /// [`solve_row_low_rank`] for a row with its own `lambda`, through the
