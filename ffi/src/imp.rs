@@ -16,7 +16,7 @@ use crate::status::wmf_status::{self, *};
 use crate::types::{
     baseline, factors, wmf_cell_update, wmf_cg_report, wmf_dense, wmf_items, wmf_row, wmf_whitened,
 };
-use wmf_kernel::{CgParams, Error, MAX_K, Real};
+use wmf_kernel::{CgParams, Error, MAX_K, PortableFold, Real};
 
 /// Zero-fills `out` when `res` is `NonFiniteResult` (the kernel had written
 /// into it), then maps `res` to a status.
@@ -285,6 +285,58 @@ pub(crate) unsafe fn solve_row_low_rank<T: Real>(
         let done = wmf_kernel::solve_row_low_rank(&w, &row, scratch, x)?;
         // SAFETY: see the module-level contract.
         unsafe { ptr::write(solved, u32::from(done)) }
+    })
+}
+
+/// Low-rank fold-in of up to `LOW_RANK_GROUP` short rows side by side.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn solve_rows_low_rank<T: Real>(
+    whitened: *const wmf_whitened<T>,
+    rows: *const wmf_row<T>,
+    n_rows: usize,
+    scratch: *mut T,
+    scratch_len: usize,
+    xs: *mut T,
+    statuses: *mut wmf_status,
+    solved: *mut u32,
+) -> wmf_status {
+    use core::mem::MaybeUninit;
+    use wmf_kernel::{LOW_RANK_GROUP, Row};
+    boundary(|| {
+        if n_rows > LOW_RANK_GROUP {
+            return Err(WMF_STATUS_DIMENSION_TOO_LARGE);
+        }
+        // SAFETY: see the module-level contract. The per-row outputs are
+        // viewed as uninitialised: C may hand over any bytes there.
+        let w = unsafe { ptr::reference(whitened)?.view() }?;
+        let k = w.k();
+        let rows_in = unsafe { ptr::slice(rows, n_rows) }?;
+        let statuses =
+            unsafe { ptr::slice_mut(statuses.cast::<MaybeUninit<wmf_status>>(), n_rows) }?;
+        let solved = unsafe { ptr::slice_mut(solved, n_rows) }?;
+        let xs = unsafe { ptr::slice_mut(xs, ptr::product(n_rows, k)?) }?;
+        let scratch = unsafe { ptr::slice_mut(scratch, scratch_len) }?;
+        let mut views = [Row::empty(); LOW_RANK_GROUP];
+        for (view, row) in views.iter_mut().zip(rows_in) {
+            // SAFETY: the row struct's own contract.
+            *view = unsafe { row.view() }?;
+        }
+        let views = &views[..n_rows];
+        let n_max = views.iter().map(Row::len).max().unwrap_or(0);
+        if scratch.len() < wmf_kernel::low_rank_group_scratch_len(n_max, k) {
+            return Err(WMF_STATUS_LENGTH_MISMATCH);
+        }
+        // The kernel writes row `v`'s `x` only when it solves that row.
+        let got = wmf_kernel::solve_rows_low_rank_folded(&w, views, scratch, xs, PortableFold);
+        for ((st, done), got) in statuses.iter_mut().zip(solved.iter_mut()).zip(got) {
+            let (status, d) = match got {
+                Ok(d) => (WMF_STATUS_OK, u32::from(d)),
+                Err(e) => (e.into(), 0),
+            };
+            st.write(status);
+            *done = d;
+        }
+        Ok(())
     })
 }
 

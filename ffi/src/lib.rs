@@ -51,6 +51,11 @@ pub use types::{
 pub const WMF_MAX_K: usize = 256;
 const _: () = assert!(WMF_MAX_K == wmf_kernel::MAX_K);
 
+/// The most rows one `wmf_solve_rows_low_rank_*` call solves side by side
+/// (the kernel's `LOW_RANK_GROUP`).
+pub const WMF_LOW_RANK_GROUP: usize = 16;
+const _: () = assert!(WMF_LOW_RANK_GROUP == wmf_kernel::LOW_RANK_GROUP);
+
 /// Every status code, in numeric order (for tests).
 #[doc(hidden)]
 pub const ALL_STATUSES: [wmf_status; 15] = status::ALL;

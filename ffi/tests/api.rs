@@ -991,3 +991,210 @@ fn whitening_failures_write_nothing_or_zeros() {
         usize::MAX
     );
 }
+
+/// `wmf_solve_rows_low_rank_*` against `wmf_solve_row_low_rank_*` row by
+/// row: the same status, flag and `x` bits for every row of a group
+/// (solved rows of mixed lengths, an empty row, a declined row, rows with
+/// bad ids), `x` untouched where not solved; call-level errors write
+/// nothing.
+macro_rules! rows_low_rank_test {
+    ($name:ident, $t:ty, $whiten:ident, $one:ident, $group:ident, $whitened:ident, $row:ident) => {
+        #[test]
+        fn $name() {
+            const N: usize = 40;
+            const K: usize = 8;
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let h: Vec<$t> = (0..N * K).map(|_| (next() - 0.5) as $t).collect();
+            let c0: Vec<$t> = (0..N).map(|_| (0.5 + next()) as $t).collect();
+            let mut g0 = vec![0.0 as $t; K * K];
+            for j in 0..N {
+                for a in 0..K {
+                    for b in 0..K {
+                        g0[a * K + b] += c0[j] * h[j * K + a] * h[j * K + b];
+                    }
+                }
+            }
+            let items = wmf_items::<$t> {
+                h: h.as_ptr(),
+                n: N,
+                k: K,
+                g0: g0.as_ptr(),
+                c0: c0.as_ptr(),
+                c0_uniform: 0.0,
+                checked: 0,
+            };
+            let (mut l, mut hw) = (vec![0.0 as $t; K * K], vec![0.0 as $t; N * K]);
+            let s = unsafe { $whiten(&items, 0.5, l.as_mut_ptr(), K * K, hw.as_mut_ptr(), N * K) };
+            assert_eq!(s, WMF_STATUS_OK);
+            let w = $whitened {
+                hw: hw.as_ptr(),
+                n: N,
+                k: K,
+                l: l.as_ptr(),
+                c0: c0.as_ptr(),
+                c0_uniform: 0.0,
+            };
+            // Sixteen rows: lengths 0..=11, ids ascending, confidences above c0.
+            let mut ids: Vec<Vec<u32>> = (0..16)
+                .map(|r| {
+                    let len = (r * 5) % 12;
+                    let mut v: Vec<u32> = (0..len).map(|_| (next() * N as f64) as u32).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            let mut conf: Vec<Vec<$t>> = ids
+                .iter()
+                .map(|v| {
+                    v.iter()
+                        .map(|&j| c0[j as usize] + (1.0 + 3.0 * next()) as $t)
+                        .collect()
+                })
+                .collect();
+            // row 3: a cell below its c0 (declined); row 6: an id out of
+            // range; row 9: ids not ascending; row 12: empty
+            conf[3][0] = 0.0;
+            *ids[6].last_mut().unwrap() = N as u32;
+            ids[9].swap(0, 1);
+            ids[12].clear();
+            conf[12].clear();
+            let rows: Vec<$row> = ids
+                .iter()
+                .zip(&conf)
+                .map(|(i, c)| $row {
+                    items: if i.is_empty() { null() } else { i.as_ptr() },
+                    conf: if c.is_empty() { null() } else { c.as_ptr() },
+                    pref: null(),
+                    len: i.len(),
+                })
+                .collect();
+            let n_max = ids.iter().map(Vec::len).max().unwrap();
+            let len = wmf_solve_rows_low_rank_scratch_len(n_max, K);
+            assert_eq!(len, wmf_kernel::low_rank_group_scratch_len(n_max, K));
+            let mut scratch = vec![0.0 as $t; len];
+            for g in [16usize, 5, 1, 0] {
+                let mut xs = vec![7.0 as $t; g * K];
+                let mut statuses = vec![WMF_STATUS_INTERNAL; g];
+                let mut solved = vec![9u32; g];
+                let s = unsafe {
+                    $group(
+                        &w,
+                        rows.as_ptr(),
+                        g,
+                        scratch.as_mut_ptr(),
+                        len,
+                        xs.as_mut_ptr(),
+                        statuses.as_mut_ptr(),
+                        solved.as_mut_ptr(),
+                    )
+                };
+                assert_eq!(s, WMF_STATUS_OK);
+                let mut one_scratch = vec![0.0 as $t; wmf_solve_row_low_rank_scratch_len(n_max, K)];
+                for v in 0..g {
+                    let (mut x, mut done) = ([7.0 as $t; K], 9u32);
+                    let s = unsafe {
+                        $one(
+                            &w,
+                            &rows[v],
+                            one_scratch.as_mut_ptr(),
+                            one_scratch.len(),
+                            x.as_mut_ptr(),
+                            &mut done,
+                        )
+                    };
+                    let done = if s == WMF_STATUS_OK { done } else { 0 };
+                    assert_eq!((statuses[v], solved[v]), (s, done), "group of {g}, row {v}");
+                    let got: Vec<_> = xs[v * K..(v + 1) * K].iter().map(|x| x.to_bits()).collect();
+                    let want: Vec<_> = x.iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(got, want, "group of {g}, row {v}");
+                }
+                if g == 16 {
+                    assert_eq!(solved.iter().sum::<u32>(), 13);
+                    assert_eq!(statuses[6], WMF_STATUS_INDEX_OUT_OF_RANGE);
+                    assert_eq!(statuses[9], WMF_STATUS_NOT_ASCENDING);
+                    assert_eq!((statuses[3], solved[3]), (WMF_STATUS_OK, 0));
+                }
+            }
+            // Call-level errors: nothing written.
+            let mut xs = vec![7.0 as $t; 16 * K];
+            let mut statuses = vec![WMF_STATUS_INTERNAL; 16];
+            let mut solved = vec![9u32; 16];
+            let mut call = |w: *const $whitened,
+                            rows: *const $row,
+                            g: usize,
+                            scratch_len: usize,
+                            st: *mut wmf_status| unsafe {
+                $group(
+                    w,
+                    rows,
+                    g,
+                    scratch.as_mut_ptr(),
+                    scratch_len,
+                    xs.as_mut_ptr(),
+                    st,
+                    solved.as_mut_ptr(),
+                )
+            };
+            let st = statuses.as_mut_ptr();
+            let many: Vec<$row> = rows.iter().chain(&rows[..1]).copied().collect();
+            assert_eq!(
+                call(&w, many.as_ptr(), 17, len, st),
+                WMF_STATUS_DIMENSION_TOO_LARGE
+            );
+            assert_eq!(
+                call(&w, rows.as_ptr(), 16, len - 1, st),
+                WMF_STATUS_LENGTH_MISMATCH
+            );
+            assert_eq!(
+                call(null(), rows.as_ptr(), 16, len, st),
+                WMF_STATUS_NULL_POINTER
+            );
+            assert_eq!(call(&w, null(), 16, len, st), WMF_STATUS_NULL_POINTER);
+            assert_eq!(
+                call(&w, rows.as_ptr(), 16, len, null_mut()),
+                WMF_STATUS_NULL_POINTER
+            );
+            let mut broken = rows.clone();
+            broken[2].items = null();
+            assert_eq!(
+                call(&w, broken.as_ptr(), 16, len, st),
+                WMF_STATUS_NULL_POINTER
+            );
+            assert!(xs.iter().all(|&x| x == 7.0));
+            assert!(statuses.iter().all(|&s| s == WMF_STATUS_INTERNAL));
+            assert!(solved.iter().all(|&d| d == 9));
+            assert_eq!(wmf_solve_rows_low_rank_scratch_len(0, K), 32 * K);
+            assert_eq!(wmf_solve_rows_low_rank_scratch_len(4, 0), 0);
+            assert_eq!(
+                wmf_solve_rows_low_rank_scratch_len(usize::MAX, K),
+                usize::MAX
+            );
+        }
+    };
+}
+
+rows_low_rank_test!(
+    rows_low_rank_f64_is_each_row_alone,
+    f64,
+    wmf_whiten_f64,
+    wmf_solve_row_low_rank_f64,
+    wmf_solve_rows_low_rank_f64,
+    wmf_whitened_f64,
+    wmf_row_f64
+);
+rows_low_rank_test!(
+    rows_low_rank_f32_is_each_row_alone,
+    f32,
+    wmf_whiten_f32,
+    wmf_solve_row_low_rank_f32,
+    wmf_solve_rows_low_rank_f32,
+    wmf_whitened_f32,
+    wmf_row_f32
+);

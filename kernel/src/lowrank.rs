@@ -462,7 +462,9 @@ pub const LOW_RANK_GROUP: usize = LANES;
 pub const fn low_rank_group_scratch_len(n_max: usize, k: usize) -> usize {
     let big = n_max.div_ceil(4).saturating_mul(4);
     let v = LANES.saturating_mul(n_max).saturating_mul(k);
-    let s = big.saturating_mul(big).saturating_add(2 * big);
+    let s = big
+        .saturating_mul(big)
+        .saturating_add(big.saturating_mul(2));
     v.saturating_add((2 * LANES).saturating_mul(k))
         .saturating_add(n_max.saturating_mul(n_max))
         .saturating_add(LANES.saturating_mul(s))

@@ -669,6 +669,65 @@ static void F(test_low_rank)(void) {
     UNTOUCHED(x, k, "low-rank x");
     CHECK(solved == 7, "%s solved written on failure", PFX);
 
+    {
+        /* Up to WMF_LOW_RANK_GROUP rows side by side: each row's status, flag
+         * and x bit for bit what the row gets alone. */
+        ROW rows[4];
+        uint32_t oob_ids[4];
+        wmf_status statuses[4];
+        uint32_t flags[4];
+        const size_t g_len = wmf_solve_rows_low_rank_scratch_len(nu, k);
+        REAL *gs = (REAL *)xcalloc(g_len, sizeof(REAL));
+        REAL *xs = (REAL *)xcalloc(4 * k, sizeof(REAL));
+        REAL *x1 = (REAL *)xcalloc(k, sizeof(REAL));
+        size_t v;
+        CHECK(wmf_solve_rows_low_rank_scratch_len(0, k) == 32 * k &&
+                  wmf_solve_rows_low_rank_scratch_len(nu, 0) == 0 &&
+                  wmf_solve_rows_low_rank_scratch_len(SIZE_MAX, k) == SIZE_MAX,
+              "%s group scratch_len: %zu", PFX, g_len);
+        for (i = 0; i < nu; i++) {
+            oob_ids[i] = row.items[i];
+        }
+        oob_ids[nu - 1] = (uint32_t)n; /* an id out of range */
+        rows[0] = row;
+        rows[1] = low;
+        rows[2] = empty;
+        rows[3] = row;
+        rows[3].items = oob_ids;
+        F(fill)(xs, 4 * k, SENTINEL);
+        EXPECT_STATUS(F(wmf_solve_rows_low_rank)(&w, rows, 4, gs, g_len, xs, statuses, flags), WMF_STATUS_OK);
+        for (v = 0; v < 4; v++) {
+            wmf_status want;
+            uint32_t alone = 0;
+            F(fill)(x1, k, SENTINEL);
+            want = F(wmf_solve_row_low_rank)(&w, &rows[v], scratch, lr_len, x1, &alone);
+            CHECK(statuses[v] == want && flags[v] == (want == WMF_STATUS_OK ? alone : 0u),
+                  "%s group row %zu: status %d flag %u, alone %d %u", PFX, v, (int)statuses[v],
+                  (unsigned)flags[v], (int)want, (unsigned)alone);
+            CHECK(memcmp(xs + v * k, x1, k * sizeof(REAL)) == 0, "%s group row %zu: x is not the row's alone",
+                  PFX, v);
+        }
+        CHECK(flags[0] == 1 && flags[1] == 0 && flags[2] == 1 && statuses[3] == WMF_STATUS_INDEX_OUT_OF_RANGE,
+              "%s group flags %u %u %u, status %d", PFX, (unsigned)flags[0], (unsigned)flags[1],
+              (unsigned)flags[2], (int)statuses[3]);
+        /* Call-level errors write nothing. */
+        F(fill)(xs, 4 * k, SENTINEL);
+        statuses[0] = WMF_STATUS_INTERNAL;
+        flags[0] = 7;
+        EXPECT_STATUS(F(wmf_solve_rows_low_rank)(&w, rows, WMF_LOW_RANK_GROUP + 1, gs, g_len, xs, statuses, flags),
+                      WMF_STATUS_DIMENSION_TOO_LARGE);
+        EXPECT_STATUS(F(wmf_solve_rows_low_rank)(&w, rows, 4, gs, g_len - 1, xs, statuses, flags),
+                      WMF_STATUS_LENGTH_MISMATCH);
+        EXPECT_STATUS(F(wmf_solve_rows_low_rank)(&w, rows, 4, gs, g_len, xs, NULL, flags), WMF_STATUS_NULL_POINTER);
+        EXPECT_STATUS(F(wmf_solve_rows_low_rank)(NULL, rows, 4, gs, g_len, xs, statuses, flags),
+                      WMF_STATUS_NULL_POINTER);
+        UNTOUCHED(xs, 4 * k, "group xs");
+        CHECK(statuses[0] == WMF_STATUS_INTERNAL && flags[0] == 7, "%s group outputs written on failure", PFX);
+        free(gs);
+        free(xs);
+        free(x1);
+    }
+
     /* Whitening statuses. */
     F(fill)(l, k * k, SENTINEL);
     F(fill)(hw, n * k, SENTINEL);

@@ -183,6 +183,9 @@ fn group_argument_errors() {
     let (items, conf) = ([0u32, 2], [2.0, 3.0]);
     let row = Row::implicit(&items, &conf);
     let need = low_rank_group_scratch_len(2, k);
+    // sizes that do not fit saturate (no overflow, no panic)
+    assert_eq!(low_rank_group_scratch_len(usize::MAX, k), usize::MAX);
+    assert_eq!(low_rank_group_scratch_len(usize::MAX / 2, 1), usize::MAX);
     let mut scratch = vec![0.0; need];
     // too many rows
     let rows = vec![row; LOW_RANK_GROUP + 1];
