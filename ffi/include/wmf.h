@@ -912,10 +912,12 @@ enum wmf_status wmf_solve_row_low_rank_f64(const struct wmf_whitened_f64 *whiten
  * bit what `wmf_solve_row_low_rank_f32` gives for it alone. Each row
  * gathers its `V` and forms `V Vᵀ` as alone; then the rows' small
  * capacitance systems are factored and solved together, one per vector
- * lane, which hides their latency chains (about a fifth less time per
- * row for rows of 8-32 cells at k = 64 on an AVX-512 host; on a core
- * without vectors it is the same work). Rows of similar length group
- * best: each system is padded to the longest.
+ * lane, which hides their latency chains: measured at k = 64 on the
+ * library's default x86-64 build, 29% less time per row for rows of 8
+ * cells, 24% for 16, 18% for 24, 10% for 32 (BENCHMARKS.md, batch 29;
+ * on a core without vector registers it is the same work, no faster).
+ * Rows of similar length group best: each system is padded to the
+ * longest.
  *
  * - `whitened`: from `wmf_whiten_f32` (see `wmf_whitened_f32`).
  * - `rows`: `n_rows <= WMF_LOW_RANK_GROUP` rows (NULL with 0).
