@@ -1002,6 +1002,10 @@ pub(crate) fn quad_form<T: Real>(a: &[T], x: &[T], k: usize) -> T {
     }
     let quad_rows = k / 4 * 4;
     // Column `c`'s element of `A x`, the operations of `symv` in order.
+    // A closure on purpose: the host compiles it out of line (without its
+    // copy's instruction set; it runs only for `k mod 16` columns), and as
+    // an inlined function it made LLVM vectorise the tile loop below worse
+    // (the training loss at k = 64: 21 → 43 ms; BENCHMARKS.md, batch 29).
     let column = |c: usize| -> T {
         let mut y = T::ZERO;
         let mut r = 0;
