@@ -914,8 +914,9 @@ enum wmf_status wmf_solve_row_low_rank_f64(const struct wmf_whitened_f64 *whiten
  * capacitance systems are factored and solved together, one per vector
  * lane, which hides their latency chains: measured at k = 64 on the
  * library's default x86-64 build, 29% less time per row for rows of 8
- * cells, 24% for 16, 18% for 24, 10% for 32 (BENCHMARKS.md, batch 29;
- * on a core without vector registers it is the same work, no faster).
+ * cells, 24% for 16, 18% for 24, 10% for 32 (BENCHMARKS.md, batch 29).
+ * A core without vector registers has no lanes to hide them in: there
+ * the group is not expected to be faster (not measured on a device).
  * Rows of similar length group best: each system is padded to the
  * longest.
  *
