@@ -1332,6 +1332,13 @@ fn low_rank_group_generic<T: Float, F: LaneFold>(
     }
 }
 
+/// Row `i`'s `λ` from a side's per-row `lambdas`: `0` past its end (the
+/// one rule for every solver's rows).
+#[inline(always)]
+fn lambda_at<T: Float>(lambdas: &[T], i: usize) -> T {
+    lambdas.get(i).copied().unwrap_or(T::ZERO)
+}
+
 /// Fewest short rows a task solves as one low-rank group; fewer go row by
 /// row.
 const LOW_RANK_GROUP_MIN: usize = 4;
@@ -1400,7 +1407,7 @@ fn solve_short_rows_grouped<T: Float>(
         let mut lam = [T::ZERO; G];
         for (v, &(_, i)) in grp.iter().enumerate() {
             rows[v] = side.row(i);
-            lam[v] = lambdas.get(i).copied().unwrap_or(T::ZERO);
+            lam[v] = lambda_at(lambdas, i);
         }
         // rows sorted by length: the last is the longest
         let n_max = grp.last().map_or(0, |&(n, _)| n);
@@ -1488,8 +1495,7 @@ fn cg_group_generic<T: Float, H: CgTable<T>, F: LaneFold>(
         ..
     } = scratch;
     let gathered = H::buffer(gathered, gathered_bf16);
-    let lambdas: [T; CG_GROUP] =
-        std::array::from_fn(|v| lambdas.get(first + v).copied().unwrap_or(T::ZERO));
+    let lambdas: [T; CG_GROUP] = std::array::from_fn(|v| lambda_at(lambdas, first + v));
     let params = CgParams { steps, tol: CG_TOL };
     // The group's cells: indptr[first..=first + CG_GROUP] (a full group).
     let span = side
@@ -1889,7 +1895,7 @@ pub fn solve_side<T: Float>(
     let low_rank = low_rank.as_ref();
     let isa = isa();
     let nrows = out.nrows();
-    let lambda_of = |i: usize| lambdas.get(i).copied().unwrap_or(T::ZERO);
+    let lambda_of = |i: usize| lambda_at(lambdas, i);
     let fail = |i: usize, e: wmf_kernel::Error| {
         let hint = if matches!(e, wmf_kernel::Error::NotPositiveDefinite { .. }) {
             " (try a larger --lambda)"
@@ -2065,7 +2071,7 @@ fn cg_side<T: Float, H: CgTable<T>>(
                     }
                     for (v, x) in xs.chunks_mut(k).enumerate() {
                         let i = first + v;
-                        let lambda = lambdas.get(i).copied().unwrap_or(T::ZERO);
+                        let lambda = lambda_at(lambdas, i);
                         let (row, cg) = (&side.row(i), &mut scratch.cg);
                         solve_row_cg_by(arith, items, row, lambda, x, params, cg)
                             .map_err(|e| fail(i, e))?;
