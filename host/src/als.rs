@@ -98,11 +98,21 @@ pub fn low_rank_cutoff(k: usize) -> usize {
 }
 
 /// The fixed side whitened for the kernel's low-rank solve: `hw` (a copy of
-/// the fixed factors `F`, the low-rank path's only extra memory) and how it
-/// was whitened.
+/// the fixed factors `F`, the low-rank path's only extra memory; empty for
+/// [`Basis::Diagonal`], which reads `F` itself) and how it was whitened.
 struct Whitening<T> {
     basis: Basis<T>,
     hw: Vec<T>,
+}
+
+impl<T> Whitening<T> {
+    /// The rows the low-rank solve reads: the copy, or `fixed` itself.
+    fn rows<'a>(&'a self, fixed: &'a [T]) -> &'a [T] {
+        match self.basis {
+            Basis::Diagonal { .. } => fixed,
+            _ => &self.hw,
+        }
+    }
 }
 
 /// How a [`Whitening`] was made.
@@ -113,6 +123,9 @@ enum Basis<T> {
     /// A `λ` per row ([`wmf_kernel::solve_row_low_rank_eigen`]):
     /// `G0 = Q diag(e) Qᵀ`, `hw = F Q`.
     Eigen { q: Vec<T>, e: Vec<T> },
+    /// A `λ` per row with `F` in its Gramian's eigenbasis already (`G0 =
+    /// diag(e)`, see [`EigenBasis`]; [`EigenWhitened::diagonal`]): no copy.
+    Diagonal { e: Vec<T> },
 }
 
 /// The low-rank solve a half-iteration's short rows go to.
@@ -140,6 +153,9 @@ impl<T> Drop for Whitening<T> {
     /// a heap fragmented by this one: at 50k users, k = 128 that grew the
     /// peak RSS from 108 to 140 MiB over eight iterations.
     fn drop(&mut self) {
+        if self.hw.is_empty() {
+            return;
+        }
         drop(std::mem::take(&mut self.hw));
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim only returns free heap pages to the system.
@@ -213,23 +229,37 @@ fn whiten<T: Float>(fixed: &[T], k: usize, g0: &[T], lambda: T) -> Option<Whiten
 /// [`Whitening`] of `fixed` in the eigenbasis of `G0` for rows with their
 /// own `λ >= min_lambda`: `G0 = Q diag(e) Qᵀ` by LAPACK (`syevd`, in `f64`,
 /// from `G0`'s lower triangle), `F Q` by BLAS `gemm` in parallel blocks of
-/// rows. `None` when some `e + min_lambda` is not comfortably positive
-/// (every row then goes to the normal equations) or LAPACK fails.
+/// rows; or, when `G0` is `diagonal` (`F` in its eigenbasis already, see
+/// [`EigenBasis`]), `e` = its diagonal and no copy. `None` when some `e +
+/// min_lambda` is not comfortably positive (every row then goes to the
+/// normal equations) or LAPACK fails.
 fn whiten_eigen<T: Float>(
     fixed: &[T],
     k: usize,
     g0: &[T],
+    diagonal: bool,
     min_lambda: f64,
 ) -> Option<Whitening<T>> {
-    let (e, q) = gramian_eigen(g0, k)?;
     // The smallest `e + λ` sets the conditioning of the whitening; rounding
     // can leave `e` slightly negative for a singular `G0`.
-    let scale = e
-        .iter()
-        .fold(0.0f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
-    let floor = e.iter().fold(f64::INFINITY, |m, &v| m.min(v)) + min_lambda;
-    if floor.is_nan() || floor <= 1e-6 * scale {
+    let conditioned = |e: &[f64]| {
+        let scale = e
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        let floor = e.iter().fold(f64::INFINITY, |m, &v| m.min(v)) + min_lambda;
+        !floor.is_nan() && floor > 1e-6 * scale
+    };
+    if diagonal && g0.len() >= k * k {
+        let e: Vec<T> = (0..k).map(|i| g0[i * k + i]).collect();
+        let e64: Vec<f64> = e.iter().map(|v| v.to_f64()).collect();
+        return conditioned(&e64).then_some(Whitening {
+            basis: Basis::Diagonal { e },
+            hw: Vec::new(),
+        });
+    }
+    let (e, q) = gramian_eigen(g0, k)?;
+    if !conditioned(&e) {
         return None;
     }
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
@@ -273,28 +303,35 @@ fn times_q<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
     }
 }
 
-/// Which CG halves [`Als`] solves in the eigenbasis of the fixed side's
-/// Gramian (see [`rotate_to_eigenbasis`]).
+/// Which full halves [`Als`] solves in the eigenbasis of the fixed side's
+/// Gramian (see [`rotate_to_eigenbasis`]): CG halves (both sides move: the
+/// solved rows are CG's starting points) and Cholesky halves whose rows
+/// have their own `λ` (only the fixed side moves: every solved row is
+/// overwritten).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CgBasis {
-    /// Full CG halves at `k >= 64` that solve at least as many rows as
-    /// the fixed side has ([`CgBasis::rotates`]).
+pub enum EigenBasis {
+    /// Where it was measured to pay ([`EigenBasis::rotates`]): CG halves at
+    /// `k >= 64` that solve at least as many rows as the fixed side has;
+    /// Cholesky halves with a `λ` per row whose short rows take the
+    /// low-rank solve.
     Auto,
     /// Never: the factors keep the basis they have.
     AsIs,
-    /// Every full CG half whose rows share one Gramian.
+    /// Every full CG half whose rows share one Gramian, and every Cholesky
+    /// half with a `λ` per row whose short rows can take the low-rank
+    /// solve.
     Eigen,
 }
 
-impl CgBasis {
-    /// This process's default: [`CgBasis::Auto`], or what `WMF_CG_BASIS`
+impl EigenBasis {
+    /// This process's default: [`EigenBasis::Auto`], or what `WMF_EIGENBASIS`
     /// (`auto`, `as-is`, `eigen`; for benchmarks) says, read once.
     pub fn from_env() -> Self {
-        static BASIS: std::sync::OnceLock<CgBasis> = std::sync::OnceLock::new();
-        *BASIS.get_or_init(|| match std::env::var("WMF_CG_BASIS").as_deref() {
-            Ok("as-is") => CgBasis::AsIs,
-            Ok("eigen") => CgBasis::Eigen,
-            _ => CgBasis::Auto,
+        static BASIS: std::sync::OnceLock<EigenBasis> = std::sync::OnceLock::new();
+        *BASIS.get_or_init(|| match std::env::var("WMF_EIGENBASIS").as_deref() {
+            Ok("as-is") => EigenBasis::AsIs,
+            Ok("eigen") => EigenBasis::Eigen,
+            _ => EigenBasis::Auto,
         })
     }
 
@@ -310,12 +347,38 @@ impl CgBasis {
     /// 64`. At 50k users x 20k items the user half gained 9-15% at k =
     /// 128 and 3-7% at k = 64, the item half (20k against 50k) broke even;
     /// at k = 16 and 32 both halves were 1-4% slower.
-    pub fn rotates(self, solver: Solver, solved: usize, fixed: usize, k: usize) -> bool {
-        let cg = matches!(solver, Solver::Cg { .. });
-        match self {
-            CgBasis::AsIs => false,
-            CgBasis::Eigen => cg,
-            CgBasis::Auto => cg && k >= 64 && solved >= fixed && solved > 0,
+    ///
+    /// A Cholesky half (`per_row_lambda`: the rows have their own `λ`)
+    /// rotates only its fixed side, `fixed k²` multiply-adds: what the
+    /// low-rank solve's copy `F Q` cost before, now in place, and each
+    /// short row saves rotating its solution back (`x = Q (s ⊙ y)`, `k²`
+    /// multiply-adds in `k` dots). It rotates whenever that solve runs
+    /// ([`low_rank_kind`]'s rule on all the side's rows; with one `λ` the
+    /// low-rank solve whitens with a Cholesky factor and nothing rotates).
+    pub fn rotates(
+        self,
+        solver: Solver,
+        per_row_lambda: bool,
+        solved: usize,
+        fixed: usize,
+        k: usize,
+    ) -> bool {
+        match solver {
+            Solver::Cg { .. } => match self {
+                EigenBasis::AsIs => false,
+                EigenBasis::Eigen => true,
+                EigenBasis::Auto => k >= 64 && solved >= fixed && solved > 0,
+            },
+            Solver::Cholesky => {
+                let low_rank = low_rank_cutoff(k) > 0 && solved > 0;
+                let worth_it = solved.saturating_mul(k) >= fixed.saturating_mul(3);
+                match self {
+                    EigenBasis::AsIs => false,
+                    EigenBasis::Eigen => per_row_lambda && low_rank,
+                    EigenBasis::Auto => per_row_lambda && low_rank && worth_it,
+                }
+            }
+            _ => false,
         }
     }
 }
@@ -393,30 +456,36 @@ pub fn rotate_to_eigenbasis<T: Float>(
 /// (BENCHMARKS.md, batch 22).
 pub const ROTATION_BLOCK: usize = 64;
 
-/// A full CG half in the eigenbasis when `basis` says so
-/// ([`CgBasis::rotates`] on the counts of `solved` and `fixed` and `g0`'s
-/// `k`): [`rotate_to_eigenbasis`] of all of `fixed` and the rows
-/// `solved_rows` of `solved` by `g0`, the fixed side's Gramian. Returns
-/// the Gramian to solve with and whether the sides moved: `(diag(e),
-/// true)`, or `(g0, false)` when the rule says no, a side is not
-/// row-major or LAPACK failed (nothing rotated). The single process turns
-/// every solved row; a rank of the distributed trainer its own, widened to
-/// the same blocks.
+/// A full half in the eigenbasis when `basis` says so
+/// ([`EigenBasis::rotates`] on `solver`, `per_row_lambda`, the counts of
+/// `solved` and `fixed` and `g0`'s `k`): [`rotate_to_eigenbasis`] of all
+/// of `fixed` and, for CG, the rows `solved_rows` of `solved` by `g0`, the
+/// fixed side's Gramian. Returns the Gramian to solve with and whether the
+/// sides moved: `(diag(e), true)`, or `(g0, false)` when the rule says
+/// no, a side is not row-major or LAPACK failed (nothing rotated). The
+/// single process turns every solved row; a rank of the distributed
+/// trainer its own, widened to the same blocks.
 ///
 /// # Errors
 /// None in practice (`diag(e)` is `k x k`).
 pub(crate) fn eigenbasis_half<T: Float>(
-    basis: CgBasis,
+    basis: EigenBasis,
     solver: Solver,
+    per_row_lambda: bool,
     g0: Array2<T>,
     fixed: &mut Array2<T>,
     solved: &mut Array2<T>,
     solved_rows: std::ops::Range<usize>,
 ) -> Result<(Array2<T>, bool)> {
     let k = g0.nrows();
-    if !basis.rotates(solver, solved.nrows(), fixed.nrows(), k) {
+    if !basis.rotates(solver, per_row_lambda, solved.nrows(), fixed.nrows(), k) {
         return Ok((g0, false));
     }
+    // A Cholesky half overwrites every solved row without reading it.
+    let solved_rows = match solver {
+        Solver::Cg { .. } => solved_rows,
+        _ => 0..0,
+    };
     let solved = solved
         .as_slice_mut()
         .and_then(|s| s.get_mut(solved_rows.start * k..solved_rows.end * k));
@@ -1875,16 +1944,18 @@ pub fn solve_side<T: Float>(
                 .iter()
                 .map(|l| l.to_f64())
                 .fold(f64::INFINITY, f64::min);
-            whiten_eigen(fixed_slice, k, g0, min_lambda)
+            let diagonal = shared.is_some_and(|s| s.gramian_is_diagonal());
+            whiten_eigen(fixed_slice, k, g0, diagonal, min_lambda)
         }
         _ => None,
     };
     let low_rank = match (&whitened, fixed) {
         (Some(w), FixedSide::Shared { c0, .. }) => Some(
-            Factors::new(&w.hw, nf, k)
+            Factors::new(w.rows(fixed_slice), nf, k)
                 .and_then(|f| match &w.basis {
                     Basis::Cholesky(l) => Whitened::new(f, l, c0).map(LowRank::Shared),
                     Basis::Eigen { q, e } => EigenWhitened::new(f, q, e, c0).map(LowRank::PerRow),
+                    Basis::Diagonal { e } => EigenWhitened::diagonal(f, e, c0).map(LowRank::PerRow),
                 })
                 .map_err(|e| {
                     Error::kernel(format!("whitening the {} factors", other(names.what)), e)
@@ -1941,7 +2012,7 @@ pub fn solve_side<T: Float>(
             if let (Solver::Cholesky, Some(w)) = (solver, low_rank) {
                 let per_task = rows_per_task(nrows);
                 let group_max = low_rank_group_max(k);
-                let hw = whitened.as_ref().map(|w| &w.hw[..]);
+                let hw = whitened.as_ref().map(|w| w.rows(fixed_slice));
                 done.resize(nrows, false);
                 // One task per `per_task` rows (rayon's own leaves would be
                 // a quarter of the side, see `rows_per_task`); the tasks'
@@ -1981,7 +2052,9 @@ pub fn solve_side<T: Float>(
                             // row
                             let next = (i + 1..nrows).find(|&j| !is_done(j)).unwrap_or(nrows);
                             let src = match &whitened {
-                                Some(w) if side.row(next).len() <= low_rank_cutoff(k) => &w.hw[..],
+                                Some(w) if side.row(next).len() <= low_rank_cutoff(k) => {
+                                    w.rows(fixed_slice)
+                                }
                                 _ => fac.as_slice(),
                             };
                             prefetch_rows(src, k, side, next..next + 1);
@@ -2160,7 +2233,7 @@ pub struct Als<T> {
     user_ids: Option<IdMap>,
     item_ids: Option<IdMap>,
     loss_every: usize,
-    cg_basis: CgBasis,
+    eigen_basis: EigenBasis,
     pool: rayon::ThreadPool,
 }
 
@@ -2224,7 +2297,7 @@ impl<T: Float> Als<T> {
             user_ids: None,
             item_ids: None,
             loss_every: 1,
-            cg_basis: CgBasis::from_env(),
+            eigen_basis: EigenBasis::from_env(),
             pool,
         })
     }
@@ -2244,11 +2317,11 @@ impl<T: Float> Als<T> {
     }
 
     /// Which full CG halves rotate both sides into the eigenbasis of the
-    /// fixed side's Gramian first ([`CgBasis`]; default
-    /// [`CgBasis::from_env`]). The model `W Hᵀ` is the same to rounding
+    /// fixed side's Gramian first ([`EigenBasis`]; default
+    /// [`EigenBasis::from_env`]). The model `W Hᵀ` is the same to rounding
     /// either way; the factors' basis differs.
-    pub fn with_cg_basis(mut self, basis: CgBasis) -> Self {
-        self.cg_basis = basis;
+    pub fn with_eigen_basis(mut self, basis: EigenBasis) -> Self {
+        self.eigen_basis = basis;
         self
     }
 
@@ -2271,14 +2344,15 @@ impl<T: Float> Als<T> {
             config,
             user_ids,
             pool,
-            cg_basis,
+            eigen_basis,
             ..
         } = self;
         pool.install(|| {
             let mut g0 = problem.item_gramian(h.view())?;
             if select.is_none() {
                 let all = 0..w.nrows();
-                (g0, _) = eigenbasis_half(*cg_basis, config.solver, g0, h, w, all)?;
+                let per_row = config.lambda_per_row();
+                (g0, _) = eigenbasis_half(*eigen_basis, config.solver, per_row, g0, h, w, all)?;
             }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
@@ -2313,7 +2387,7 @@ impl<T: Float> Als<T> {
             config,
             item_ids,
             pool,
-            cg_basis,
+            eigen_basis,
             ..
         } = self;
         pool.install(|| {
@@ -2326,7 +2400,9 @@ impl<T: Float> Als<T> {
                     let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
                     if select.is_none() {
                         let all = 0..h.nrows();
-                        (g, _) = eigenbasis_half(*cg_basis, config.solver, g, w, h, all)?;
+                        let per_row = config.lambda_per_row();
+                        (g, _) =
+                            eigenbasis_half(*eigen_basis, config.solver, per_row, g, w, h, all)?;
                     }
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),

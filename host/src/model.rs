@@ -161,6 +161,14 @@ impl Solver {
     }
 }
 
+impl TrainConfig {
+    /// Whether rows may have different `λ`s: a non-zero `lambda` scaled by
+    /// each row's count ([`RegScaling::Frequency`] with `nu != 0`).
+    pub fn lambda_per_row(&self) -> bool {
+        self.lambda != 0.0 && matches!(self.reg_scaling, RegScaling::Frequency { nu } if nu != 0.0)
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {

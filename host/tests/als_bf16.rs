@@ -11,7 +11,7 @@ mod common;
 
 use common::{cg_config, gathering_values, random_values};
 use ndarray::Array2;
-use wmf_host::als::{Als, CG_TOL, CgBasis, Problem};
+use wmf_host::als::{Als, CG_TOL, EigenBasis, Problem};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
 use wmf_host::ids::IdMap;
 use wmf_host::{BaselineWeight, CgRows, RegScaling, Solver};
@@ -81,7 +81,7 @@ fn every_bf16_row_solve_equals_the_kernel_over_the_encoded_side() {
         // the factors' own basis (the eigenbasis: als_eigenbasis.rs)
         let mut als = Als::<f32>::new(&values, &cg_config(CgRows::Bf16, baseline, 2))
             .unwrap()
-            .with_cg_basis(CgBasis::AsIs);
+            .with_eigen_basis(EigenBasis::AsIs);
         als.iterate().unwrap();
 
         // The user half: one Gramian of H shared by every row.

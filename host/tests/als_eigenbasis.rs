@@ -1,22 +1,26 @@
-//! CG halves in the eigenbasis of the fixed side's Gramian
-//! (`wmf_host::als::CgBasis`): the host rotates both sides by `G0`'s
-//! eigenvectors and the kernel solves with the diagonal Gramian. Every row
-//! equals the kernel's `solve_row_cg` over the rotated side, bit for bit (in
-//! place, gathered, the last partial group, `f32` and bfloat16 rows); the
-//! trained model is the unrotated one's to rounding while its factors are
-//! in another basis; the result does not depend on the thread count; a
-//! partial half rotates nothing; and `CgBasis::Auto` rotates only halves
-//! that solve at least as many rows as the fixed side has.
+//! Halves in the eigenbasis of the fixed side's Gramian
+//! (`wmf_host::als::EigenBasis`): the host rotates by `G0`'s eigenvectors
+//! (CG: both sides; Cholesky with a `λ` per row: the fixed side) and the
+//! kernel solves with the diagonal Gramian. Every CG row equals the
+//! kernel's `solve_row_cg` over the rotated side, bit for bit (in place,
+//! gathered, the last partial group, `f32` and bfloat16 rows); every
+//! Cholesky row equals the kernel's low-rank solve with
+//! `EigenWhitened::diagonal` (short rows) or `solve_row_cholesky` (long
+//! rows) over the rotated side, bit for bit; the trained model is the
+//! unrotated one's to rounding while its factors are in another basis; the
+//! result does not depend on the thread count; a partial half rotates
+//! nothing; and `EigenBasis::Auto` rotates only the halves its rule names.
 
 mod common;
 
 use common::{cg_config, gathering_values, random_values};
 use ndarray::Array2;
-use wmf_host::als::{Als, CG_TOL, CgBasis, rotate_to_eigenbasis};
+use wmf_host::als::{Als, CG_TOL, EigenBasis, low_rank_cutoff, rotate_to_eigenbasis};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
-use wmf_host::{BaselineWeight, CgRows, Solver};
+use wmf_host::{Arith, BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
 use wmf_kernel::{
-    Baseline, Bf16Factors, CgParams, Factors, Fused, Items, PortableFold, Row, encode_bf16,
+    Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Fused, Items, PortableFold, Row,
+    encode_bf16,
 };
 
 const K: usize = common::CG_K;
@@ -71,7 +75,7 @@ fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
         let cfg = cg_config(rows, BaselineWeight::Uniform { c0: 0.5 }, 2);
         let mut als = Als::<f32>::new(&values, &cfg)
             .unwrap()
-            .with_cg_basis(CgBasis::Eigen);
+            .with_eigen_basis(EigenBasis::Eigen);
         als.iterate().unwrap();
 
         // The user half: H's Gramian, both sides rotated by its eigenvectors.
@@ -169,8 +173,8 @@ fn the_rotated_training_is_the_same_model_in_another_basis() {
             BaselineWeight::Popularity { c0: 5.0, beta: 0.4 },
         ] {
             let cfg = cg_config(rows, baseline, 2);
-            let mut runs = [CgBasis::AsIs, CgBasis::Eigen, CgBasis::Auto]
-                .map(|b| Als::<f32>::new(&values, &cfg).unwrap().with_cg_basis(b));
+            let mut runs = [EigenBasis::AsIs, EigenBasis::Eigen, EigenBasis::Auto]
+                .map(|b| Als::<f32>::new(&values, &cfg).unwrap().with_eigen_basis(b));
             for it in 0..6 {
                 let losses = runs.each_mut().map(|als| {
                     als.iterate().unwrap();
@@ -228,7 +232,7 @@ fn the_rotation_does_not_depend_on_the_thread_count() {
         let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, threads);
         let mut als = Als::<f32>::new(&values, &cfg)
             .unwrap()
-            .with_cg_basis(CgBasis::Eigen);
+            .with_eigen_basis(EigenBasis::Eigen);
         for _ in 0..3 {
             als.iterate().unwrap();
         }
@@ -244,7 +248,7 @@ fn a_partial_half_rotates_nothing() {
     let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, 2);
     let mut als = Als::<f32>::new(&values, &cfg)
         .unwrap()
-        .with_cg_basis(CgBasis::Eigen);
+        .with_eigen_basis(EigenBasis::Eigen);
     als.iterate().unwrap();
     let (w, h) = (als.w.clone(), als.h.clone());
     als.user_half(Some(&[0, 5])).unwrap();
@@ -256,21 +260,167 @@ fn a_partial_half_rotates_nothing() {
 }
 
 #[test]
-fn auto_rotates_halves_that_solve_at_least_the_fixed_rows_at_k_64_and_up() {
+fn auto_rotates_cg_halves_that_solve_at_least_the_fixed_rows_at_k_64_and_up() {
     let cg = Solver::cg(3);
-    assert!(CgBasis::Auto.rotates(cg, 50_000, 20_000, 64));
-    assert!(CgBasis::Auto.rotates(cg, 20_000, 20_000, 128));
-    assert!(!CgBasis::Auto.rotates(cg, 20_000, 50_000, 128));
-    assert!(!CgBasis::Auto.rotates(cg, 50_000, 20_000, 32));
-    assert!(!CgBasis::Auto.rotates(cg, 0, 0, 64));
-    assert!(!CgBasis::AsIs.rotates(cg, 50_000, 20_000, 128));
-    assert!(CgBasis::Eigen.rotates(cg, 20_000, 50_000, 8));
-    for other in [Solver::Cholesky, Solver::Eals { sweeps: 1 }] {
-        for basis in [CgBasis::Auto, CgBasis::AsIs, CgBasis::Eigen] {
+    for per_row in [false, true] {
+        assert!(EigenBasis::Auto.rotates(cg, per_row, 50_000, 20_000, 64));
+        assert!(EigenBasis::Auto.rotates(cg, per_row, 20_000, 20_000, 128));
+        assert!(!EigenBasis::Auto.rotates(cg, per_row, 20_000, 50_000, 128));
+        assert!(!EigenBasis::Auto.rotates(cg, per_row, 50_000, 20_000, 32));
+        assert!(!EigenBasis::Auto.rotates(cg, per_row, 0, 0, 64));
+        assert!(!EigenBasis::AsIs.rotates(cg, per_row, 50_000, 20_000, 128));
+        assert!(EigenBasis::Eigen.rotates(cg, per_row, 20_000, 50_000, 8));
+        for basis in [EigenBasis::Auto, EigenBasis::AsIs, EigenBasis::Eigen] {
+            let eals = Solver::Eals { sweeps: 1 };
             assert!(
-                !basis.rotates(other, 50_000, 20_000, 128),
-                "{other:?} {basis:?}"
+                !basis.rotates(eals, per_row, 50_000, 20_000, 128),
+                "{basis:?}"
             );
         }
+    }
+}
+
+#[test]
+fn cholesky_halves_rotate_with_a_lambda_per_row_when_the_low_rank_solve_runs() {
+    let ch = Solver::Cholesky;
+    for basis in [EigenBasis::Auto, EigenBasis::Eigen] {
+        // at every rank, either side larger
+        assert!(basis.rotates(ch, true, 50_000, 20_000, 64), "{basis:?}");
+        assert!(basis.rotates(ch, true, 20_000, 50_000, 128), "{basis:?}");
+        assert!(basis.rotates(ch, true, 300, 120, 8), "{basis:?}");
+        // one λ: whitened by a Cholesky factor, nothing rotates
+        assert!(!basis.rotates(ch, false, 50_000, 20_000, 64), "{basis:?}");
+        assert!(!basis.rotates(ch, true, 0, 20_000, 64), "{basis:?}");
+    }
+    // a handful of rows against a large side: not worth the rotation
+    assert!(!EigenBasis::Auto.rotates(ch, true, 10, 20_000, 64));
+    assert!(EigenBasis::Eigen.rotates(ch, true, 10, 20_000, 64));
+    assert!(!EigenBasis::AsIs.rotates(ch, true, 50_000, 20_000, 64));
+}
+
+/// The Cholesky training of the tests below: λ 0.3 frequency-scaled (ν =
+/// 0.5), linear confidence α = 2, `c0` 1, seed 4.
+fn cholesky_config(k: usize, arith: Arith, threads: usize) -> TrainConfig {
+    TrainConfig {
+        k,
+        iterations: 1,
+        lambda: 0.3,
+        reg_scaling: RegScaling::Frequency { nu: 0.5 },
+        confidence: Confidence::Linear { alpha: 2.0 },
+        baseline: BaselineWeight::Uniform { c0: 1.0 },
+        solver: Solver::Cholesky,
+        seed: 4,
+        threads,
+        arith,
+    }
+}
+
+#[test]
+fn every_rotated_cholesky_row_equals_the_kernel_over_the_rotated_side() {
+    // users of about 13 cells (4-25: both sides of the cutoff of 16 at
+    // k = 32), items of about 105 (all long)
+    let values = random_values(700, 90, 0.15, 17);
+    let k = 32;
+    for arith in [Arith::Separate, Arith::Fused] {
+        let cfg = cholesky_config(k, arith, 2);
+        let mut als = Als::<f32>::new(&values, &cfg).unwrap();
+        als.iterate().unwrap();
+        let (mut w, mut h) = (als.w.clone(), als.h.clone());
+        als.user_half(None).unwrap();
+        let p = &als.problem;
+        // only the fixed side turns
+        let g0 = p.item_gramian(h.view()).unwrap();
+        let d = rotate_to_eigenbasis(
+            g0.as_slice().unwrap(),
+            k,
+            h.as_slice_mut().unwrap(),
+            &mut [],
+        )
+        .unwrap();
+        assert_eq!(
+            bits(&als.h),
+            bits(&h),
+            "{arith:?}: the fixed side's rotation"
+        );
+        let e: Vec<f32> = (0..k).map(|i| d[i * k + i]).collect();
+        let fac = Factors::new(h.as_slice().unwrap(), h.nrows(), k).unwrap();
+        let c0 = p.item_baseline();
+        let whitened = EigenWhitened::diagonal(fac, &e, c0).unwrap();
+        let items = Items::new(fac, &d, c0).unwrap();
+        assert!(items.gramian_is_diagonal());
+        let (mut short, mut long) = (0, 0);
+        for u in 0..p.m() {
+            let row = p.users.row(u);
+            let lam = p.user_lambda[u];
+            let x = w.row_mut(u).into_slice().unwrap();
+            let mut scratch = vec![0f32; wmf_kernel::low_rank_scratch_len(row.len(), k)];
+            let mut a = vec![0f32; k * k];
+            let solved_short = row.len() <= low_rank_cutoff(k)
+                && match arith {
+                    Arith::Separate => {
+                        wmf_kernel::solve_row_low_rank_eigen(&whitened, &row, lam, &mut scratch, x)
+                    }
+                    Arith::Fused => wmf_kernel::solve_row_low_rank_eigen_folded(
+                        &whitened,
+                        &row,
+                        lam,
+                        &mut scratch,
+                        x,
+                        Fused(PortableFold),
+                    ),
+                }
+                .unwrap();
+            if solved_short {
+                short += 1;
+            } else {
+                long += 1;
+                match arith {
+                    Arith::Separate => wmf_kernel::solve_row_cholesky(&items, &row, lam, &mut a, x),
+                    Arith::Fused => wmf_kernel::solve_row_cholesky_folded(
+                        &items,
+                        &row,
+                        lam,
+                        &mut a,
+                        x,
+                        Fused(PortableFold),
+                    ),
+                }
+                .unwrap();
+            }
+        }
+        assert!(
+            short >= 100 && long >= 100,
+            "{short} short, {long} long rows"
+        );
+        assert_eq!(bits(&als.w), bits(&w), "{arith:?}: the user rows");
+    }
+}
+
+#[test]
+fn the_rotated_cholesky_training_is_the_same_model_in_another_basis() {
+    let values = random_values(700, 90, 0.15, 17);
+    for (k, threads) in [(32, 2), (64, 1)] {
+        let cfg = cholesky_config(k, Arith::Fused, threads);
+        let mut runs = [EigenBasis::AsIs, EigenBasis::Auto]
+            .map(|b| Als::<f32>::new(&values, &cfg).unwrap().with_eigen_basis(b));
+        for it in 0..5 {
+            let losses = runs.each_mut().map(|als| {
+                als.iterate().unwrap();
+                als.loss().unwrap()
+            });
+            let rel = (losses[1] - losses[0]).abs() / losses[0];
+            assert!(rel < 1e-5, "k = {k} iteration {it}: {losses:?}");
+        }
+        let plain = scores(&runs[0]);
+        let scale = plain.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = (&scores(&runs[1]) - &plain)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(diff <= 1e-4 * scale, "k = {k}: W Hᵀ differs by {diff}");
+        let moved = (&runs[1].h - &runs[0].h)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let size = runs[0].h.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(moved > 0.1 * size, "k = {k}: H did not move ({moved})");
     }
 }

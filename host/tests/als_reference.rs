@@ -5,7 +5,7 @@ mod common;
 
 use common::{dense_solve, random_values};
 use ndarray::Array2;
-use wmf_host::als::{Als, CgBasis, Problem, init_factors};
+use wmf_host::als::{Als, EigenBasis, Problem, init_factors};
 use wmf_host::{Arith, BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
 use wmf_kernel::{Fused, PortableFold};
 
@@ -138,7 +138,7 @@ fn host_row_solves_equal_direct_kernel_calls() {
             // (als_eigenbasis.rs)
             let mut als = Als::<f32>::new(&values, &cfg)
                 .unwrap()
-                .with_cg_basis(CgBasis::AsIs);
+                .with_eigen_basis(EigenBasis::AsIs);
             als.iterate().unwrap();
             let (w_before, h) = (als.w.clone(), als.h.clone());
             als.user_half(None).unwrap();

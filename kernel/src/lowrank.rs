@@ -51,8 +51,12 @@
 //! and everything between (`V`, `b̂`, `S`, `w`, `y`) is as above. The
 //! rotated rows `Qᵀ h_j` (`H Q`) are computed once per half-iteration for
 //! every row; a row only scales its own `n` of them by `s_u` (`n k`
-//! multiplies) and rotates its `y` back (`k²`). [`EigenWhitened`] holds
-//! `H Q`, `Q` and `e`; [`solve_row_low_rank_eigen`],
+//! multiplies) and rotates its `y` back (`k²`). A caller that keeps its
+//! fixed side in the eigenbasis (rotating `H ← H Q` once leaves every
+//! prediction and every `|x|²`, so the objective, unchanged, and the
+//! solutions come out in the same coordinates) has `G0 = diag(e)`, `Q = I`,
+//! and no rotation at all: `x = s_u ⊙ y` ([`EigenWhitened::diagonal`]).
+//! [`EigenWhitened`] holds `H Q`, `Q` and `e`; [`solve_row_low_rank_eigen`],
 //! [`low_rank_gathered_eigen`] and [`low_rank_finish_eigen`] take the row's
 //! `λ_u`. A row whose `e + λ_u` is not positive everywhere
 //! ([`Error::NotPositiveDefinite`], `pivot` = the eigenvalue's index) has no
@@ -121,7 +125,8 @@ impl<'a, T: Real> Whitened<'a, T> {
 #[derive(Debug, Clone, Copy)]
 pub struct EigenWhitened<'a, T> {
     h: Factors<'a, T>,
-    q: &'a [T],
+    /// `None`: `H` is in its Gramian's eigenbasis already (`Q = I`).
+    q: Option<&'a [T]>,
     e: &'a [T],
     c0: Baseline<'a, T>,
 }
@@ -145,7 +150,51 @@ impl<'a, T: Real> EigenWhitened<'a, T> {
         check::finite(q, "q")?;
         check::finite(e, "e")?;
         c0.validate(hq.n())?;
-        Ok(Self { h: hq, q, e, c0 })
+        Ok(Self {
+            h: hq,
+            q: Some(q),
+            e,
+            c0,
+        })
+    }
+
+    /// The fixed side already in the eigenbasis of its Gramian: `G0 =
+    /// diag(e)`, so `Q = I`. The rows of `h` are used as they are and a
+    /// row's solution is in the same coordinates: `x = s ⊙ y`, `k`
+    /// multiplies where [`EigenWhitened::new`] rotates back with `k²`
+    /// multiply-adds. A host that rotates its fixed side once per
+    /// half-iteration (`H ← H Q`, which leaves every prediction and every
+    /// `|x|²` unchanged) solves every row this way.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `e` is not `k` or a per-item `c0` not
+    /// `n` long; [`Error::NonFinite`] for `e`; [`Error::Negative`] /
+    /// [`Error::NonFinite`] for `c0`.
+    ///
+    /// ```
+    /// use wmf_kernel::{Baseline, EigenWhitened, Factors, Row};
+    /// // H in the eigenbasis: G0 = Hᵀ H = diag(2, 1), λ = 1
+    /// let h = [1.0f64, 0.0, 1.0, 0.0, 0.0, 1.0];
+    /// let w = EigenWhitened::diagonal(
+    ///     Factors::new(&h, 3, 2).unwrap(),
+    ///     &[2.0, 1.0],
+    ///     Baseline::Uniform(1.0),
+    /// )
+    /// .unwrap();
+    /// // one cell, item 2 with c = 3, x = 1: (G0 + λ I + 2 h hᵀ) x = 3 h
+    /// let row = Row::new(&[2], &[3.0], None);
+    /// let mut scratch = [0.0; 64];
+    /// let mut x = [0.0; 2];
+    /// assert!(wmf_kernel::solve_row_low_rank_eigen(&w, &row, 1.0, &mut scratch, &mut x).unwrap());
+    /// // diag(3, 4) x = (0, 3)
+    /// assert_eq!(x[0], 0.0);
+    /// assert!((x[1] - 0.75).abs() < 1e-12);
+    /// ```
+    pub fn diagonal(h: Factors<'a, T>, e: &'a [T], c0: Baseline<'a, T>) -> Result<Self> {
+        check::len(e, h.k(), "e")?;
+        check::finite(e, "e")?;
+        c0.validate(h.n())?;
+        Ok(Self { h, q: None, e, c0 })
     }
 
     /// Number of fixed-side rows `n`.
@@ -980,7 +1029,8 @@ pub fn low_rank_gathered_eigen<T: Real>(
 }
 
 /// [`low_rank_finish`] in the eigenbasis: the capacitance solve, then
-/// `x = Q (s ⊙ y)`. O(n³/6 + n k + k²).
+/// `x = Q (s ⊙ y)` (`x = s ⊙ y` for [`EigenWhitened::diagonal`]).
+/// O(n³/6 + n k + k²).
 ///
 /// # Errors
 /// As [`low_rank_finish`], and those of `lambda` as in
@@ -1001,8 +1051,9 @@ pub fn low_rank_finish_eigen<T: Real>(
 }
 
 /// The end of [`low_rank_finish_eigen`], after the capacitance solve:
-/// `x = Q (s ⊙ y)` from `y` in `b_hat` (overwritten) and the row's scaling
-/// `sc` (`k`), `x` written only when finite.
+/// `x = Q (s ⊙ y)` (or `s ⊙ y` without `Q`) from `y` in `b_hat`
+/// (overwritten) and the row's scaling `sc` (`k`), `x` written only when
+/// finite.
 #[inline(always)]
 fn finish_eigen<T: Real>(
     w: &EigenWhitened<'_, T>,
@@ -1014,10 +1065,16 @@ fn finish_eigen<T: Real>(
     for (bv, sv) in b_hat.iter_mut().zip(sc) {
         *bv *= *sv;
     }
+    let Some(q) = w.q else {
+        // already in the eigenbasis: x = z
+        check::result(b_hat, "x")?;
+        x.copy_from_slice(b_hat);
+        return Ok(());
+    };
     // x_r = Σ_c Q[r][c] z_c: one dot per row of Q
     let mut out = [T::ZERO; MAX_K];
     let out = &mut out[..k];
-    for (o, qr) in out.iter_mut().zip(w.q.chunks_exact(k)) {
+    for (o, qr) in out.iter_mut().zip(q.chunks_exact(k)) {
         *o = dot(qr, b_hat);
     }
     check::result(out, "x")?;

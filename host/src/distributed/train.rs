@@ -32,7 +32,7 @@ use ndarray::{Array2, ArrayView2, s};
 use wmf_kernel::Baseline;
 
 use super::comm::Comm;
-use crate::als::{CgBasis, FixedSide, RowNames, Side, eigenbasis_half, solve_side};
+use crate::als::{EigenBasis, FixedSide, RowNames, Side, eigenbasis_half, solve_side};
 use crate::error::{Error, Result};
 use crate::gramian::{GramWeights, gram_blocks, gramian_block, sum_gramians};
 use crate::ids::IdMap;
@@ -132,7 +132,7 @@ pub struct DistAls<'c> {
     /// The configuration.
     pub config: TrainConfig,
     g0_cache: Option<Array2<f32>>,
-    cg_basis: CgBasis,
+    eigen_basis: EigenBasis,
     pool: rayon::ThreadPool,
 }
 
@@ -166,7 +166,7 @@ impl<'c> DistAls<'c> {
             h: h.as_standard_layout().into_owned(),
             config: config.clone(),
             g0_cache: None,
-            cg_basis: CgBasis::from_env(),
+            eigen_basis: EigenBasis::from_env(),
             pool,
         })
     }
@@ -246,11 +246,12 @@ impl<'c> DistAls<'c> {
         // (and a single-process run) decides alike; the Gramian, hence the
         // basis, is the same on every rank.
         let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
-        let (basis, solver) = (self.cg_basis, self.config.solver);
+        let (basis, solver) = (self.eigen_basis, self.config.solver);
+        let per_row = self.config.lambda_per_row();
         let (w, h) = (&mut self.w, &mut self.h);
         let (g0, moved) = self
             .pool
-            .install(|| eigenbasis_half(basis, solver, g0, h, w, rows))?;
+            .install(|| eigenbasis_half(basis, solver, per_row, g0, h, w, rows))?;
         if moved {
             self.g0_cache = None;
         }
@@ -283,12 +284,13 @@ impl<'c> DistAls<'c> {
         let mut g = gramian(self.comm, self.w.view(), weights)?;
         if self.c0_uniform.is_some() {
             let rows = rotated_rows(&self.items.ranges[me], self.h.nrows());
-            let (basis, solver) = (self.cg_basis, self.config.solver);
+            let (basis, solver) = (self.eigen_basis, self.config.solver);
+            let per_row = self.config.lambda_per_row();
             let (w, h) = (&mut self.w, &mut self.h);
             // H moves with W, if at all; the cache is dropped below anyway.
             (g, _) = self
                 .pool
-                .install(|| eigenbasis_half(basis, solver, g, w, h, rows))?;
+                .install(|| eigenbasis_half(basis, solver, per_row, g, w, h, rows))?;
         }
         let own_c0 = &self.c0[self.items.ranges[me].clone()];
         let fixed = match self.c0_uniform {

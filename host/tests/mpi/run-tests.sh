@@ -46,14 +46,14 @@ for solver in cg cholesky; do
     done
 done
 
-# 1a. CG in the eigenbasis of the fixed side's Gramian (WMF_CG_BASIS=eigen:
+# 1a. CG in the eigenbasis of the fixed side's Gramian (WMF_EIGENBASIS=eigen:
 # both halves; at k = 16 the default keeps the basis): every rank computes
 # the same Gramian,
 # hence the same rotation, and rotates its rows in the single process's
 # 64-row BLAS blocks, so P = 3 (rank boundaries at 1000 and 2000, inside
 # those blocks) gives the single-process model bit for bit.
-WMF_CG_BASIS=eigen train1 --solver cg -o "$T/single-eig.wmf" >"$T/log" 2>&1 || bad "single-process cg (eigenbasis)"
-if WMF_CG_BASIS=eigen trainP 3 "${IT[@]}" --solver cg -o "$T/d3-eig.wmf" >"$T/log" 2>&1; then
+WMF_EIGENBASIS=eigen train1 --solver cg -o "$T/single-eig.wmf" >"$T/log" 2>&1 || bad "single-process cg (eigenbasis)"
+if WMF_EIGENBASIS=eigen trainP 3 "${IT[@]}" --solver cg -o "$T/d3-eig.wmf" >"$T/log" 2>&1; then
     check "P=3 cg equals single-process bit for bit (eigenbasis)" "$W" diff-models "$T/d3-eig.wmf" "$T/single-eig.wmf" --tol 0
     check "P=3 cg in the eigenbasis is not the unrotated model" bash -c '! "$0" diff-models "$1" "$2" --tol 0' "$W" "$T/d3-eig.wmf" "$T/single-cg.wmf"
 else

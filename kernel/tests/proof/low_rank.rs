@@ -413,7 +413,10 @@ pub fn eigen(a: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Every row of `model`, each with its own λ, by the eigenbasis low-rank
-/// solve and by the normal equations; returns how many rows it took.
+/// solve and by the normal equations; returns how many rows it took. The
+/// same for the model rotated into the eigenbasis (`H Q`, `G0 = diag(e)`)
+/// through [`EigenWhitened::diagonal`], which also gives the values of
+/// [`EigenWhitened::new`] with `Q = I` there.
 fn agree_eigen<T: Real>(model: &Model<T>) -> usize {
     let (n, k) = (model.n, model.k);
     let (q, e) = eigen(&wide(&model.g0), k);
@@ -430,11 +433,40 @@ fn agree_eigen<T: Real>(model: &Model<T>) -> usize {
         crate::common::cast(&hq),
     );
     let w = EigenWhitened::new(Factors::new(&hq, n, k).unwrap(), &q, &e, model.baseline()).unwrap();
-    agree_by(
-        model,
-        |u| T::from_f64(0.05 + 0.4 * u as f64),
-        |row, lambda, scratch, x| solve_row_low_rank_eigen(&w, row, lambda, scratch, x),
-    )
+    let lambda_of = |u: usize| T::from_f64(0.05 + 0.4 * u as f64);
+    let taken = agree_by(model, lambda_of, |row, lambda, scratch, x| {
+        solve_row_low_rank_eigen(&w, row, lambda, scratch, x)
+    });
+    // The rotated model and its diagonal Gramian.
+    let mut rotated = model.clone();
+    rotated.h.clone_from(&hq);
+    rotated.g0 = vec![T::ZERO; k * k];
+    for (d, &ev) in e.iter().enumerate() {
+        rotated.g0[d * k + d] = ev;
+    }
+    let fac = Factors::new(&hq, n, k).unwrap();
+    let diagonal = EigenWhitened::diagonal(fac, &e, model.baseline()).unwrap();
+    let mut identity = vec![T::ZERO; k * k];
+    for d in 0..k {
+        identity[d * k + d] = T::ONE;
+    }
+    let by_identity = EigenWhitened::new(fac, &identity, &e, model.baseline()).unwrap();
+    let taken_rotated = agree_by(&rotated, lambda_of, |row, lambda, scratch, x| {
+        let took = solve_row_low_rank_eigen(&diagonal, row, lambda, scratch, x)?;
+        let mut y = vec![T::from_f64(7.0); k];
+        let mut scratch_q = vec![T::ZERO; scratch.len()];
+        assert_eq!(
+            solve_row_low_rank_eigen(&by_identity, row, lambda, &mut scratch_q, &mut y),
+            Ok(took)
+        );
+        assert!(
+            x.iter().zip(&y).all(|(a, b)| a == b),
+            "Q = I and the diagonal basis differ"
+        );
+        Ok(took)
+    });
+    assert_eq!(taken, taken_rotated);
+    taken
 }
 
 fn check_all_eigen<T: Real>() {
