@@ -76,7 +76,7 @@ use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::fold::{LaneFold, PortableFold};
 use crate::lanes::LANES;
-use crate::real::{Real, axpy, dot, dot_with, dot4_with, positive};
+use crate::real::{Real, axpy, dot, dot_with, dot4_with, dot4x4_with, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -494,7 +494,7 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
         return Ok(false);
     };
     let s = &mut s[..n * n];
-    gram_lower(&v[..n * k], n, k, s, fold);
+    gram_lower_blocked(&v[..n * k], n, k, s, fold);
     w.finish(&v[..n * k], n, s, lambda, b_hat, x)?;
     Ok(true)
 }
@@ -748,20 +748,67 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
 /// of a row of `S` at a time through [`crate::real::dot4_with`] (`v_a`
 /// read once for the four, the four lane folds by `fold`), each bit for bit
 /// the single [`dot`] (with a fused `fold`, [`crate::Fused`], every entry's
-/// multiply-adds fused); the strict upper triangle is not written.
+/// multiply-adds fused); the strict upper triangle is not written. The
+/// groups' form ([`solve_rows_low_rank_folded`]); [`gram_lower_blocked`]
+/// gives the same bits with fewer loads.
 #[inline(always)]
 fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
-    let row = |b: usize| &v[b * k..(b + 1) * k];
     for a in 0..n {
-        let (va, sa) = (row(a), &mut s[a * n..(a + 1) * n]);
-        let quads = (a + 1) / 4 * 4;
-        for b in (0..quads).step_by(4) {
-            let d = dot4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], va, fold);
-            sa[b..b + 4].copy_from_slice(&d);
+        gram_row_from(v, n, k, a, 0, s, fold);
+    }
+}
+
+/// [`gram_lower`] for one row's solve ([`solve_row_low_rank_folded`]),
+/// the same bits with fewer loads (the groups keep [`gram_lower`]: with
+/// these blocks inside them they ran 18-28% slower; BENCHMARKS.md,
+/// batches 29-30): rows of `S` go four at a time: below their diagonal block in
+/// 4 x 4 blocks of entries ([`crate::real::dot4x4_with`], eight rows of `V`
+/// loaded once per block), their diagonal block and the last `n mod 4`
+/// rows four entries at a time ([`crate::real::dot4_with`], `v_a` read
+/// once for the four), then one by one; every entry's lane folds by
+/// `fold`.
+#[inline(always)]
+fn gram_lower_blocked<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
+    let row = |b: usize| &v[b * k..(b + 1) * k];
+    let blocked = n / 4 * 4;
+    for a0 in (0..blocked).step_by(4) {
+        let vs = [row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)];
+        for b in (0..a0).step_by(4) {
+            let d = dot4x4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], vs, fold);
+            for (i, di) in d.iter().enumerate() {
+                s[(a0 + i) * n + b..(a0 + i) * n + b + 4].copy_from_slice(di);
+            }
         }
-        for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads) {
-            *sb = dot_with(row(b), va, fold);
+        for a in a0..a0 + 4 {
+            gram_row_from(v, n, k, a, a0, s, fold);
         }
+    }
+    for a in blocked..n {
+        gram_row_from(v, n, k, a, 0, s, fold);
+    }
+}
+
+/// Row `a` of [`gram_lower`]'s `S` from column `from` (a multiple of four)
+/// to `a`: four entries at a time, then one by one.
+#[inline(always)]
+fn gram_row_from<T: Real, F: LaneFold>(
+    v: &[T],
+    n: usize,
+    k: usize,
+    a: usize,
+    from: usize,
+    s: &mut [T],
+    fold: F,
+) {
+    let row = |b: usize| &v[b * k..(b + 1) * k];
+    let (va, sa) = (row(a), &mut s[a * n..(a + 1) * n]);
+    let quads = (a + 1) / 4 * 4;
+    for b in (from..quads).step_by(4) {
+        let d = dot4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], va, fold);
+        sa[b..b + 4].copy_from_slice(&d);
+    }
+    for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads.max(from)) {
+        *sb = dot_with(row(b), va, fold);
     }
 }
 
@@ -1089,8 +1136,11 @@ mod tests {
     use crate::fold::Fused;
     use std::{vec, vec::Vec};
 
+    /// One way of forming `V Vᵀ`'s lower triangle (`v`, `n`, `k`, `s`).
+    type GramForm<T> = fn(&[T], usize, usize, &mut [T]);
+
     /// `V Vᵀ`'s lower triangle entry by entry from the single dot, unfused
-    /// and fused, for every row count around the four-entry blocks and the
+    /// and fused, in both forms ([`gram_lower`], [`gram_lower_blocked`]), for every row count around the four-entry blocks and the
     /// pairs of rows, and widths around the 16-lane chunks.
     fn gram_is_the_single_dots<T: Real>() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -1103,7 +1153,7 @@ mod tests {
         let ns: &[usize] = if cfg!(miri) {
             &[0, 1, 5, 9]
         } else {
-            &[0, 1, 2, 3, 4, 5, 8, 9, 13, 22]
+            &[0, 1, 2, 3, 4, 5, 8, 9, 13, 16, 22, 31]
         };
         let ks: &[usize] = if cfg!(miri) {
             &[3, 17]
@@ -1114,16 +1164,26 @@ mod tests {
             for &k in ks {
                 let v: Vec<T> = (0..n * k).map(|_| value()).collect();
                 let row = |b: usize| &v[b * k..(b + 1) * k];
-                let mut s = vec![T::ZERO; n * n];
-                let mut f = vec![T::ZERO; n * n];
-                gram_lower(&v, n, k, &mut s, PortableFold);
-                gram_lower(&v, n, k, &mut f, Fused(PortableFold));
-                for a in 0..n {
-                    for b in 0..=a {
-                        let want = dot_with(row(b), row(a), PortableFold);
-                        assert_eq!(s[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
-                        let want = dot_with(row(b), row(a), Fused(PortableFold));
-                        assert_eq!(f[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
+                let forms: [GramForm<T>; 2] = [
+                    |v, n, k, s| gram_lower(v, n, k, s, PortableFold),
+                    |v, n, k, s| gram_lower_blocked(v, n, k, s, PortableFold),
+                ];
+                let fused: [GramForm<T>; 2] = [
+                    |v, n, k, s| gram_lower(v, n, k, s, Fused(PortableFold)),
+                    |v, n, k, s| gram_lower_blocked(v, n, k, s, Fused(PortableFold)),
+                ];
+                for (form, fused) in forms.into_iter().zip(fused) {
+                    let mut s = vec![T::ZERO; n * n];
+                    let mut f = vec![T::ZERO; n * n];
+                    form(&v, n, k, &mut s);
+                    fused(&v, n, k, &mut f);
+                    for a in 0..n {
+                        for b in 0..=a {
+                            let want = dot_with(row(b), row(a), PortableFold);
+                            assert_eq!(s[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
+                            let want = dot_with(row(b), row(a), Fused(PortableFold));
+                            assert_eq!(f[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
+                        }
                     }
                 }
             }

@@ -484,6 +484,115 @@ pub(crate) fn dot4_with<T: Real, F: LaneFold>(a: [&[T]; 4], v: &[T], fold: F) ->
     dot4_folded(a, v, |x| x, fold)
 }
 
+/// Sixteen dots in a 4 x 4 block: entry `[i][d]` is bit for bit
+/// `dot4_with(a, v[i], fold)[d]`, the dot of `a[d]` and `v[i]` (every row
+/// as long as `v[0]`; a mismatch falls back to the four `dot4_with`s).
+/// Each of the eight rows is loaded once per 16-lane chunk for its four
+/// dots (8 loads per 16 multiply-adds, where four `dot4_with`s load 20);
+/// each entry's lanes accumulate in the same order and fold by the same
+/// `fold`.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+pub(crate) fn dot4x4_with<T: Real, F: LaneFold>(
+    a: [&[T]; 4],
+    v: [&[T]; 4],
+    fold: F,
+) -> [[T; 4]; 4] {
+    let n = v[0].len();
+    if a.iter().any(|s| s.len() != n) || v.iter().any(|s| s.len() != n) {
+        return v.map(|vi| dot4_with(a, vi, fold));
+    }
+    if F::FUSED {
+        dot4x4_lanes::<T, F, true>(a, v, fold)
+    } else {
+        dot4x4_lanes::<T, F, false>(a, v, fold)
+    }
+}
+
+/// The body of [`dot4x4_with`] on rows of one length, the multiply-adds
+/// fused when `FUSED`: [`dot4_folded`]'s lanes, folds and tails for each
+/// of the four `v[i]`.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn dot4x4_lanes<T: Real, F: LaneFold, const FUSED: bool>(
+    a: [&[T]; 4],
+    v: [&[T]; 4],
+    fold: F,
+) -> [[T; 4]; 4] {
+    let m = v[0].len() / 16;
+    let ca = a.map(|s| &s.as_chunks::<16>().0[..m]);
+    let cv = v.map(|s| &s.as_chunks::<16>().0[..m]);
+    // Sixteen accumulators as separate locals (arrays of them, or
+    // references to them, are kept in memory by the optimiser).
+    let z = [T::ZERO; 16];
+    let (mut s00, mut s01, mut s02, mut s03) = (z, z, z, z);
+    let (mut s10, mut s11, mut s12, mut s13) = (z, z, z, z);
+    let (mut s20, mut s21, mut s22, mut s23) = (z, z, z, z);
+    let (mut s30, mut s31, mut s32, mut s33) = (z, z, z, z);
+    for c in 0..m {
+        let (x0, x1, x2, x3) = (&cv[0][c], &cv[1][c], &cv[2][c], &cv[3][c]);
+        let (y0, y1, y2, y3) = (&ca[0][c], &ca[1][c], &ca[2][c], &ca[3][c]);
+        for l in 0..16 {
+            s00[l] = madd::<T, FUSED>(y0[l], x0[l], s00[l]);
+            s01[l] = madd::<T, FUSED>(y1[l], x0[l], s01[l]);
+            s02[l] = madd::<T, FUSED>(y2[l], x0[l], s02[l]);
+            s03[l] = madd::<T, FUSED>(y3[l], x0[l], s03[l]);
+            s10[l] = madd::<T, FUSED>(y0[l], x1[l], s10[l]);
+            s11[l] = madd::<T, FUSED>(y1[l], x1[l], s11[l]);
+            s12[l] = madd::<T, FUSED>(y2[l], x1[l], s12[l]);
+            s13[l] = madd::<T, FUSED>(y3[l], x1[l], s13[l]);
+            s20[l] = madd::<T, FUSED>(y0[l], x2[l], s20[l]);
+            s21[l] = madd::<T, FUSED>(y1[l], x2[l], s21[l]);
+            s22[l] = madd::<T, FUSED>(y2[l], x2[l], s22[l]);
+            s23[l] = madd::<T, FUSED>(y3[l], x2[l], s23[l]);
+            s30[l] = madd::<T, FUSED>(y0[l], x3[l], s30[l]);
+            s31[l] = madd::<T, FUSED>(y1[l], x3[l], s31[l]);
+            s32[l] = madd::<T, FUSED>(y2[l], x3[l], s32[l]);
+            s33[l] = madd::<T, FUSED>(y3[l], x3[l], s33[l]);
+        }
+    }
+    let tail = m * 16;
+    [
+        dot4_finish::<T, F, FUSED>([s00, s01, s02, s03], a, v[0], tail, fold),
+        dot4_finish::<T, F, FUSED>([s10, s11, s12, s13], a, v[1], tail, fold),
+        dot4_finish::<T, F, FUSED>([s20, s21, s22, s23], a, v[2], tail, fold),
+        dot4_finish::<T, F, FUSED>([s30, s31, s32, s33], a, v[3], tail, fold),
+    ]
+}
+
+/// The end of four dots against `vi`: the lanes `acc` folded by `fold`,
+/// then the elements from `from` on (past the whole 16-lane chunks) added
+/// one by one, as [`dot4_folded`] does.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn dot4_finish<T: Real, F: LaneFold, const FUSED: bool>(
+    acc: [[T; 16]; 4],
+    a: [&[T]; 4],
+    vi: &[T],
+    from: usize,
+    fold: F,
+) -> [T; 4] {
+    let mut sum = <T as sealed::Sealed>::fold4(fold, acc);
+    let rv = &vi[from..];
+    for (sd, ad) in sum.iter_mut().zip(a) {
+        for (x, y) in ad[from..].iter().zip(rv) {
+            *sd = madd::<T, FUSED>(*x, *y, *sd);
+        }
+    }
+    sum
+}
+
+/// [`dot4x4_with`] on bare metal: the four [`dot4_with`]s.
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub(crate) fn dot4x4_with<T: Real, F: LaneFold>(
+    a: [&[T]; 4],
+    v: [&[T]; 4],
+    fold: F,
+) -> [[T; 4]; 4] {
+    v.map(|vi| dot4_with(a, vi, fold))
+}
+
 /// [`dot4_with`] on bare metal: [`dot4`], four named-sums [`dot`]s (a
 /// [`LaneFold`] gives the same bits by its contract, and a host's fold has
 /// no business there; the array-lane body of [`dot_by`] would cost the
