@@ -2316,10 +2316,11 @@ impl<T: Float> Als<T> {
         self
     }
 
-    /// Which full CG halves rotate both sides into the eigenbasis of the
-    /// fixed side's Gramian first ([`EigenBasis`]; default
-    /// [`EigenBasis::from_env`]). The model `W Hᵀ` is the same to rounding
-    /// either way; the factors' basis differs.
+    /// Which full halves rotate into the eigenbasis of the fixed side's
+    /// Gramian first (CG: both sides; Cholesky with a `λ` per row: the
+    /// fixed side; [`EigenBasis`], default [`EigenBasis::from_env`]). The
+    /// model `W Hᵀ` is the same to rounding either way; the factors' basis
+    /// differs.
     pub fn with_eigen_basis(mut self, basis: EigenBasis) -> Self {
         self.eigen_basis = basis;
         self

@@ -80,14 +80,16 @@ else
     bad "P=4 popularity runs"
 fi
 
-# 2b. Frequency-scaled lambda with Cholesky (short rows through the eigenbasis
+# 2b. Frequency-scaled lambda with Cholesky (every half rotates the fixed
+#     side into its Gramian's eigenbasis, short rows through the diagonal
 #     low-rank solve); P = 4 against single. This path is the most sensitive
 #     to rounding: the ranks sum G0 in another order, its eigenvectors move
 #     with it, and four iterations carry that on. Measured (relative to the
 #     largest entry): 8.7e-6 (commit 7c01b7d), 1.16e-5 after the kernel's
 #     substitutions began to multiply by 1 / L_pp, which alone moves the
-#     single-process model by 7.5e-6. Hence 5e-5 here; a wrong lambda or a
-#     lost row moves it by orders of magnitude more.
+#     single-process model by 7.5e-6; 9.9e-6 with the rotation (6a2fec4).
+#     Hence 5e-5 here; a wrong lambda or a lost row moves it by orders of
+#     magnitude more.
 X=(--reg-scaling 0.5 --solver cholesky)
 train1 "${X[@]}" -o "$T/single-rs.wmf" >"$T/log" 2>&1 || bad "single-process reg-scaling cholesky"
 if trainP 4 "${IT[@]}" "${X[@]}" -o "$T/d4-rs.wmf" >"$T/log" 2>&1; then
