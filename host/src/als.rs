@@ -177,12 +177,20 @@ pub enum LowRankKind {
     PerRowLambda,
 }
 
+/// Whether solving `rows` rows through the low-rank path pays for preparing
+/// the fixed side of `n_fixed` rows (`rows k >= 3 n_fixed`: whitening or
+/// rotating costs `n_fixed k²` flops and saves up to about `k³ / 3` per
+/// row), for [`low_rank_kind`] and [`EigenBasis::rotates`].
+fn low_rank_pays(rows: usize, n_fixed: usize, k: usize) -> bool {
+    rows.saturating_mul(k) >= n_fixed.saturating_mul(3)
+}
+
 /// Whether the Cholesky solver sends a half-iteration's rows of at most
 /// [`low_rank_cutoff`] cells to a low-rank solve, and which: only with one
 /// shared Gramian, a cutoff above 0, and enough rows to solve
-/// (`rows_to_solve · k >= 3 n_fixed`: the whitening costs `n_fixed k²`
-/// flops and saves up to about `k³ / 3` per row, so a partial solve of a
-/// few rows goes without it). The whitening itself can still decline (a
+/// (`rows_to_solve · k >= 3 n_fixed`, as for rotating the fixed side: the
+/// whitening costs `n_fixed k²` flops and saves up to about `k³ / 3` per
+/// row, so a partial solve of a few rows goes without it). The whitening itself can still decline (a
 /// `G0 + λ I` that is not positive definite); those rows then take the
 /// normal equations.
 pub fn low_rank_kind<T: Float>(
@@ -193,11 +201,10 @@ pub fn low_rank_kind<T: Float>(
     n_fixed: usize,
     k: usize,
 ) -> Option<LowRankKind> {
-    let worth_it = rows_to_solve.saturating_mul(k) >= n_fixed.saturating_mul(3);
     if solver != Solver::Cholesky
         || !matches!(fixed, FixedSide::Shared { .. })
         || low_rank_cutoff(k) == 0
-        || !worth_it
+        || !low_rank_pays(rows_to_solve, n_fixed, k)
         || lambdas.is_empty()
     {
         return None;
@@ -371,7 +378,7 @@ impl EigenBasis {
             },
             Solver::Cholesky => {
                 let low_rank = low_rank_cutoff(k) > 0 && solved > 0;
-                let worth_it = solved.saturating_mul(k) >= fixed.saturating_mul(3);
+                let worth_it = low_rank_pays(solved, fixed, k);
                 match self {
                     EigenBasis::AsIs => false,
                     EigenBasis::Eigen => per_row_lambda && low_rank,
