@@ -13,11 +13,11 @@
 
 mod common;
 
-use common::{cg_config, gathering_values, random_values};
+use common::{cg_config, cholesky_config, gathering_values, random_values, short_and_long_rows};
 use ndarray::Array2;
 use wmf_host::als::{Als, CG_TOL, EigenBasis, low_rank_cutoff, rotate_to_eigenbasis};
 use wmf_host::gramian::{GramWeights, gramian_blocked};
-use wmf_host::{Arith, BaselineWeight, CgRows, Confidence, RegScaling, Solver, TrainConfig};
+use wmf_host::{Arith, BaselineWeight, CgRows, RegScaling, Solver};
 use wmf_kernel::{
     Baseline, Bf16Factors, CgParams, EigenWhitened, Factors, Fused, Items, PortableFold, Row,
     encode_bf16,
@@ -68,6 +68,28 @@ fn bits(a: &Array2<f32>) -> Vec<u32> {
     a.iter().map(|v| v.to_bits()).collect()
 }
 
+/// Runs `als`'s user half and returns the sides as that half should have
+/// seen them: `(W, H, diag(e))` from before the half, `H` rotated by the
+/// eigenvectors of its Gramian (and `W` too when `both`, as CG rotates
+/// its starting points), and the rotated Gramian `diag(e)` (`k x k`).
+fn user_half_and_its_rotation(
+    als: &mut Als<f32>,
+    k: usize,
+    both: bool,
+) -> (Array2<f32>, Array2<f32>, Vec<f32>) {
+    let (mut w, mut h) = (als.w.clone(), als.h.clone());
+    als.user_half(None).unwrap();
+    let g0 = als.problem.item_gramian(h.view()).unwrap();
+    let solved: &mut [f32] = if both {
+        w.as_slice_mut().unwrap()
+    } else {
+        &mut []
+    };
+    let d =
+        rotate_to_eigenbasis(g0.as_slice().unwrap(), k, h.as_slice_mut().unwrap(), solved).unwrap();
+    (w, h, d)
+}
+
 #[test]
 fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
     let values = gathering_values();
@@ -79,17 +101,8 @@ fn every_rotated_row_solve_equals_the_kernel_over_the_rotated_side() {
         als.iterate().unwrap();
 
         // The user half: H's Gramian, both sides rotated by its eigenvectors.
-        let (mut w, mut h) = (als.w.clone(), als.h.clone());
-        als.user_half(None).unwrap();
+        let (w, h, d) = user_half_and_its_rotation(&mut als, K, true);
         let p = &als.problem;
-        let g0 = p.item_gramian(h.view()).unwrap();
-        let d = rotate_to_eigenbasis(
-            g0.as_slice().unwrap(),
-            K,
-            h.as_slice_mut().unwrap(),
-            w.as_slice_mut().unwrap(),
-        )
-        .unwrap();
         assert_eq!(
             bits(&als.h),
             bits(&h),
@@ -298,45 +311,21 @@ fn cholesky_halves_rotate_with_a_lambda_per_row_when_the_low_rank_solve_runs() {
     assert!(!EigenBasis::AsIs.rotates(ch, true, 50_000, 20_000, 64));
 }
 
-/// The Cholesky training of the tests below: λ 0.3 frequency-scaled (ν =
-/// 0.5), linear confidence α = 2, `c0` 1, seed 4.
-fn cholesky_config(k: usize, arith: Arith, threads: usize) -> TrainConfig {
-    TrainConfig {
-        k,
-        iterations: 1,
-        lambda: 0.3,
-        reg_scaling: RegScaling::Frequency { nu: 0.5 },
-        confidence: Confidence::Linear { alpha: 2.0 },
-        baseline: BaselineWeight::Uniform { c0: 1.0 },
-        solver: Solver::Cholesky,
-        seed: 4,
-        threads,
-        arith,
-    }
-}
+/// The Cholesky tests' λ per row (ν = 0.5).
+const PER_ROW: RegScaling = RegScaling::Frequency { nu: 0.5 };
 
 #[test]
 fn every_rotated_cholesky_row_equals_the_kernel_over_the_rotated_side() {
-    // users of about 13 cells (4-25: both sides of the cutoff of 16 at
-    // k = 32), items of about 105 (all long)
-    let values = random_values(700, 90, 0.15, 17);
+    // both sides of the cutoff at k = 32
+    let values = short_and_long_rows();
     let k = 32;
     for arith in [Arith::Separate, Arith::Fused] {
-        let cfg = cholesky_config(k, arith, 2);
+        let cfg = cholesky_config(k, PER_ROW, arith, 2);
         let mut als = Als::<f32>::new(&values, &cfg).unwrap();
         als.iterate().unwrap();
-        let (mut w, mut h) = (als.w.clone(), als.h.clone());
-        als.user_half(None).unwrap();
-        let p = &als.problem;
         // only the fixed side turns
-        let g0 = p.item_gramian(h.view()).unwrap();
-        let d = rotate_to_eigenbasis(
-            g0.as_slice().unwrap(),
-            k,
-            h.as_slice_mut().unwrap(),
-            &mut [],
-        )
-        .unwrap();
+        let (mut w, h, d) = user_half_and_its_rotation(&mut als, k, false);
+        let p = &als.problem;
         assert_eq!(
             bits(&als.h),
             bits(&h),
@@ -398,9 +387,9 @@ fn every_rotated_cholesky_row_equals_the_kernel_over_the_rotated_side() {
 
 #[test]
 fn the_rotated_cholesky_training_is_the_same_model_in_another_basis() {
-    let values = random_values(700, 90, 0.15, 17);
+    let values = short_and_long_rows();
     for (k, threads) in [(32, 2), (64, 1)] {
-        let cfg = cholesky_config(k, Arith::Fused, threads);
+        let cfg = cholesky_config(k, PER_ROW, Arith::Fused, threads);
         let mut runs = [EigenBasis::AsIs, EigenBasis::Auto]
             .map(|b| Als::<f32>::new(&values, &cfg).unwrap().with_eigen_basis(b));
         for it in 0..5 {

@@ -11,32 +11,14 @@
 
 mod common;
 
-use common::random_values;
+use common::{cholesky_config, short_and_long_rows};
 use wmf_host::als::{Als, EigenBasis, low_rank_cutoff};
 use wmf_host::gramian::Float;
-use wmf_host::{Arith, BaselineWeight, Confidence, RegScaling, Solver, TrainConfig};
-
-fn config(k: usize, reg: RegScaling, arith: Arith, threads: usize) -> TrainConfig {
-    TrainConfig {
-        k,
-        iterations: 1,
-        lambda: 0.3,
-        reg_scaling: reg,
-        confidence: Confidence::Linear { alpha: 2.0 },
-        baseline: BaselineWeight::Uniform { c0: 1.0 },
-        solver: Solver::Cholesky,
-        seed: 4,
-        threads,
-        arith,
-    }
-}
+use wmf_host::{Arith, RegScaling};
 
 fn same_bits<T: Float>(k: usize, reg: RegScaling, arith: Arith, threads: usize) {
-    // 700 users over 90 items at density 0.15: users of about 13 cells
-    // (spread over about 4-25, around the cutoff of 16 at k = 32, all short
-    // at k = 64), items of about 105 cells
-    let values = random_values(700, 90, 0.15, 17);
-    let cfg = config(k, reg, arith, threads);
+    let values = short_and_long_rows();
+    let cfg = cholesky_config(k, reg, arith, threads);
     // two trainings from the same seed, one iteration each: the same state
     let new = || {
         Als::<T>::new(&values, &cfg)

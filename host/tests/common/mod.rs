@@ -172,3 +172,27 @@ pub fn planted_config(solver: Solver, iterations: usize) -> TrainConfig {
         arith: Arith::Fused,
     }
 }
+
+/// 700 users over 90 items at density 0.15: users of about 13 cells
+/// (spread over about 4-25, around the low-rank cutoff of 16 at k = 32,
+/// all short at k = 64), items of about 105 cells (all long at k = 32).
+pub fn short_and_long_rows() -> Csr {
+    random_values(700, 90, 0.15, 17)
+}
+
+/// The Cholesky training of the low-rank tests: k = `k`, 1 iteration, λ
+/// 0.3 scaled by `reg`, linear confidence α = 2, `c0` 1, seed 4.
+pub fn cholesky_config(k: usize, reg: RegScaling, arith: Arith, threads: usize) -> TrainConfig {
+    TrainConfig {
+        k,
+        iterations: 1,
+        lambda: 0.3,
+        reg_scaling: reg,
+        confidence: Confidence::Linear { alpha: 2.0 },
+        baseline: BaselineWeight::Uniform { c0: 1.0 },
+        solver: Solver::Cholesky,
+        seed: 4,
+        threads,
+        arith,
+    }
+}
