@@ -444,8 +444,8 @@ fn dot4_lanes<T: Real, E: Copy, F: LaneFold, const FUSED: bool>(
 ) -> [T; 4] {
     let (mut s0, mut s1, mut s2, mut s3) =
         ([T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16], [T::ZERO; 16]);
-    let (cv, rv) = v.as_chunks::<16>();
-    let [(c0, r0), (c1, r1), (c2, r2), (c3, r3)] = a.map(|s| s.as_chunks::<16>());
+    let cv = v.as_chunks::<16>().0;
+    let [c0, c1, c2, c3] = a.map(|s| s.as_chunks::<16>().0);
     for ((((x, y0), y1), y2), y3) in cv.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
         for l in 0..16 {
             s0[l] = madd::<T, FUSED>(load(y0[l]), x[l], s0[l]);
@@ -454,13 +454,7 @@ fn dot4_lanes<T: Real, E: Copy, F: LaneFold, const FUSED: bool>(
             s3[l] = madd::<T, FUSED>(load(y3[l]), x[l], s3[l]);
         }
     }
-    let mut sum = <T as sealed::Sealed>::fold4(fold, [s0, s1, s2, s3]);
-    for (d, rest) in [r0, r1, r2, r3].into_iter().enumerate() {
-        for (x, y) in rest.iter().zip(rv) {
-            sum[d] = madd::<T, FUSED>(load(*x), *y, sum[d]);
-        }
-    }
-    sum
+    dot4_finish::<T, E, F, FUSED>([s0, s1, s2, s3], a, v, cv.len() * 16, load, fold)
 }
 
 /// [`dot4`] on bare metal: four single dots (no vector registers to share).
@@ -553,30 +547,32 @@ fn dot4x4_lanes<T: Real, F: LaneFold, const FUSED: bool>(
     }
     let tail = m * 16;
     [
-        dot4_finish::<T, F, FUSED>([s00, s01, s02, s03], a, v[0], tail, fold),
-        dot4_finish::<T, F, FUSED>([s10, s11, s12, s13], a, v[1], tail, fold),
-        dot4_finish::<T, F, FUSED>([s20, s21, s22, s23], a, v[2], tail, fold),
-        dot4_finish::<T, F, FUSED>([s30, s31, s32, s33], a, v[3], tail, fold),
+        dot4_finish::<T, T, F, FUSED>([s00, s01, s02, s03], a, v[0], tail, |x| x, fold),
+        dot4_finish::<T, T, F, FUSED>([s10, s11, s12, s13], a, v[1], tail, |x| x, fold),
+        dot4_finish::<T, T, F, FUSED>([s20, s21, s22, s23], a, v[2], tail, |x| x, fold),
+        dot4_finish::<T, T, F, FUSED>([s30, s31, s32, s33], a, v[3], tail, |x| x, fold),
     ]
 }
 
-/// The end of four dots against `vi`: the lanes `acc` folded by `fold`,
-/// then the elements from `from` on (past the whole 16-lane chunks) added
-/// one by one, as [`dot4_folded`] does.
+/// The end of four dots of `a` (read through `load`) against `vi`: the
+/// lanes `acc` folded by `fold`, then the elements from `from` on (past
+/// the whole 16-lane chunks) added one by one. [`dot4_lanes`]' and
+/// [`dot4x4_lanes`]' end (rows as long as `vi`).
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-fn dot4_finish<T: Real, F: LaneFold, const FUSED: bool>(
+fn dot4_finish<T: Real, E: Copy, F: LaneFold, const FUSED: bool>(
     acc: [[T; 16]; 4],
-    a: [&[T]; 4],
+    a: [&[E]; 4],
     vi: &[T],
     from: usize,
+    load: impl Fn(E) -> T,
     fold: F,
 ) -> [T; 4] {
     let mut sum = <T as sealed::Sealed>::fold4(fold, acc);
     let rv = &vi[from..];
     for (sd, ad) in sum.iter_mut().zip(a) {
         for (x, y) in ad[from..].iter().zip(rv) {
-            *sd = madd::<T, FUSED>(*x, *y, *sd);
+            *sd = madd::<T, FUSED>(load(*x), *y, *sd);
         }
     }
     sum
