@@ -259,13 +259,13 @@ pub(crate) fn result<T: Real>(s: &[T], what: &'static str) -> Result<()> {
     }
 }
 
-/// [`result`] for the lower triangle (diagonal included) of the row-major
-/// `k x k` matrix `a`, whose strict upper triangle may hold anything: the
+/// [`result`] for the upper triangle (diagonal included) of the row-major
+/// `k x k` matrix `a`, whose strict lower triangle may hold anything: the
 /// whole matrix is scanned first (the common, all-finite case in one fast
-/// pass) and only when that fails are the lower rows scanned alone.
+/// pass) and only when that fails are the upper rows scanned alone.
 #[inline(always)]
-pub(crate) fn lower_result<T: Real>(a: &[T], k: usize, what: &'static str) -> Result<()> {
-    if all_finite(a) || (0..k).all(|r| a.get(r * k..r * k + r + 1).is_some_and(all_finite)) {
+pub(crate) fn upper_result<T: Real>(a: &[T], k: usize, what: &'static str) -> Result<()> {
+    if all_finite(a) || (0..k).all(|r| a.get(r * k + r..(r + 1) * k).is_some_and(all_finite)) {
         Ok(())
     } else {
         Err(Error::NonFiniteResult { what })
@@ -288,15 +288,15 @@ mod tests {
     }
 
     #[test]
-    fn lower_result_reads_only_the_lower_triangle() {
+    fn upper_result_reads_only_the_upper_triangle() {
         let k = 5;
         for bad in bad_values().into_iter().filter(|v| !v.is_finite()) {
             for i in 0..k * k {
                 let mut a: Vec<f32> = (0..k * k).map(|v| v as f32).collect();
                 a[i] = bad;
                 let (r, c) = (i / k, i % k);
-                let got = lower_result(&a, k, "a");
-                if c <= r {
+                let got = upper_result(&a, k, "a");
+                if c >= r {
                     assert_eq!(got, Err(Error::NonFiniteResult { what: "a" }), "({r}, {c})");
                 } else {
                     assert_eq!(got, Ok(()), "({r}, {c})");

@@ -4,7 +4,7 @@ use crate::check;
 use crate::error::{Error, Result};
 use crate::factors::{Items, Row};
 use crate::fold::{LaneFold, PortableFold};
-use crate::real::{Real, dot, positive};
+use crate::real::{Real, dot, dot_from_end, positive};
 use crate::row::normal_equations_lower_unchecked;
 
 /// Factors the symmetric positive definite `a` (`k x k`, row-major) in place:
@@ -219,8 +219,8 @@ fn factor_blocked<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> {
-    const W: usize = 16;
-    const B: usize = 4;
+    const W: usize = CHUNK;
+    const B: usize = BLOCK;
     let mut c = [[T::ZERO; CAP]; CAP];
     let mut v = [[T::ZERO; CAP]; B];
     // k <= CAP (the caller's dispatch), so hi <= CAP
@@ -242,18 +242,7 @@ fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> 
             for (ac, vt) in acc.iter_mut().zip(&v) {
                 ac.copy_from_slice(&vt[at..at + W]);
             }
-            for cp in done.iter() {
-                let x: [T; W] = cp[at..at + W].try_into().unwrap_or([T::ZERO; W]);
-                // (j is a multiple of B and CAP of W, so j + B <= CAP; a
-                // short last block's unused columns compute values that
-                // are never stored)
-                let s: [T; B] = cp[j..j + B].try_into().unwrap_or([T::ZERO; B]);
-                for (ac, &s) in acc.iter_mut().zip(&s) {
-                    for l in 0..W {
-                        ac[l] -= x[l] * s;
-                    }
-                }
-            }
+            pivots_before(done.as_flattened(), CAP, j, at, &mut acc);
             for (vt, ac) in v.iter_mut().zip(&acc) {
                 vt[at..at + W].copy_from_slice(ac);
             }
@@ -278,6 +267,143 @@ fn factor_small<T: Real, const CAP: usize>(a: &mut [T], k: usize) -> Result<()> 
                 for at in (lo..hi).step_by(W) {
                     cq[at..at + W].copy_from_slice(&vt[at..at + W]);
                 }
+            }
+        }
+        j += b;
+    }
+    Ok(())
+}
+
+/// Width of the left-looking factorisations' chunks ([`factor_small`],
+/// [`factor_upper_unchecked`]): sixteen lanes on hosts (one 512-bit
+/// register of `f32`), one on bare metal (a scalar FPU).
+const CHUNK: usize = if cfg!(target_os = "none") { 1 } else { 16 };
+
+/// Columns the left-looking factorisations finish per block.
+const BLOCK: usize = 4;
+
+/// The left-looking step both [`factor_small`] and
+/// [`factor_upper_unchecked`] spend most of their time in: a block's four
+/// column chunks `acc[t]` (column `j + t` of `L` in the making, entries
+/// `at..at + CHUNK`) receive the updates of every pivot before the block,
+/// in pivot order: `acc[t][l] −= L_(at+l)p · L_(j+t)p` for `p = 0, 1, …,
+/// j − 1`, column `p` of `L` being row `p` of `cols` (stride `stride`,
+/// entries `at..at + CHUNK` and `j..j + BLOCK` read). The four chunks stay
+/// in registers across all `p` (four independent chains of subtractions),
+/// one load of column `p`'s chunk serving all four. In a short last block
+/// (`j + BLOCK > k`) the four scalars run past the end of a row of `L`
+/// into the next row of `cols` (which the callers' layouts always have:
+/// `factor_small`'s rows are `CAP >= j + BLOCK` long, and
+/// `factor_upper_unchecked` hands over all of `u`); the chunks of the
+/// missing columns compute values that are never stored.
+#[inline(always)]
+fn pivots_before<T: Real>(
+    cols: &[T],
+    stride: usize,
+    j: usize,
+    at: usize,
+    acc: &mut [[T; CHUNK]; BLOCK],
+) {
+    for p in 0..j {
+        let base = p * stride;
+        let x: [T; CHUNK] = cols[base + at..base + at + CHUNK]
+            .try_into()
+            .unwrap_or([T::ZERO; CHUNK]);
+        let s: [T; BLOCK] = cols[base + j..base + j + BLOCK]
+            .try_into()
+            .unwrap_or([T::ZERO; BLOCK]);
+        for (ac, &s) in acc.iter_mut().zip(&s) {
+            for l in 0..CHUNK {
+                ac[l] -= x[l] * s;
+            }
+        }
+    }
+}
+
+/// [`factor_unchecked`] on the transposed layout: row `j` of `u` (`k x k`,
+/// row-major), from its diagonal on, holds column `j` of `A`'s lower
+/// triangle on entry (by symmetry: `A`'s upper triangle) and column `j` of
+/// `L` on success, that is `u` ends as `Lᵀ` on and above its diagonal.
+/// Entries left of the diagonal are scratch: read and overwritten with
+/// unspecified values (finite or not), never read as results.
+///
+/// Every element gets the operations of the unblocked algorithm in the
+/// same order ([`factor_unchecked`]: `L_iq = (a_iq − L_i0 L_q0 − L_i1 L_q1
+/// − …) · (1 / L_qq)`, `L_qq = sqrt(a_qq − Σ L_qp²)`), so the factor is the
+/// same bits. What the layout buys is that every column of `L`, the unit
+/// of a left-looking factorisation, is contiguous: the algorithm runs in
+/// place, with neither a working copy nor strided loads and stores.
+///
+/// Left-looking, four columns at a time: a block `j..j + 4` first receives
+/// the updates `u_t[i] −= L_ip · L_(j+t)p` of every earlier pivot `p < j`,
+/// in pivot order, per chunk of [`CHUNK`] entries with the block's four
+/// chunks in registers across all `p` (four independent chains of
+/// subtractions, one load of row `p`'s chunk serving all four). The chunks
+/// end at `k`; the entries of a row's first chunk left of its diagonal
+/// compute values that are never read, and entries `0..k mod CHUNK` (only
+/// in the first blocks) go one at a time. Then the block's columns are
+/// finished one after the other: column `t` receives the updates of the
+/// block's earlier columns, then its pivot `d = u_qq` must be positive and
+/// finite, `L_qq = sqrt(d)`, and the rest of the row is scaled by
+/// `1 / L_qq` (one division per pivot).
+///
+/// # Errors
+/// [`Error::NotPositiveDefinite`] for the first pivot that is not positive
+/// or not finite; rows before it are then final and row `q` holds its
+/// values as updated so far.
+#[inline(always)]
+pub(crate) fn factor_upper_unchecked<T: Real>(u: &mut [T], k: usize) -> Result<()> {
+    const W: usize = CHUNK;
+    const B: usize = BLOCK;
+    let o = k % W;
+    let mut j = 0;
+    while j < k {
+        let b = B.min(k - j);
+        // The pivots before the block: entries j..o one at a time, then
+        // whole chunks from the one holding column j to k.
+        for t in 0..b {
+            for i in j..o {
+                let mut v = u[(j + t) * k + i];
+                for p in 0..j {
+                    v -= u[p * k + i] * u[p * k + j + t];
+                }
+                u[(j + t) * k + i] = v;
+            }
+        }
+        let first = if j < o { o } else { j - (j - o) % W };
+        for at in (first..k).step_by(W) {
+            let mut acc = [[T::ZERO; W]; B];
+            for (t, ac) in acc.iter_mut().enumerate().take(b) {
+                let r = (j + t) * k + at;
+                ac.copy_from_slice(&u[r..r + W]);
+            }
+            pivots_before(u, k, j, at, &mut acc);
+            for (t, ac) in acc.iter().enumerate().take(b) {
+                let r = (j + t) * k + at;
+                u[r..r + W].copy_from_slice(ac);
+            }
+        }
+        // The block's columns, one after the other.
+        for q in j..j + b {
+            let (done, rest) = u.split_at_mut(q * k);
+            let uq = &mut rest[..k];
+            for r in j..q {
+                let ur = &done[r * k..(r + 1) * k];
+                let s = ur[q];
+                for (x, y) in uq[q..].iter_mut().zip(&ur[q..]) {
+                    *x -= *y * s;
+                }
+            }
+            let d = uq[q];
+            if !positive(d) || !d.is_finite() {
+                return Err(Error::NotPositiveDefinite { pivot: q });
+            }
+            let l = d.sqrt();
+            uq[q] = l;
+            // one division per pivot, not per entry
+            let inv = T::ONE / l;
+            for v in &mut uq[q + 1..] {
+                *v *= inv;
             }
         }
         j += b;
@@ -393,6 +519,33 @@ pub(crate) fn backward_unchecked<T: Real>(l: &[T], b: &mut [T], k: usize) {
     }
 }
 
+/// [`substitute_unchecked`] with the factor in [`factor_upper_unchecked`]'s
+/// layout (`u` holds `Lᵀ` on and above its diagonal): `L y = b` by
+/// columns of `L` (rows of `u`: once `y_q` is known, subtract `L_pq y_q`
+/// from every later `b_p`, a contiguous axpy), then `Lᵀ x = y` by rows of
+/// `Lᵀ`: `x_p = (y_p − Lᵀ_p,>p · x_>p) · (1 / L_pp)`, the dot summed by
+/// [`dot_from_end`] (its last operation takes the newest `x_(p+1)`: the
+/// chain from step to step one multiply-add long). The two triangular
+/// solves of [`substitute_unchecked`] with their roles swapped, as the
+/// layout makes the other access contiguous; the sums run in another
+/// order, so the last bits can differ from it.
+#[inline(always)]
+pub(crate) fn substitute_upper_unchecked<T: Real>(u: &[T], b: &mut [T], k: usize) {
+    for q in 0..k {
+        let row = &u[q * k..(q + 1) * k];
+        let yq = b[q] * (T::ONE / row[q]);
+        b[q] = yq;
+        for (bp, lpq) in b[q + 1..k].iter_mut().zip(&row[q + 1..]) {
+            *bp -= *lpq * yq;
+        }
+    }
+    for p in (0..k).rev() {
+        let row = &u[p * k..(p + 1) * k];
+        let s = dot_from_end(&row[p + 1..], &b[p + 1..k]);
+        b[p] = (b[p] - s) * (T::ONE / row[p]);
+    }
+}
+
 /// Solves `A x = b` for symmetric positive definite `a` in place: `a` is
 /// overwritten by its Cholesky factor, `b` by `x`.
 ///
@@ -420,6 +573,13 @@ pub fn solve_spd_in_place<T: Real>(a: &mut [T], b: &mut [T], k: usize) -> Result
 /// Exact fold-in of one user: forms the normal equations
 /// (see [`crate::row_normal_equations`]) in `a_scratch` (`k * k`) and solves
 /// them by Cholesky into `x` (`k`). O(n_u k² + k³/3).
+///
+/// `a_scratch` receives the upper triangle of `A` (row `r` from its
+/// diagonal on: column `r` of the lower one, the same values) and is
+/// factored there in place into `Lᵀ` (left-looking, the textbook factor's
+/// bits, every column of `L` contiguous), then `L Lᵀ x = b` is solved from
+/// it (forward by columns of `L`, backward by rows of `Lᵀ`). Its contents
+/// afterwards are unspecified.
 ///
 /// An empty row has `b = 0`, so `x = 0` is its solution: `x` is zeroed and
 /// `a_scratch` left untouched, without factorising (even when `λ = 0` and `G0`
@@ -478,16 +638,289 @@ pub fn solve_row_cholesky_folded<T: Real, F: LaneFold>(
     }
     let mut b = [T::ZERO; crate::MAX_K];
     let b = &mut b[..k];
+    // the upper triangle: the factorisation's columns contiguous
     if F::FUSED {
-        normal_equations_lower_unchecked::<T, true>(items, row, lambda, a_scratch, b);
+        normal_equations_lower_unchecked::<T, true, true>(items, row, lambda, a_scratch, b);
     } else {
-        normal_equations_lower_unchecked::<T, false>(items, row, lambda, a_scratch, b);
+        normal_equations_lower_unchecked::<T, false, true>(items, row, lambda, a_scratch, b);
     }
-    check::lower_result(a_scratch, k, "a")?;
+    check::upper_result(a_scratch, k, "a")?;
     check::result(b, "b")?;
-    factor_unchecked(a_scratch, k)?;
-    substitute_unchecked(a_scratch, b, k);
+    factor_upper_unchecked(a_scratch, k)?;
+    substitute_upper_unchecked(a_scratch, b, k);
     check::result(b, "x")?;
     x.copy_from_slice(b);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The upper-layout factorisation and substitution of the row solves
+    //! against their definitions: the textbook factor bit for bit, whatever
+    //! lies left of the diagonal, and the whole exact row solve against the
+    //! textbook normal equations (plain and fused) put through them.
+    extern crate std;
+    use super::*;
+    use crate::factors::Baseline;
+    use crate::fold::Fused;
+    use crate::{Factors, gramian};
+    use std::{vec, vec::Vec};
+
+    /// A small deterministic generator (xorshift), values in [-1, 1).
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        }
+    }
+
+    /// The textbook unblocked right-looking factor on the lower triangle.
+    fn textbook<T: Real>(a: &mut [T], k: usize) {
+        for p in 0..k {
+            let l = a[p * k + p].sqrt();
+            a[p * k + p] = l;
+            let inv = T::ONE / l;
+            for i in (p + 1)..k {
+                a[i * k + p] *= inv;
+            }
+            for i in (p + 1)..k {
+                for j in (p + 1)..=i {
+                    let prod = a[i * k + p] * a[j * k + p];
+                    a[i * k + j] -= prod;
+                }
+            }
+        }
+    }
+
+    /// `M Mᵀ + k I`, rounded to `T`, row-major.
+    fn spd<T: Real>(g: &mut Gen, k: usize) -> Vec<T> {
+        let m: Vec<f64> = (0..k * k).map(|_| g.next()).collect();
+        (0..k * k)
+            .map(|e| {
+                let (i, j) = (e / k, e % k);
+                let s: f64 = (0..k).map(|t| m[i * k + t] * m[j * k + t]).sum();
+                T::from_f64(s + if i == j { k as f64 } else { 0.0 })
+            })
+            .collect()
+    }
+
+    /// `a`'s lower triangle as the upper one of a new matrix, whose strict
+    /// lower triangle holds NaN and infinities (never read as results).
+    fn as_upper<T: Real>(a: &[T], k: usize) -> Vec<T> {
+        (0..k * k)
+            .map(|e| {
+                let (r, c) = (e / k, e % k);
+                if c >= r {
+                    a[c * k + r]
+                } else if (r + c) % 2 == 0 {
+                    T::from_f64(f64::NAN)
+                } else {
+                    T::from_f64(f64::INFINITY)
+                }
+            })
+            .collect()
+    }
+
+    fn factor_upper_is_the_textbook<T: Real>(seed: u64) {
+        let mut g = Gen(seed);
+        let sizes: Vec<usize> = if cfg!(miri) {
+            vec![1, 3, 5, 17, 21]
+        } else {
+            (1..=70).chain([96, 127, 128, 129]).collect()
+        };
+        for k in sizes {
+            let a = spd::<T>(&mut g, k);
+            let mut want = a.clone();
+            textbook(&mut want, k);
+            let mut u = as_upper(&a, k);
+            factor_upper_unchecked(&mut u, k).unwrap();
+            for i in 0..k {
+                for j in 0..=i {
+                    assert_eq!(
+                        u[j * k + i].to_f64().to_bits(),
+                        want[i * k + j].to_f64().to_bits(),
+                        "k {k}: L[{i}][{j}]"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn factor_upper_is_the_textbook_factor_bit_for_bit() {
+        factor_upper_is_the_textbook::<f32>(0x2545_f491_4f6c_dd1d);
+        if !cfg!(miri) {
+            factor_upper_is_the_textbook::<f64>(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    /// A pivot made negative is named, and the rows before it are final.
+    #[test]
+    fn factor_upper_names_the_failing_pivot() {
+        let mut g = Gen(77);
+        let cases: &[(usize, &[usize])] = if cfg!(miri) {
+            &[(9, &[0, 3, 8])]
+        } else {
+            &[
+                (20, &[0, 1, 3, 4, 7, 19]),
+                (64, &[3, 16, 35, 63]),
+                (67, &[0, 9, 66]),
+            ]
+        };
+        for &(k, bads) in cases {
+            let a0 = spd::<f32>(&mut g, k);
+            for &bad in bads {
+                let mut a = a0.clone();
+                a[bad * k + bad] = -1e6;
+                let mut want = a.clone();
+                textbook(&mut want, k);
+                let mut u = as_upper(&a, k);
+                assert_eq!(
+                    factor_upper_unchecked(&mut u, k),
+                    Err(Error::NotPositiveDefinite { pivot: bad })
+                );
+                for j in 0..bad {
+                    for i in j..k {
+                        assert_eq!(u[j * k + i].to_bits(), want[i * k + j].to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exact row solve, plain and fused, is the textbook normal
+    /// equations (`G0`, then per cell `A[r][c] += ((c − c0) h[r]) h[c]` and
+    /// `b += (c p) h`, each multiply-add fused or not, then `λ`), put in the
+    /// upper layout and solved by `factor_upper_unchecked` and
+    /// `substitute_upper_unchecked`, bit for bit: `k` on and off the tiles'
+    /// multiples of 16, rows longer than one block of cells.
+    #[test]
+    fn the_row_solve_is_the_textbook_normal_equations_solved_upper() {
+        let mut g = Gen(0x51_7cc1_b727_220a);
+        let ks: &[usize] = if cfg!(miri) {
+            &[3, 16]
+        } else {
+            &[1, 3, 16, 17, 32, 64, 80]
+        };
+        for &k in ks {
+            let n = if cfg!(miri) { 20 } else { 300 };
+            let h: Vec<f32> = (0..n * k).map(|_| g.next() as f32 * 0.5).collect();
+            let c0v: Vec<f32> = (0..n).map(|_| 0.85 + 0.65 * g.next() as f32).collect();
+            let fac = Factors::new(&h, n, k).unwrap();
+            let mut g0 = vec![0.0f32; k * k];
+            gramian(&fac, Baseline::PerItem(&c0v), &mut g0).unwrap();
+            let items = Items::new(fac, &g0, Baseline::PerItem(&c0v)).unwrap();
+            let lens: &[usize] = if cfg!(miri) {
+                &[1, 7]
+            } else {
+                &[1, 7, 40, 290]
+            };
+            for &len in lens {
+                let cells: Vec<u32> = (0..len).map(|t| (t * n / len) as u32).collect();
+                let conf: Vec<f32> = (0..len).map(|_| 10.0 + 8.0 * g.next() as f32).collect();
+                let pref: Vec<f32> = (0..len).map(|_| 0.5 + 1.5 * g.next() as f32).collect();
+                let row = Row::new(&cells, &conf, Some(&pref));
+                let lambda = 0.1f32;
+                for fused in [false, true] {
+                    let madd =
+                        |a: f32, b: f32, c: f32| if fused { a.mul_add(b, c) } else { c + a * b };
+                    let (mut a, mut b) = (g0.clone(), vec![0.0f32; k]);
+                    for (t, &j) in cells.iter().enumerate() {
+                        let x = &h[j as usize * k..(j as usize + 1) * k];
+                        let cx = conf[t] * pref[t];
+                        for (bi, xi) in b.iter_mut().zip(x) {
+                            *bi = madd(cx, *xi, *bi);
+                        }
+                        let w = conf[t] - c0v[j as usize];
+                        for r in 0..k {
+                            let s = w * x[r];
+                            for c in 0..=r {
+                                a[r * k + c] = madd(s, x[c], a[r * k + c]);
+                            }
+                        }
+                    }
+                    for d in 0..k {
+                        a[d * k + d] += lambda;
+                    }
+                    let mut u = as_upper(&a, k);
+                    factor_upper_unchecked(&mut u, k).unwrap();
+                    substitute_upper_unchecked(&u, &mut b, k);
+                    let (mut scratch, mut x) = (vec![0.0f32; k * k], vec![0.0f32; k]);
+                    if fused {
+                        solve_row_cholesky_folded(
+                            &items,
+                            &row,
+                            lambda,
+                            &mut scratch,
+                            &mut x,
+                            Fused(PortableFold),
+                        )
+                    } else {
+                        solve_row_cholesky(&items, &row, lambda, &mut scratch, &mut x)
+                    }
+                    .unwrap();
+                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&x), bits(&b), "k {k} len {len} fused {fused}");
+                }
+            }
+        }
+    }
+
+    /// The upper substitution solves `L Lᵀ x = b`: its result against an
+    /// `f64` solve of the same factor, and its backward sums are
+    /// [`dot_from_end`]'s (the definition written out).
+    #[test]
+    fn substitute_upper_solves_the_factored_system() {
+        let mut g = Gen(4099);
+        let ks: &[usize] = if cfg!(miri) {
+            &[1, 2, 17]
+        } else {
+            &[1, 2, 15, 16, 17, 33, 64]
+        };
+        for &k in ks {
+            let a = spd::<f32>(&mut g, k);
+            let mut u = as_upper(&a, k);
+            factor_upper_unchecked(&mut u, k).unwrap();
+            let b: Vec<f32> = (0..k).map(|_| g.next() as f32).collect();
+            let mut x = b.clone();
+            substitute_upper_unchecked(&u, &mut x, k);
+            // the definition: forward by columns in order, backward by rows
+            let mut want = b.clone();
+            for q in 0..k {
+                want[q] *= 1.0 / u[q * k + q];
+                for p in q + 1..k {
+                    want[p] -= u[q * k + p] * want[q];
+                }
+            }
+            for p in (0..k).rev() {
+                let s = dot_from_end(&u[p * k + p + 1..(p + 1) * k], &want[p + 1..]);
+                want[p] = (want[p] - s) * (1.0 / u[p * k + p]);
+            }
+            assert_eq!(x, want, "k {k}");
+            // and it solves A x = b
+            let lf = |i: usize, j: usize| f64::from(u[j * k + i]);
+            let mut y: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
+            for i in 0..k {
+                for j in 0..i {
+                    y[i] -= lf(i, j) * y[j];
+                }
+                y[i] /= lf(i, i);
+            }
+            for i in (0..k).rev() {
+                for j in i + 1..k {
+                    y[i] -= lf(j, i) * y[j];
+                }
+                y[i] /= lf(i, i);
+            }
+            for (got, exp) in x.iter().zip(&y) {
+                assert!(
+                    (f64::from(*got) - exp).abs() <= 1e-4 * (1.0 + exp.abs()),
+                    "k {k}"
+                );
+            }
+        }
+    }
 }

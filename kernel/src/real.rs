@@ -225,6 +225,26 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     dot_by(a, b, |x| x)
 }
 
+/// The dot product `a · b` with [`dot`]'s sixteen lanes anchored at the
+/// end: the last `16 ⌊n / 16⌋` products (`n` the shorter length) go through
+/// [`dot`], then the first `n mod 16` are added one at a time from the last
+/// to the first, so `a[0] b[0]` is the final operation. A backward
+/// substitution over rows of `Lᵀ` (`x_p` needs `Lᵀ_p,>p · x_>p`) then has
+/// its newest value, `x_(p+1)`, in that final multiply-add, and the rest of
+/// the sum, over values known earlier, overlaps the previous steps instead
+/// of lengthening the chain from one step to the next. The same bits on
+/// every target, as [`dot`].
+#[inline(always)]
+pub(crate) fn dot_from_end<T: Real>(a: &[T], b: &[T]) -> T {
+    let n = a.len().min(b.len());
+    let m = n % 16;
+    let mut sum = dot(&a[m..n], &b[m..n]);
+    for (x, y) in a[..m].iter().zip(&b[..m]).rev() {
+        sum += *x * *y;
+    }
+    sum
+}
+
 /// [`dot`] of a stored row `a`, each element read through `load` (the
 /// identity for a row of `T`, [`crate::bf16_to_f32`] for a compact row),
 /// against `b`: the products `load(a[i]) * b[i]` summed in `dot`'s order, so
@@ -692,6 +712,25 @@ pub(crate) fn syr_lower_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
     }
 }
 
+/// The upper-triangle twin of [`syr_lower_m`]: `A[r][c] += (alpha x[c]) x[r]`
+/// for `c >= r`, each element the product and sum that [`syr_lower_m`]
+/// forms for its mirror `(c, r)` (multiplication commutes, so the same
+/// bits: the weighted entries `alpha x[c]` once per call, into a
+/// `MAX_K` stack buffer, the rows then contiguous from their diagonal).
+#[inline(always)]
+pub(crate) fn syr_upper_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut [T], k: usize) {
+    let mut wx = [T::ZERO; crate::MAX_K];
+    for (o, v) in wx.iter_mut().zip(&x[..k]) {
+        *o = alpha * *v;
+    }
+    for (r, row) in a.chunks_exact_mut(k).enumerate() {
+        let xr = x[r];
+        for (ac, s) in row[r..].iter_mut().zip(&wx[r..k]) {
+            *ac = madd::<T, FUSED>(*s, xr, *ac);
+        }
+    }
+}
+
 /// The rank-1 updates of [`syr_lower`] for the rows `cells` of the
 /// row-major table `h` (`k` wide), in order:
 /// `A[r][c] += (w_t x_t[r]) x_t[c]` for `t = 0, 1, …`, where `x_t` is row
@@ -721,9 +760,18 @@ pub(crate) fn syr_lower_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
 /// formed once, into a stack buffer of 4096 values (16 KiB of `f32`, 32
 /// KiB of `f64`), and every tile reads its `w_t x_t[r]` from there.
 /// `FUSED` fuses every update's multiply-add ([`madd`]), tiled or not.
+///
+/// `UPPER` forms the upper triangle instead (`c >= r`), each element by
+/// the operations that form its mirror in the lower one (the weighted
+/// entry `w_t x_t[c]` times `x_t[r]`: the same bits, see
+/// [`syr_upper_m`]); the tiles then run from their rows' diagonal chunk to
+/// `k`, and entries of the strict lower triangle up to 15 columns left of
+/// the diagonal may be overwritten with partial sums. This is the layout
+/// of [`crate::cholesky::factor_upper_unchecked`]: row `r` of the upper
+/// triangle is column `r` of the lower one.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
+pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -733,7 +781,7 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
 ) {
     const L: usize = SYMV_TILE;
     if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
-        syr_lower_each::<T, FUSED>(a, k, h, cells, weight);
+        syr_lower_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
         return;
     }
     // Each cell's row times its weight, `w_t x_t`, once for all the tiles:
@@ -758,24 +806,28 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
         let mut r0 = 0;
         while r0 < k {
             // the tile's rows (the last tile of a narrow tiling may have
-            // fewer), then column chunks up to its last row, up to the
-            // tiling's width (four chunks, or one) at a time
+            // fewer), then column chunks up to its last row (upper: from
+            // its first row's chunk to `k`), up to the tiling's width (four
+            // chunks, or one) at a time
             let rows = tile_rows.min(k - r0);
-            let chunks = (r0 + rows - 1) / L + 1;
-            let mut g = 0;
+            let (mut g, chunks) = if UPPER {
+                (r0 / L, k / L)
+            } else {
+                (0, (r0 + rows - 1) / L + 1)
+            };
             while g < chunks {
                 let c0 = g * L;
                 // (only narrow tiles are short or one chunk wide; wide ones
                 // always have 4 rows, since 16 divides `k`)
                 let s = &scaled[..];
                 match ((chunks - g).min(width), rows) {
-                    (1, 1) => syr_tile::<T, 1, 1, FUSED>(a, k, r0, c0, h, cells, s),
-                    (1, 2) => syr_tile::<T, 1, 2, FUSED>(a, k, r0, c0, h, cells, s),
-                    (1, 3) => syr_tile::<T, 1, 3, FUSED>(a, k, r0, c0, h, cells, s),
-                    (1, _) => syr_tile::<T, 1, 4, FUSED>(a, k, r0, c0, h, cells, s),
-                    (2, _) => syr_tile::<T, 2, 4, FUSED>(a, k, r0, c0, h, cells, s),
-                    (3, _) => syr_tile::<T, 3, 4, FUSED>(a, k, r0, c0, h, cells, s),
-                    _ => syr_tile::<T, 4, 4, FUSED>(a, k, r0, c0, h, cells, s),
+                    (1, 1) => syr_tile::<T, 1, 1, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (1, 2) => syr_tile::<T, 1, 2, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (1, 3) => syr_tile::<T, 1, 3, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (1, _) => syr_tile::<T, 1, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (2, _) => syr_tile::<T, 2, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (3, _) => syr_tile::<T, 3, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    _ => syr_tile::<T, 4, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                 }
                 g += width;
             }
@@ -807,7 +859,7 @@ pub(crate) fn syr_block_len(_k: usize) -> usize {
 /// FPU has no registers for a tile), the same operations per element.
 #[cfg(target_os = "none")]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
+pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -815,13 +867,14 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool>(
     weight: impl Fn(usize) -> T,
     _tiling: Tiling,
 ) {
-    syr_lower_each::<T, FUSED>(a, k, h, cells, weight);
+    syr_lower_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
 }
 
-/// [`syr_lower_many`]'s definition, untiled: one [`syr_lower`] per cell,
-/// in cell order (bare metal, and hosts where `k` is not a multiple of 16).
+/// [`syr_lower_many`]'s definition, untiled: one [`syr_lower`] (`UPPER`:
+/// [`syr_upper_m`]) per cell, in cell order (bare metal, and hosts where
+/// `k` is not a multiple of 16).
 #[inline(always)]
-fn syr_lower_each<T: Real, const FUSED: bool>(
+fn syr_lower_each<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -830,7 +883,11 @@ fn syr_lower_each<T: Real, const FUSED: bool>(
 ) {
     for (t, &j) in cells.iter().enumerate() {
         if let Some(x) = row_of(h, j, k) {
-            syr_lower_m::<T, FUSED>(weight(t), x, a, k);
+            if UPPER {
+                syr_upper_m::<T, FUSED>(weight(t), x, a, k);
+            } else {
+                syr_lower_m::<T, FUSED>(weight(t), x, a, k);
+            }
         }
     }
 }
@@ -844,7 +901,9 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
 
 /// One tile of [`syr_lower_many`]: rows `r0..r0 + R` (`R <= 4`), columns
 /// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16), with cell `t`'s
-/// weighted row `w_t x_t` at `scaled[t k..(t + 1) k]`.
+/// weighted row `w_t x_t` at `scaled[t k..(t + 1) k]`. Each row's scalar
+/// comes from the weighted row and the column chunks from the cell's row
+/// (`UPPER`: the other way round, the same products).
 /// The rows' accumulators are separate arrays and the products are
 /// written row by row: that is the shape LLVM keeps in vector registers
 /// (one array of rows was vectorised across rows, with gathers). The
@@ -852,7 +911,7 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool>(
+fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     r0: usize,
@@ -893,13 +952,18 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool>(
         let Some(x) = row_of(h, j, k) else {
             continue;
         };
-        let Some(xr) = scaled.get(t * k + r0..t * k + r0 + R) else {
+        let (rows, cols, at) = if UPPER {
+            (x.get(r0..r0 + R), scaled, t * k + c0)
+        } else {
+            (scaled.get(t * k + r0..t * k + r0 + R), x, c0)
+        };
+        let Some(xr) = rows else {
             continue;
         };
         let s = |i: usize| xr.get(i).copied().unwrap_or(T::ZERO);
         let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
         for ch in 0..NC {
-            let xv = load(x, c0 + ch * L);
+            let xv = load(cols, at + ch * L);
             for l in 0..L {
                 a0[ch][l] = madd::<T, FUSED>(s0, xv[l], a0[ch][l]);
                 if R > 1 {
@@ -1345,6 +1409,8 @@ mod tests {
     /// buffer (its callers hand it one block) gives the lower triangle of
     /// the per-cell `syr_lower` loop bit for bit, rows out of range skipped;
     /// fused, the same loop written with `mul_add` (and not the unfused bits).
+    /// With `UPPER`, tiled or not, fused or not, the upper triangle holds
+    /// the same bits transposed.
     #[test]
     fn rank_updates_over_several_rounds_are_the_rank1_loop() {
         use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -1365,7 +1431,7 @@ mod tests {
         let w: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
         let a0: Vec<f32> = (0..k * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let mut want = a0.clone();
-        syr_lower_each::<f32, false>(&mut want, k, &h, &cells, |t| w[t]);
+        syr_lower_each::<f32, false, false>(&mut want, k, &h, &cells, |t| w[t]);
         // Fused: natively only (Miri checks the same indexing unfused, and
         // the fused tiles in the proof's `fused` module; here they would
         // double this test's 60 s there).
@@ -1391,12 +1457,12 @@ mod tests {
         if fused {
             assert_ne!(lower(&want), lower(&want_fused), "fusing changes some bits");
             let mut each = a0.clone();
-            syr_lower_each::<f32, true>(&mut each, k, &h, &cells, |t| w[t]);
+            syr_lower_each::<f32, true, false>(&mut each, k, &h, &cells, |t| w[t]);
             assert_eq!(lower(&each), lower(&want_fused), "fused, untiled");
         }
         for tiling in [Tiling::Wide, Tiling::Narrow] {
             let mut got = a0.clone();
-            syr_lower_many::<f32, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
+            syr_lower_many::<f32, false, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
             for r in 0..k {
                 for c in 0..=r {
                     assert_eq!(
@@ -1408,9 +1474,45 @@ mod tests {
             }
             if fused {
                 let mut got = a0.clone();
-                syr_lower_many::<f32, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+                syr_lower_many::<f32, true, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
                 assert_eq!(lower(&got), lower(&want_fused), "fused, {tiling:?}");
             }
+        }
+        // The upper triangle, started from the transpose of `a0`: element
+        // (r, c) the bits of the lower one's (c, r), tiled and untiled.
+        let a0t: Vec<f32> = (0..k * k).map(|i| a0[(i % k) * k + i / k]).collect();
+        let upper_t = |a: &[f32]| -> Vec<u32> {
+            (0..k)
+                .flat_map(|r| (0..=r).map(move |c| a[c * k + r].to_bits()))
+                .collect()
+        };
+        // (Under Miri the wide tiles only: the untiled form runs in the
+        // kernel's row-solve tests at k = 3, the narrow tiles' indexing is
+        // the wide ones'.)
+        if !cfg!(miri) {
+            let mut each = a0t.clone();
+            syr_lower_each::<f32, false, true>(&mut each, k, &h, &cells, |t| w[t]);
+            assert_eq!(upper_t(&each), lower(&want), "upper, untiled");
+        }
+        let tilings: &[Tiling] = if cfg!(miri) {
+            &[Tiling::Wide]
+        } else {
+            &[Tiling::Wide, Tiling::Narrow]
+        };
+        for &tiling in tilings {
+            let mut got = a0t.clone();
+            syr_lower_many::<f32, false, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+            assert_eq!(upper_t(&got), lower(&want), "upper, {tiling:?}");
+            if fused {
+                let mut got = a0t.clone();
+                syr_lower_many::<f32, true, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+                assert_eq!(upper_t(&got), lower(&want_fused), "upper fused, {tiling:?}");
+            }
+        }
+        if fused {
+            let mut each = a0t.clone();
+            syr_lower_each::<f32, true, true>(&mut each, k, &h, &cells, |t| w[t]);
+            assert_eq!(upper_t(&each), lower(&want_fused), "upper fused, untiled");
         }
     }
 

@@ -290,7 +290,7 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
     b: &mut [T],
 ) {
     let k = items.k();
-    normal_equations_lower_unchecked::<T, false>(items, row, lambda, a, b);
+    normal_equations_lower_unchecked::<T, false, false>(items, row, lambda, a, b);
     mirror_lower(a, k);
 }
 
@@ -300,8 +300,15 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
 /// same operations as there: `G0`, then the cells' rank-1 updates in cell
 /// order ([`syr_lower_many`]), then `λ` on the diagonal. `FUSED` fuses the
 /// multiply-adds of `b`'s updates and of the rank updates ([`crate::Fused`]).
+///
+/// `UPPER` forms the upper triangle instead (what
+/// [`crate::cholesky::factor_upper_unchecked`] reads), element `(r, c)` by
+/// the operations of its mirror `(c, r)`: `G0`'s own `(r, c)` (`G0` is
+/// symmetric: [`Items`]), then the mirrored
+/// rank updates ([`syr_lower_many`] with `UPPER`); the strict lower
+/// triangle then holds unspecified values.
 #[inline(always)]
-pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool>(
+pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool, const UPPER: bool>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,
     lambda: T,
@@ -330,9 +337,9 @@ pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool>(
         // the baseline's kind resolved once, so the tiles' loop is compiled for each
         match items.c0 {
             Baseline::Uniform(c0) => {
-                syr_lower_many::<T, FUSED>(a, k, h, cells, |t| conf[t] - c0, items.tiling)
+                syr_lower_many::<T, FUSED, UPPER>(a, k, h, cells, |t| conf[t] - c0, items.tiling)
             }
-            Baseline::PerItem(c0) => syr_lower_many::<T, FUSED>(
+            Baseline::PerItem(c0) => syr_lower_many::<T, FUSED, UPPER>(
                 a,
                 k,
                 h,

@@ -1,10 +1,13 @@
-//! Fused multiply-adds ([`Fused`]): the exact row solve with a fused fold is
-//! the textbook normal equations written with `mul_add` (the rank updates
-//! `A += (w x[r]) x[c]` and `b += (c p) h`), then the kernel's own
-//! factorisation and substitution, bit for bit, for `k` on and off the
-//! tiles' multiples of 16 and rows longer than one block; any other fold
-//! gives `solve_row_cholesky`'s bits. The fused solves (exact, low-rank)
-//! agree with the unfused ones to rounding.
+//! Fused multiply-adds ([`Fused`]): the exact row solve with a fused fold
+//! solves the textbook normal equations written with `mul_add` (the rank
+//! updates `A += (w x[r]) x[c]` and `b += (c p) h`), for `k` on and off the
+//! tiles' multiples of 16 and rows longer than one block, to the rounding
+//! of the last step (the row solve factors and substitutes in its own
+//! layout, whose sums run in another order than `solve_spd_in_place`'s;
+//! the kernel's unit tests hold it to those equations put through that
+//! layout bit for bit); any other fold gives `solve_row_cholesky`'s bits.
+//! The fused solves (exact, low-rank) agree with the unfused ones to
+//! rounding.
 
 use crate::common::{MIRI, rng, sorted_sample};
 use rand::Rng;
@@ -112,7 +115,7 @@ fn fused_exact_solve_is_the_fused_textbook() {
                 let what = format!("k {k} len {len} per-item {per_item}");
                 assert_eq!(bits(&folded), bits(&plain), "portable fold, {what}");
                 let want = textbook_fused(&h, &g0, &c0v, k, &items, &conf, &pref, lambda);
-                assert_eq!(bits(&fused), bits(&want), "fused, {what}");
+                assert!(max_rel(&fused, &want) < 1e-5, "fused, {what}");
                 assert!(max_rel(&fused, &plain) < 1e-3, "fused near unfused, {what}");
             }
         }
