@@ -73,6 +73,28 @@ pub(crate) fn lower_finite<T: Real>(a: &[T], k: usize, what: &'static str) -> Re
     Ok(())
 }
 
+/// [`lower_finite`] for a matrix kept in the transposed layout: the upper
+/// triangle of `a` holds the lower one's values (element `(r, c)`, `c <=
+/// r`, at `a[c k + r]`), whatever the strict lower triangle holds. The
+/// same fast pass; the same error as [`lower_finite`] on the mirrored
+/// matrix (the first bad element in the lower triangle's row order, its
+/// index `r k + c` there).
+#[inline(always)]
+pub(crate) fn upper_finite<T: Real>(a: &[T], k: usize, what: &'static str) -> Result<()> {
+    if a.len() == k * k && all_finite(a) {
+        return Ok(());
+    }
+    for r in 0..k {
+        if let Some(c) = (0..=r).find(|&c| !a[c * k + r].is_finite()) {
+            return Err(Error::NonFinite {
+                what,
+                index: r * k + c,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A scratch slice must hold at least `need` elements.
 pub(crate) fn min_len<T>(s: &[T], need: usize, what: &'static str) -> Result<()> {
     if s.len() < need {
@@ -278,7 +300,7 @@ mod tests {
     //! three 16-lane chunks and with one bad value at every position.
     extern crate std;
     use super::*;
-    use std::vec::Vec;
+    use std::{vec, vec::Vec};
 
     /// Lengths tried: past three chunks natively, past one under Miri.
     const LENS: usize = if cfg!(miri) { 20 } else { 50 };
@@ -331,6 +353,31 @@ mod tests {
         s[3] = f32::INFINITY;
         s[3 + 16] = f32::NEG_INFINITY;
         assert!(!all_finite(&s));
+    }
+
+    /// `upper_finite` is `lower_finite` of the transpose.
+    #[test]
+    fn upper_finite_is_the_lower_check_of_the_transpose() {
+        let ks: Vec<usize> = if cfg!(miri) {
+            vec![1, 3, 17]
+        } else {
+            (1..20).collect()
+        };
+        for k in ks {
+            let good: Vec<f32> = (0..k * k).map(|i| i as f32 * 0.5).collect();
+            for at in 0..k * k {
+                for bad in [f32::INFINITY, f32::NAN] {
+                    let mut a = good.clone();
+                    a[at] = bad;
+                    let t: Vec<f32> = (0..k * k).map(|i| a[(i % k) * k + i / k]).collect();
+                    assert_eq!(
+                        upper_finite(&t, k, "a"),
+                        lower_finite(&a, k, "a"),
+                        "k {k} at {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

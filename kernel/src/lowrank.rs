@@ -70,7 +70,8 @@
 use crate::MAX_K;
 use crate::check;
 use crate::cholesky::{
-    backward_unchecked, check_factor, factor_unchecked, forward_unchecked, substitute_unchecked,
+    backward_unchecked, check_factor, factor_unchecked, factor_upper_unchecked, forward_unchecked,
+    substitute_unchecked,
 };
 use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
@@ -382,7 +383,8 @@ trait LowRankBasis<T: Real> {
     fn finish_y(&self, lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()>;
     /// The factor `L` every row's finish shares (`Some` for [`Whitened`]).
     fn shared_factor(&self) -> Option<&[T]>;
-    /// `low_rank_finish` (or its eigenbasis twin) with this `lambda`.
+    /// `low_rank_finish` (or its eigenbasis twin) with this `lambda`, `s`
+    /// holding `V Vᵀ` in its upper triangle ([`capacitance`] with `UPPER`).
     fn finish(
         &self,
         block: &[T],
@@ -419,7 +421,7 @@ impl<T: Real> LowRankBasis<T> for Whitened<'_, T> {
         b_hat: &mut [T],
         x: &mut [T],
     ) -> Result<()> {
-        low_rank_finish(self, block, n, s, b_hat, x)
+        finish_plain::<T, true>(self, block, n, s, b_hat, x)
     }
     #[inline(always)]
     fn finish_y(&self, _lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()> {
@@ -456,7 +458,7 @@ impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
         b_hat: &mut [T],
         x: &mut [T],
     ) -> Result<()> {
-        low_rank_finish_eigen(self, block, n, s, lambda, b_hat, x)
+        finish_eigen_by::<T, true>(self, block, n, s, lambda, b_hat, x)
     }
     #[inline(always)]
     fn finish_y(&self, lambda: T, b_hat: &mut [T], x: &mut [T]) -> Result<()> {
@@ -494,7 +496,7 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
         return Ok(false);
     };
     let s = &mut s[..n * n];
-    gram_lower_blocked(&v[..n * k], n, k, s, fold);
+    gram_lower_blocked::<T, F, true>(&v[..n * k], n, k, s, fold);
     w.finish(&v[..n * k], n, s, lambda, b_hat, x)?;
     Ok(true)
 }
@@ -654,7 +656,7 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
             gram_lower(block, n, k, one, fold);
             // (`t` is empty when every row is: nothing to write then)
             let tv = t.get_mut(v..).unwrap_or_default();
-            if capacitance_system(k, block, n, one, b_hat, tv, LANES).is_ok() {
+            if capacitance_system::<T, false>(k, block, n, one, b_hat, tv, LANES).is_ok() {
                 for a in 0..top {
                     for b in 0..=a {
                         s[(a * top + b) * LANES + v] = if a < n && b < n {
@@ -754,7 +756,7 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
 #[inline(always)]
 fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
     for a in 0..n {
-        gram_row_from(v, n, k, a, 0, s, fold);
+        gram_row_from::<T, F, false>(v, n, k, a, 0, s, fold);
     }
 }
 
@@ -766,9 +768,17 @@ fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fo
 /// loaded once per block), their diagonal block and the last `n mod 4`
 /// rows four entries at a time ([`crate::real::dot4_with`], `v_a` read
 /// once for the four), then one by one; every entry's lane folds by
-/// `fold`.
+/// `fold`. `UPPER` writes entry `(a, b)` to `(b, a)` instead: the lower
+/// triangle's values in the upper one, the layout of
+/// [`crate::cholesky::factor_upper_unchecked`].
 #[inline(always)]
-fn gram_lower_blocked<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
+fn gram_lower_blocked<T: Real, F: LaneFold, const UPPER: bool>(
+    v: &[T],
+    n: usize,
+    k: usize,
+    s: &mut [T],
+    fold: F,
+) {
     let row = |b: usize| &v[b * k..(b + 1) * k];
     let blocked = n / 4 * 4;
     for a0 in (0..blocked).step_by(4) {
@@ -776,22 +786,29 @@ fn gram_lower_blocked<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut
         for b in (0..a0).step_by(4) {
             let d = dot4x4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], vs, fold);
             for (i, di) in d.iter().enumerate() {
-                s[(a0 + i) * n + b..(a0 + i) * n + b + 4].copy_from_slice(di);
+                if UPPER {
+                    for (j, dij) in di.iter().enumerate() {
+                        s[(b + j) * n + a0 + i] = *dij;
+                    }
+                } else {
+                    s[(a0 + i) * n + b..(a0 + i) * n + b + 4].copy_from_slice(di);
+                }
             }
         }
         for a in a0..a0 + 4 {
-            gram_row_from(v, n, k, a, a0, s, fold);
+            gram_row_from::<T, F, UPPER>(v, n, k, a, a0, s, fold);
         }
     }
     for a in blocked..n {
-        gram_row_from(v, n, k, a, 0, s, fold);
+        gram_row_from::<T, F, UPPER>(v, n, k, a, 0, s, fold);
     }
 }
 
 /// Row `a` of [`gram_lower`]'s `S` from column `from` (a multiple of four)
-/// to `a`: four entries at a time, then one by one.
+/// to `a`: four entries at a time, then one by one (`UPPER`: into column
+/// `a`, see [`gram_lower_blocked`]).
 #[inline(always)]
-fn gram_row_from<T: Real, F: LaneFold>(
+fn gram_row_from<T: Real, F: LaneFold, const UPPER: bool>(
     v: &[T],
     n: usize,
     k: usize,
@@ -801,14 +818,25 @@ fn gram_row_from<T: Real, F: LaneFold>(
     fold: F,
 ) {
     let row = |b: usize| &v[b * k..(b + 1) * k];
-    let (va, sa) = (row(a), &mut s[a * n..(a + 1) * n]);
+    let va = row(a);
     let quads = (a + 1) / 4 * 4;
     for b in (from..quads).step_by(4) {
         let d = dot4_with([row(b), row(b + 1), row(b + 2), row(b + 3)], va, fold);
-        sa[b..b + 4].copy_from_slice(&d);
+        if UPPER {
+            for (j, dj) in d.iter().enumerate() {
+                s[(b + j) * n + a] = *dj;
+            }
+        } else {
+            s[a * n + b..a * n + b + 4].copy_from_slice(&d);
+        }
     }
-    for (b, sb) in sa.iter_mut().enumerate().take(a + 1).skip(quads.max(from)) {
-        *sb = dot_with(row(b), va, fold);
+    for b in quads.max(from)..=a {
+        let d = dot_with(row(b), va, fold);
+        if UPPER {
+            s[b * n + a] = d;
+        } else {
+            s[a * n + b] = d;
+        }
     }
 }
 
@@ -918,7 +946,21 @@ pub fn low_rank_finish<T: Real>(
     b_hat: &mut [T],
     x: &mut [T],
 ) -> Result<()> {
-    capacitance(w.k(), block, n, s, b_hat, x)?;
+    finish_plain::<T, false>(w, block, n, s, b_hat, x)
+}
+
+/// [`low_rank_finish`] with `s` in the lower triangle or (`UPPER`) in the
+/// upper one (see [`capacitance`]).
+#[inline(always)]
+fn finish_plain<T: Real, const UPPER: bool>(
+    w: &Whitened<'_, T>,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    b_hat: &mut [T],
+    x: &mut [T],
+) -> Result<()> {
+    capacitance::<T, UPPER>(w.k(), block, n, s, b_hat, x)?;
     finish_whitened(w.l, w.k(), b_hat, x)
 }
 
@@ -936,8 +978,15 @@ fn finish_whitened<T: Real>(l: &[T], k: usize, b_hat: &mut [T], x: &mut [T]) -> 
 /// The shared middle of [`low_rank_finish`] and [`low_rank_finish_eigen`]:
 /// the checks, `S = I + V Vᵀ` factored, `S w = V b̂`, and `y = b̂ − Vᵀ w`
 /// into `b_hat`.
+///
+/// `UPPER` (the kernel's own one-row solves, whose `V Vᵀ` is written
+/// transposed by [`gram_lower_blocked`]): `S` arrives in the upper
+/// triangle and is factored there in place
+/// ([`crate::cholesky::factor_upper_unchecked`]: the same factor's bits
+/// without a working copy), then `L` is copied into the lower triangle for
+/// the same substitution: the same bits as the lower layout.
 #[inline(always)]
-fn capacitance<T: Real>(
+fn capacitance<T: Real, const UPPER: bool>(
     k: usize,
     block: &[T],
     n: usize,
@@ -948,9 +997,18 @@ fn capacitance<T: Real>(
     check::len(x, k, "x")?;
     let mut t = [T::ZERO; MAX_K];
     let t = &mut t[..n.min(MAX_K)];
-    capacitance_system(k, block, n, s, b_hat, t, 1)?;
+    capacitance_system::<T, UPPER>(k, block, n, s, b_hat, t, 1)?;
     if n > 0 {
-        factor_unchecked(s, n)?;
+        if UPPER {
+            factor_upper_unchecked(s, n)?;
+            for i in 1..n {
+                for j in 0..i {
+                    s[i * n + j] = s[j * n + i];
+                }
+            }
+        } else {
+            factor_unchecked(s, n)?;
+        }
         substitute_unchecked(s, t, n);
     }
     capacitance_update(k, block, n, t, 1, b_hat);
@@ -959,7 +1017,8 @@ fn capacitance<T: Real>(
 
 /// The first half of [`capacitance`], shared with the groups of
 /// [`solve_rows_low_rank_folded`]: checks the lengths and that `block`,
-/// `b_hat` and the lower triangle of `s` (`V Vᵀ`) are finite, adds `I` to
+/// `b_hat` and the lower triangle of `s` (`V Vᵀ`; `UPPER`: held in the
+/// upper one, [`check::upper_finite`]) are finite, adds `I` to
 /// `s`'s diagonal, and writes `t = V b̂`, the right-hand side of
 /// `S w = V b̂`: entry `a` to `t[a stride]` (a group's lane of
 /// interleaved systems has stride [`LANES`]).
@@ -969,7 +1028,7 @@ fn capacitance<T: Real>(
 /// Woodbury gives `(I + Vᵀ V)⁻¹ b̂ = b̂ − Vᵀ (I + V Vᵀ)⁻¹ V b̂`: an
 /// `n x n` system in place of a `k x k` one.
 #[inline(always)]
-fn capacitance_system<T: Real>(
+fn capacitance_system<T: Real, const UPPER: bool>(
     k: usize,
     block: &[T],
     n: usize,
@@ -992,7 +1051,11 @@ fn capacitance_system<T: Real>(
     check::min_len(t, t_len, "t")?;
     check::finite(block, "block")?;
     check::finite(b_hat, "b_hat")?;
-    check::lower_finite(s, n, "s")?;
+    if UPPER {
+        check::upper_finite(s, n, "s")?;
+    } else {
+        check::lower_finite(s, n, "s")?;
+    }
     for a in 0..n {
         s[a * n + a] += T::ONE;
     }
@@ -1092,8 +1155,23 @@ pub fn low_rank_finish_eigen<T: Real>(
     b_hat: &mut [T],
     x: &mut [T],
 ) -> Result<()> {
+    finish_eigen_by::<T, false>(w, block, n, s, lambda, b_hat, x)
+}
+
+/// [`low_rank_finish_eigen`] with `s` in the lower triangle or (`UPPER`)
+/// in the upper one (see [`capacitance`]).
+#[inline(always)]
+fn finish_eigen_by<T: Real, const UPPER: bool>(
+    w: &EigenWhitened<'_, T>,
+    block: &[T],
+    n: usize,
+    s: &mut [T],
+    lambda: T,
+    b_hat: &mut [T],
+    x: &mut [T],
+) -> Result<()> {
     let sc = w.scaling(lambda)?;
-    capacitance(w.k(), block, n, s, b_hat, x)?;
+    capacitance::<T, UPPER>(w.k(), block, n, s, b_hat, x)?;
     finish_eigen(w, &sc[..w.k()], b_hat, x)
 }
 
@@ -1166,11 +1244,11 @@ mod tests {
                 let row = |b: usize| &v[b * k..(b + 1) * k];
                 let forms: [GramForm<T>; 2] = [
                     |v, n, k, s| gram_lower(v, n, k, s, PortableFold),
-                    |v, n, k, s| gram_lower_blocked(v, n, k, s, PortableFold),
+                    |v, n, k, s| gram_lower_blocked::<T, _, false>(v, n, k, s, PortableFold),
                 ];
                 let fused: [GramForm<T>; 2] = [
                     |v, n, k, s| gram_lower(v, n, k, s, Fused(PortableFold)),
-                    |v, n, k, s| gram_lower_blocked(v, n, k, s, Fused(PortableFold)),
+                    |v, n, k, s| gram_lower_blocked::<T, _, false>(v, n, k, s, Fused(PortableFold)),
                 ];
                 for (form, fused) in forms.into_iter().zip(fused) {
                     let mut s = vec![T::ZERO; n * n];
@@ -1184,6 +1262,18 @@ mod tests {
                             let want = dot_with(row(b), row(a), Fused(PortableFold));
                             assert_eq!(f[a * n + b].to_f64().to_bits(), want.to_f64().to_bits());
                         }
+                    }
+                }
+                // the blocked form transposed: the same entries in the upper triangle
+                let (mut s, mut f) = (vec![T::ZERO; n * n], vec![T::ZERO; n * n]);
+                gram_lower_blocked::<T, _, true>(&v, n, k, &mut s, PortableFold);
+                gram_lower_blocked::<T, _, true>(&v, n, k, &mut f, Fused(PortableFold));
+                for a in 0..n {
+                    for b in 0..=a {
+                        let want = dot_with(row(b), row(a), PortableFold);
+                        assert_eq!(s[b * n + a].to_f64().to_bits(), want.to_f64().to_bits());
+                        let want = dot_with(row(b), row(a), Fused(PortableFold));
+                        assert_eq!(f[b * n + a].to_f64().to_bits(), want.to_f64().to_bits());
                     }
                 }
             }
