@@ -31,12 +31,13 @@
  *   (O(n + k^2)).
  * - Stack use: temporaries of at most 2 * WMF_MAX_K scalars (4 KiB for
  *   double, 2 KiB for float) in the bare-metal build. In the desktop build
- *   the Cholesky factorisations of wmf_whiten_* and the n x n one of
- *   wmf_solve_row_low_rank_* of at most 64 rows use a column-major working
- *   copy of up to 68 * 64 scalars (17 KiB for float, 34 KiB for double);
- *   larger ones copy eight columns at a time, up to 9 * WMF_MAX_K scalars
- *   (18 KiB for double); wmf_solve_row_cholesky_* factors in place, in
- *   a_scratch. Forming a row's normal equations
+ *   the Cholesky factorisation of wmf_whiten_* uses a column-major working
+ *   copy of up to 68 * 64 scalars (17 KiB for float, 34 KiB for double)
+ *   at k <= 64 and copies eight columns at a time above, up to
+ *   9 * WMF_MAX_K scalars (18 KiB for double); the row solves
+ *   (wmf_solve_row_cholesky_*, wmf_solve_row_low_rank_*,
+ *   wmf_solve_rows_low_rank_*) factor in place, in their scratch. Forming
+ *   a row's normal equations
  *   (wmf_row_normal_equations_*, wmf_solve_row_cholesky_*) keeps up to
  *   4096 weighted values of the observed rows (16 KiB for float, 32 KiB for
  *   double) and a CG product one more WMF_MAX_K. The deepest frame,
