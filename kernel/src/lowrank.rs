@@ -77,7 +77,7 @@ use crate::error::{Error, Result};
 use crate::factors::{Baseline, Factors, Row, check_row};
 use crate::fold::{LaneFold, PortableFold};
 use crate::lanes::LANES;
-use crate::real::{Real, axpy, dot, dot_with, dot4_with, dot4x4_with, positive};
+use crate::real::{Real, axpy, dot, dot_with, dot4, dot4_with, dot4x4_with, positive};
 
 /// The fixed side of a half-iteration, whitened: `Ĥ = H L⁻ᵀ` with
 /// `L Lᵀ = G0 + λ I`, the factor `L` and the baseline weights `c0` (see the
@@ -1059,8 +1059,17 @@ fn capacitance_system<T: Real, const UPPER: bool>(
     for a in 0..n {
         s[a * n + a] += T::ONE;
     }
-    for a in 0..n {
-        t[a * stride] = dot(&block[a * k..(a + 1) * k], b_hat);
+    // four rows of `V` per pass over `b̂`, each entry `dot`'s bits
+    let row = |a: usize| &block[a * k..(a + 1) * k];
+    let quads = n / 4 * 4;
+    for a in (0..quads).step_by(4) {
+        let d = dot4([row(a), row(a + 1), row(a + 2), row(a + 3)], b_hat);
+        for (i, di) in d.into_iter().enumerate() {
+            t[(a + i) * stride] = di;
+        }
+    }
+    for a in quads..n {
+        t[a * stride] = dot(row(a), b_hat);
     }
     Ok(())
 }
