@@ -746,7 +746,9 @@ pub(crate) fn syr_upper_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
 /// element `(r, c)` is `Σ_t (w_t x_t[r]) x_t[c]`, summed in cell order.
 ///
 /// On hosts with `k` a multiple of 16 the loops run over tiles of 4 rows
-/// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes) or
+/// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes;
+/// along the diagonal chunk, where a tile is one chunk wide, 8 rows, so
+/// that eight chains of multiply-adds keep both vector units busy) or
 /// of 3 rows by 16 columns ([`Tiling::Narrow`]: 3 accumulators of 16
 /// lanes, the last tile of `A` 1 or 2 rows where 3 does not divide `k`),
 /// with all the cells streaming through each tile, so the tile's `A`
@@ -809,7 +811,12 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
             // fewer), then column chunks up to its last row (upper: from
             // its first row's chunk to `k`), up to the tiling's width (four
             // chunks, or one) at a time
-            let rows = tile_rows.min(k - r0);
+            // A wide tiling's tiles along the diagonal chunk are one chunk
+            // wide: four rows would be four accumulators, whose chains of
+            // multiply-adds (one per cell) wait on the adds' latency; eight
+            // rows keep both vector units busy.
+            let diagonal = width > 1 && if UPPER { r0 + L >= k } else { r0 + 8 <= L };
+            let rows = if diagonal { 8 } else { tile_rows }.min(k - r0);
             let (mut g, chunks) = if UPPER {
                 (r0 / L, k / L)
             } else {
@@ -824,6 +831,7 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
                     (1, 1) => syr_tile::<T, 1, 1, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                     (1, 2) => syr_tile::<T, 1, 2, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                     (1, 3) => syr_tile::<T, 1, 3, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (1, 8) => syr_tile::<T, 1, 8, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                     (1, _) => syr_tile::<T, 1, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                     (2, _) => syr_tile::<T, 2, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
                     (3, _) => syr_tile::<T, 3, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
@@ -933,6 +941,12 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const U
         [[T::ZERO; L]; NC],
         [[T::ZERO; L]; NC],
     );
+    let (mut a4, mut a5, mut a6, mut a7) = (
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+        [[T::ZERO; L]; NC],
+    );
     for ch in 0..NC {
         let c = c0 + ch * L;
         a0[ch] = load(a, r0 * k + c);
@@ -944,6 +958,12 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const U
         }
         if R > 3 {
             a3[ch] = load(a, (r0 + 3) * k + c);
+        }
+        if R > 4 {
+            a4[ch] = load(a, (r0 + 4) * k + c);
+            a5[ch] = load(a, (r0 + 5) * k + c);
+            a6[ch] = load(a, (r0 + 6) * k + c);
+            a7[ch] = load(a, (r0 + 7) * k + c);
         }
     }
     for (t, &j) in cells.iter().enumerate() {
@@ -962,6 +982,7 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const U
         };
         let s = |i: usize| xr.get(i).copied().unwrap_or(T::ZERO);
         let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
+        let (s4, s5, s6, s7) = (s(4), s(5), s(6), s(7));
         for ch in 0..NC {
             let xv = load(cols, at + ch * L);
             for l in 0..L {
@@ -975,12 +996,19 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const U
                 if R > 3 {
                     a3[ch][l] = madd::<T, FUSED>(s3, xv[l], a3[ch][l]);
                 }
+                if R > 4 {
+                    a4[ch][l] = madd::<T, FUSED>(s4, xv[l], a4[ch][l]);
+                    a5[ch][l] = madd::<T, FUSED>(s5, xv[l], a5[ch][l]);
+                    a6[ch][l] = madd::<T, FUSED>(s6, xv[l], a6[ch][l]);
+                    a7[ch][l] = madd::<T, FUSED>(s7, xv[l], a7[ch][l]);
+                }
             }
         }
     }
     for ch in 0..NC {
         let c = c0 + ch * L;
-        for (i, acc) in [&a0, &a1, &a2, &a3].into_iter().enumerate().take(R) {
+        let accs = [&a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7];
+        for (i, acc) in accs.into_iter().enumerate().take(R) {
             let off = (r0 + i) * k + c;
             if let Some(d) = a.get_mut(off..off + L) {
                 d.copy_from_slice(&acc[ch]);
