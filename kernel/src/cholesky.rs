@@ -53,6 +53,13 @@ pub fn cholesky_in_place<T: Real>(a: &mut [T], k: usize) -> Result<()> {
 /// the baseline x86-64 one; a 50k-user k = 64 Cholesky iteration spends
 /// 12-16% less time.
 ///
+/// The row solves (exact and low-rank) do not come here: they keep their
+/// matrix in the transposed layout, where the columns of `L` are
+/// contiguous, and factor it in place ([`factor_upper_unchecked`], the
+/// same bits, 2-2.5x faster at 48-128 rows; BENCHMARKS.md, batch 31).
+/// This lower-triangle form serves the public factorisations and the
+/// whitening.
+///
 /// # Errors
 /// [`Error::NotPositiveDefinite`] for the first pivot that is not positive
 /// or not finite; the columns before it are then final in `a`.
