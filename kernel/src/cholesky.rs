@@ -670,19 +670,9 @@ mod tests {
     use super::*;
     use crate::factors::Baseline;
     use crate::fold::Fused;
+    use crate::testing::Gen;
     use crate::{Factors, gramian};
     use std::{vec, vec::Vec};
-
-    /// A small deterministic generator (xorshift), values in [-1, 1).
-    struct Gen(u64);
-    impl Gen {
-        fn next(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        }
-    }
 
     /// The textbook unblocked right-looking factor on the lower triangle.
     fn textbook<T: Real>(a: &mut [T], k: usize) {

@@ -256,18 +256,8 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::cholesky::{backward_unchecked, factor_unchecked, substitute_unchecked};
+    use crate::testing::Gen;
     use std::{vec, vec::Vec};
-
-    /// A small deterministic generator (xorshift), values in [-1, 1).
-    struct Gen(u64);
-    impl Gen {
-        fn next(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        }
-    }
 
     /// `LANES` random SPD systems of sizes `sizes[l] <= n` (`I + V Vᵀ`,
     /// `V` random `size x 5`), one-system layout, and the right-hand sides.

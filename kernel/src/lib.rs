@@ -105,6 +105,8 @@ pub mod lowrank;
 mod real;
 pub mod row;
 mod sgd;
+#[cfg(test)]
+mod testing;
 mod tiling;
 mod topn;
 

@@ -1222,6 +1222,7 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::fold::Fused;
+    use crate::testing::Gen;
     use std::{vec, vec::Vec};
 
     /// One way of forming `V Vᵀ`'s lower triangle (`v`, `n`, `k`, `s`).
@@ -1231,13 +1232,9 @@ mod tests {
     /// and fused, in both forms ([`gram_lower`], [`gram_lower_blocked`]), for every row count around the four-entry blocks and the
     /// pairs of rows, and widths around the 16-lane chunks.
     fn gram_is_the_single_dots<T: Real>() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut value = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            T::from_f64((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
-        };
+        // values in [-0.5, 0.5): half the generator's (exactly)
+        let mut g = Gen(0x2545_f491_4f6c_dd1d);
+        let mut value = move || T::from_f64(g.next() / 2.0);
         let ns: &[usize] = if cfg!(miri) {
             &[0, 1, 5, 9]
         } else {
