@@ -204,9 +204,13 @@ fn lockstep_cg<T: Real, H: RowTable<T>, const G: usize, const CHECK: bool>(
     let ps: [&mut [T]; G] = core::array::from_fn(|_| next());
     let mut aps: [&mut [T]; G] = core::array::from_fn(|_| next());
 
-    // One pass over the observed cells gives r = b − A x = Σ (c x − (c −
-    // c0_j) h_j·x) h_j − (G0 + λ I) x and, when a tolerance needs |b|, also
-    // b = Σ c x h (into p). Without it tol_sq is 0 whatever |b| is.
+    let need_b = params.tol > 0.0;
+    let mut rr = [T::ZERO; G];
+    let mut tol_sq = [T::ZERO; G];
+    let mut steps = [0usize; G];
+    // One pass over the observed cells gives r = b − A x and, when a
+    // tolerance needs |b|, also b = Σ c x h (into p). Without it tol_sq is 0
+    // whatever |b| is.
     gram_multi(
         items.g0,
         items.diagonal,
@@ -214,59 +218,21 @@ fn lockstep_cg<T: Real, H: RowTable<T>, const G: usize, const CHECK: bool>(
         aps.each_mut().map(|s| &mut **s),
         k,
     );
-    let need_b = params.tol > 0.0;
-    let mut rr = [T::ZERO; G];
-    let mut tol_sq = [T::ZERO; G];
-    let mut steps = [0usize; G];
     for v in 0..G {
         if !active[v] {
             continue;
         }
-        let (x, r, p, ap, row) = (&*xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v], &rows[v]);
-        axpy(lambdas[v], x, ap);
-        for (ri, ai) in r.iter_mut().zip(ap.iter()) {
-            *ri = -*ai;
-        }
-        p.fill(T::ZERO);
-        // Four cells at a time in groups (dots first, then the updates in
-        // cell order), one at a time for a single row, as in `apply_a_observed`.
-        let full = if G > 1 { row.len() / 4 * 4 } else { 0 };
-        let mut t = 0;
-        while t < full {
-            let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
-            let h = cells.map(|(j, _, _)| items.h.row(j));
-            let dots = items.h.dot4(h, x);
-            let cx = cells.map(|(_, c, pref)| c * pref);
-            let coef: [T; 4] = core::array::from_fn(|d| {
-                let (j, c, _) = cells[d];
-                cx[d] - (c - items.c0.at(j)) * dots[d]
-            });
-            H::axpy4(coef, h, r);
-            if need_b {
-                H::axpy4(cx, h, p);
+        let (x, r, p, ap) = (&*xs[v], &mut *rs[v], &mut *ps[v], &mut *aps[v]);
+        match start_row(items, &rows[v], lambdas[v], x, r, p, ap, G > 1, need_b) {
+            Ok((r_sq, b_sq)) => {
+                rr[v] = r_sq;
+                tol_sq[v] = T::from_f64(params.tol * params.tol) * b_sq;
             }
-            t += 4;
-        }
-        for t in full..row.len() {
-            let (j, c, pref) = row.cell(t);
-            let hj = items.h.row(j);
-            let cx = c * pref;
-            let coef = cx - (c - items.c0.at(j)) * H::dot(hj, x);
-            H::axpy(coef, hj, r);
-            if need_b {
-                H::axpy(cx, hj, p);
+            Err(e) => {
+                result[v] = Err(e);
+                active[v] = false;
             }
         }
-        let b_sq = if need_b { dot(p, p) } else { T::ZERO };
-        p.copy_from_slice(r);
-        rr[v] = dot(r, r);
-        if !rr[v].is_finite() {
-            // `A x` or `b` overflowed: nothing sensible to iterate on, `x` untouched.
-            result[v] = Err(crate::Error::NonFiniteResult { what: "residual" });
-            active[v] = false;
-            continue;
-        }
-        tol_sq[v] = T::from_f64(params.tol * params.tol) * b_sq;
     }
     loop {
         // The loop condition of the single-row solve, per row.
@@ -307,6 +273,96 @@ fn lockstep_cg<T: Real, H: RowTable<T>, const G: usize, const CHECK: bool>(
         }
     }
     result
+}
+
+/// The start of one row's CG solve once `ap = G0 x`: `r = b − A x` (and
+/// `p = r`) from one pass over the row's cells, `A x = G0 x + λ x + Σ_obs
+/// (c − c0_j)(h_j·x) h_j` and `b = Σ_obs c x_j h_j`, so each cell adds
+/// `(c x_j − (c − c0_j) h_j·x) h_j` to `r`. Returns `(|r|², |b|²)` (`|b|²`
+/// only when `need_b`, else 0), or the error of a non-finite `|r|²` (`A x`
+/// or `b` overflowed: nothing sensible to iterate on, `x` untouched).
+/// `four_cells`: as [`apply_a_observed`]'s.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn start_row<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
+    row: &Row<'_, T>,
+    lambda: T,
+    x: &[T],
+    r: &mut [T],
+    p: &mut [T],
+    ap: &mut [T],
+    four_cells: bool,
+    need_b: bool,
+) -> Result<(T, T)> {
+    axpy(lambda, x, ap);
+    for (ri, ai) in r.iter_mut().zip(ap.iter()) {
+        *ri = -*ai;
+    }
+    p.fill(T::ZERO);
+    // Four cells at a time in groups (dots first, then the updates in
+    // cell order), one at a time for a single row, as in `apply_a_observed`.
+    let full = if four_cells { row.len() / 4 * 4 } else { 0 };
+    let mut t = 0;
+    // Hosts take eight cells at a time (both fours' dots, then both
+    // fours' updates in cell order: the same operations in the same
+    // order), as `apply_a_observed` does.
+    let eights = if cfg!(target_os = "none") {
+        0
+    } else {
+        full / 8 * 8
+    };
+    while t < eights {
+        let cells: [(usize, T, T); 8] = core::array::from_fn(|d| row.cell(t + d));
+        let h0: [&[H::Elem]; 4] = core::array::from_fn(|d| items.h.row(cells[d].0));
+        let h1: [&[H::Elem]; 4] = core::array::from_fn(|d| items.h.row(cells[4 + d].0));
+        let dots = [items.h.dot4(h0, x), items.h.dot4(h1, x)];
+        for (half, hs) in [h0, h1].into_iter().enumerate() {
+            let cells: [(usize, T, T); 4] = core::array::from_fn(|d| cells[4 * half + d]);
+            let cx = cells.map(|(_, c, pref)| c * pref);
+            let coef: [T; 4] = core::array::from_fn(|d| {
+                let (j, c, _) = cells[d];
+                cx[d] - (c - items.c0.at(j)) * dots[half][d]
+            });
+            H::axpy4(coef, hs, r);
+            if need_b {
+                H::axpy4(cx, hs, p);
+            }
+        }
+        t += 8;
+    }
+    while t < full {
+        let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
+        let h = cells.map(|(j, _, _)| items.h.row(j));
+        let dots = items.h.dot4(h, x);
+        let cx = cells.map(|(_, c, pref)| c * pref);
+        let coef: [T; 4] = core::array::from_fn(|d| {
+            let (j, c, _) = cells[d];
+            cx[d] - (c - items.c0.at(j)) * dots[d]
+        });
+        H::axpy4(coef, h, r);
+        if need_b {
+            H::axpy4(cx, h, p);
+        }
+        t += 4;
+    }
+    for t in full..row.len() {
+        let (j, c, pref) = row.cell(t);
+        let hj = items.h.row(j);
+        let cx = c * pref;
+        let coef = cx - (c - items.c0.at(j)) * H::dot(hj, x);
+        H::axpy(coef, hj, r);
+        if need_b {
+            H::axpy(cx, hj, p);
+        }
+    }
+    let b_sq = if need_b { dot(p, p) } else { T::ZERO };
+    p.copy_from_slice(r);
+    let rr = dot(r, r);
+    if !rr.is_finite() {
+        return Err(crate::Error::NonFiniteResult { what: "residual" });
+    }
+    Ok((rr, b_sq))
 }
 
 /// What a solve that stops with residual `rr` after `steps` steps reports.
