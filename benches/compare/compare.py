@@ -204,10 +204,11 @@ def wmf_cholesky_flops(k, lens_u, lens_i, cutoff=None):
     factor n^3/3 and solves 2 n^2, V b and V^T w 4 n k, L^-T k^2), longer rows
     through the normal equations as in flops_per_iteration; per half the
     whitening (trsm, n_fixed k^2) and the factor of G0 + lambda I (k^3/3);
-    Gramians 2 (m + n) k^2. Empty rows cost nothing."""
+    Gramians (m + n) k (k + 1) (syrk: the lower triangle). Empty rows cost
+    nothing."""
     cutoff = k if cutoff is None else cutoff
     m, n = len(lens_u), len(lens_i)
-    total = 2.0 * (m + n) * k * k
+    total = 1.0 * (m + n) * k * (k + 1)
     for lens, n_fixed in ((lens_u, n), (lens_i, m)):
         lens = lens.astype("float64")
         short, long_ = lens[(lens > 0) & (lens <= cutoff)], lens[lens > cutoff]
