@@ -465,6 +465,17 @@ pub fn rotate_to_eigenbasis<T: Float>(
     fixed: &mut [T],
     solved: &mut [T],
 ) -> Option<Vec<T>> {
+    rotate_returning_q(g0, k, fixed, solved).map(|(d, _)| d)
+}
+
+/// [`rotate_to_eigenbasis`], also returning `Q` (row-major, rounded to `T`)
+/// for rows rotated later ([`rotate_block`]).
+fn rotate_returning_q<T: Float>(
+    g0: &[T],
+    k: usize,
+    fixed: &mut [T],
+    solved: &mut [T],
+) -> Option<(Vec<T>, Vec<T>)> {
     let (e, mut q) = gramian_eigen(g0, k)?;
     // Each eigenvector's sign is LAPACK's choice; fix it (largest
     // component positive) so that runs whose Gramians differ by rounding
@@ -485,20 +496,34 @@ pub fn rotate_to_eigenbasis<T: Float>(
     }
     let q: Vec<T> = q.iter().map(|&v| T::from_f64(v)).collect();
     for rows in [fixed, solved] {
-        rows.par_chunks_mut(ROTATION_BLOCK * k).for_each_init(
-            || vec![T::ZERO; ROTATION_BLOCK * k],
-            |tmp, block| {
-                let tmp = &mut tmp[..block.len()];
-                times_q(block, &q, k, tmp);
-                block.copy_from_slice(tmp);
-            },
-        );
+        rotate_rows(rows, &q, k);
     }
     let mut d = vec![T::ZERO; k * k];
     for (i, &v) in e.iter().enumerate() {
         d[i * k + i] = T::from_f64(v.max(0.0));
     }
-    Some(d)
+    Some((d, q))
+}
+
+/// `rows ← rows Q` in place, in parallel blocks of [`ROTATION_BLOCK`] rows
+/// counted from the start of `rows` ([`rotate_block`] each).
+fn rotate_rows<T: Float>(rows: &mut [T], q: &[T], k: usize) {
+    rows.par_chunks_mut(ROTATION_BLOCK * k).for_each_init(
+        || vec![T::ZERO; ROTATION_BLOCK * k],
+        |tmp, block| rotate_block(block, q, k, tmp),
+    );
+}
+
+/// `block ← block Q` for at most [`ROTATION_BLOCK`] whole rows: one BLAS
+/// `gemm` into `tmp` (grown as needed), copied back. Every row's bits
+/// depend on the block it sits in, so callers cut the same blocks.
+fn rotate_block<T: Float>(block: &mut [T], q: &[T], k: usize, tmp: &mut Vec<T>) {
+    if tmp.len() < block.len() {
+        tmp.resize(block.len(), T::ZERO);
+    }
+    let tmp = &mut tmp[..block.len()];
+    times_q(block, q, k, tmp);
+    block.copy_from_slice(tmp);
 }
 
 /// Rows per BLAS call of [`rotate_to_eigenbasis`], counted from the start
@@ -514,12 +539,14 @@ pub const ROTATION_BLOCK: usize = 64;
 /// of `fixed` and, for CG, the rows `solved_rows` of `solved` by `g0`, the
 /// fixed side's Gramian. Returns the Gramian to solve with and whether the
 /// sides moved: `(diag(e), true)`, or `(g0, false)` when the rule says
-/// no, a side is not row-major or LAPACK failed (nothing rotated). The
-/// single process turns every solved row; a rank of the distributed
-/// trainer its own, widened to the same blocks.
+/// no, a side is not row-major or LAPACK failed (nothing rotated). A rank
+/// of the distributed trainer turns its own solved rows, widened to the
+/// same blocks; the single process leaves them to its CG tasks
+/// ([`eigenbasis_half_deferred`]).
 ///
 /// # Errors
 /// None in practice (`diag(e)` is `k x k`).
+#[cfg(feature = "mpi")]
 pub(crate) fn eigenbasis_half<T: Float>(
     basis: EigenBasis,
     solver: Solver,
@@ -529,28 +556,79 @@ pub(crate) fn eigenbasis_half<T: Float>(
     solved: &mut Array2<T>,
     solved_rows: std::ops::Range<usize>,
 ) -> Result<(Array2<T>, bool)> {
+    let (g, moved, _) = eigenbasis_half_with(
+        basis,
+        solver,
+        per_row_lambda,
+        g0,
+        fixed,
+        solved,
+        solved_rows,
+        false,
+    )?;
+    Ok((g, moved))
+}
+
+/// [`eigenbasis_half`] of a single process's full half that leaves a CG
+/// half's solved rows to its solver: it turns only `fixed` and returns `Q`
+/// with the Gramian; [`solve_side_rotating`] then turns each block of
+/// [`ROTATION_BLOCK`] solved rows just before the task that solves them
+/// (the same `gemm` calls on the same blocks, so the same bits, without a
+/// separate pass over the side). `None` for `Q` where nothing rotated or
+/// the half is not CG (a Cholesky half's solved rows are not read).
+///
+/// # Errors
+/// As [`eigenbasis_half`].
+pub(crate) fn eigenbasis_half_deferred<T: Float>(
+    basis: EigenBasis,
+    solver: Solver,
+    per_row_lambda: bool,
+    g0: Array2<T>,
+    fixed: &mut Array2<T>,
+    solved: &mut Array2<T>,
+) -> Result<(Array2<T>, Option<Vec<T>>)> {
+    let all = 0..solved.nrows();
+    let (g, _, q) =
+        eigenbasis_half_with(basis, solver, per_row_lambda, g0, fixed, solved, all, true)?;
+    Ok((g, q))
+}
+
+/// The body of [`eigenbasis_half`] (`defer` false) and
+/// [`eigenbasis_half_deferred`] (`defer` true): the Gramian, whether the
+/// sides moved, and `Q` when a CG half's solved rows are left to turn.
+#[allow(clippy::too_many_arguments)]
+fn eigenbasis_half_with<T: Float>(
+    basis: EigenBasis,
+    solver: Solver,
+    per_row_lambda: bool,
+    g0: Array2<T>,
+    fixed: &mut Array2<T>,
+    solved: &mut Array2<T>,
+    solved_rows: std::ops::Range<usize>,
+    defer: bool,
+) -> Result<(Array2<T>, bool, Option<Vec<T>>)> {
     let k = g0.nrows();
     if !basis.rotates(solver, per_row_lambda, solved.nrows(), fixed.nrows(), k) {
-        return Ok((g0, false));
+        return Ok((g0, false, None));
     }
-    // A Cholesky half overwrites every solved row without reading it.
-    let solved_rows = match solver {
-        Solver::Cg { .. } => solved_rows,
-        _ => 0..0,
-    };
+    // A Cholesky half overwrites every solved row without reading it; a
+    // deferred CG half turns them in its solver.
+    let cg = matches!(solver, Solver::Cg { .. });
+    let solved_rows = if cg && !defer { solved_rows } else { 0..0 };
+    // The solved side must be row-major either way (turned here or later).
     let solved = solved
         .as_slice_mut()
         .and_then(|s| s.get_mut(solved_rows.start * k..solved_rows.end * k));
     // Both sides or neither (row-major factors, as the solvers take them).
-    let d = match (g0.as_slice(), fixed.as_slice_mut(), solved) {
-        (Some(g), Some(fixed), Some(solved)) => rotate_to_eigenbasis(g, k, fixed, solved),
+    let turned = match (g0.as_slice(), fixed.as_slice_mut(), solved) {
+        (Some(g), Some(fixed), Some(solved)) => rotate_returning_q(g, k, fixed, solved),
         _ => None,
     };
-    match d {
-        Some(d) => Array2::from_shape_vec((k, k), d)
-            .map(|d| (d, true))
+    match turned {
+        Some((d, q)) => Array2::from_shape_vec((k, k), d)
+            .map(|d| (d, true, (cg && defer).then_some(q)))
             .map_err(|e| Error::invalid("Gramian", e.to_string())),
-        None => Ok((g0, false)),
+        None => Ok((g0, false, None)),
     }
 }
 
@@ -885,6 +963,8 @@ pub struct Scratch<T> {
     lr_xs: Vec<T>,
     /// A task's short rows, by length, for the low-rank groups.
     lr_order: Vec<(usize, usize)>,
+    /// A CG task's rows turned into the eigenbasis ([`rotate_block`]).
+    rotated: Vec<T>,
 }
 
 /// [`Scratch`]es handed from one parallel task to the next: a task takes
@@ -964,6 +1044,7 @@ impl<T: Float> Scratch<T> {
             lr_group: Vec::new(),
             lr_xs: Vec::new(),
             lr_order: Vec::new(),
+            rotated: Vec::new(),
         }
     }
 }
@@ -1938,6 +2019,41 @@ pub fn solve_side<T: Float>(
     select: Option<&[u32]>,
     names: RowNames<'_>,
 ) -> Result<()> {
+    solve_side_rotating(
+        side,
+        fixed_factors,
+        fixed,
+        lambdas,
+        solver,
+        arith,
+        out,
+        select,
+        names,
+        None,
+    )
+}
+
+/// [`solve_side`] whose rows `out` are first turned by `rotate` (`Q`, `k x
+/// k` row-major: `out ← out Q`), in blocks of [`ROTATION_BLOCK`] rows from
+/// the first ([`eigenbasis_half_deferred`]): a full CG half turns each
+/// block in the task that then solves it, every other solve turns them all
+/// first.
+///
+/// # Errors
+/// As [`solve_side`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn solve_side_rotating<T: Float>(
+    side: &Side<T>,
+    fixed_factors: ArrayView2<'_, T>,
+    fixed: FixedSide<'_, T>,
+    lambdas: &[T],
+    solver: Solver,
+    arith: Arith,
+    out: &mut Array2<T>,
+    select: Option<&[u32]>,
+    names: RowNames<'_>,
+    rotate: Option<&[T]>,
+) -> Result<()> {
     let (nf, k) = fixed_factors.dim();
     let fixed_slice = fixed_factors
         .as_slice()
@@ -1951,6 +2067,24 @@ pub fn solve_side<T: Float>(
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();
+    // Rows to turn first: all of them here unless the lock-step CG below
+    // turns them block by block (`cg_side`).
+    let rotate = match rotate {
+        Some(q) if q.len() != k * k => {
+            return Err(Error::invalid(
+                "rotation",
+                format!("has {} entries for k = {k}", q.len()),
+            ));
+        }
+        Some(q) if select.is_some() || !matches!(solver, Solver::Cg { .. }) || shared.is_none() => {
+            let rows = out
+                .as_slice_mut()
+                .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
+            rotate_rows(rows, q, k);
+            None
+        }
+        q => q,
+    };
     // CG over rows in bfloat16: the fixed side encoded once for the half,
     // with its Gramian (the exact one) when the rows share it.
     let bits = match solver {
@@ -2053,8 +2187,10 @@ pub fn solve_side<T: Float>(
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
             if let (Solver::Cg { steps, .. }, Some(items)) = (solver, shared) {
                 return match compact.and_then(|c| c.shared.as_ref()) {
-                    Some(items) => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
-                    None => cg_side(isa, items, side, lambdas, steps, arith, buf, &fail),
+                    Some(items) => {
+                        cg_side(isa, items, side, lambdas, steps, arith, buf, rotate, &fail)
+                    }
+                    None => cg_side(isa, items, side, lambdas, steps, arith, buf, rotate, &fail),
                 };
             }
             // A short row of the Cholesky solver may be solved in a
@@ -2155,6 +2291,7 @@ fn cg_side<T: Float, H: CgTable<T>>(
     steps: usize,
     arith: Arith,
     buf: &mut [T],
+    rotate: Option<&[T]>,
     fail: &(dyn Fn(usize, wmf_kernel::Error) -> Error + Sync),
 ) -> Result<()> {
     let k = items.k();
@@ -2164,47 +2301,69 @@ fn cg_side<T: Float, H: CgTable<T>>(
     // each task checks its block of rows in one pass over their cells first,
     // which also brings the cells into cache for the solves that follow.
     let n = items.n();
-    buf.par_chunks_mut(CG_CHECK_GROUPS * CG_GROUP * k)
-        .enumerate()
-        .try_for_each_init(
-            || Scratch::new(k),
-            |scratch, (b, block)| {
-                let first_row = b * CG_CHECK_GROUPS * CG_GROUP;
-                // Rows past the side's own are empty (`Side::row`).
-                let end = (first_row + block.len() / k).min(side.nrows());
-                if let Some(offsets) = side.indptr.get(first_row.min(end)..=end) {
-                    wmf_kernel::check_csr_rows(offsets, &side.indices, &side.conf, n)
-                        .map_err(|(i, e)| fail(first_row + i, e))?;
+    let task_len = CG_CHECK_GROUPS * CG_GROUP * k;
+    // Which blocks a task turned (`rotate`), for a half that fails part way.
+    let turned: Vec<std::sync::atomic::AtomicBool> = match rotate {
+        Some(_) => (0..buf.len().div_ceil(task_len.max(1)))
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect(),
+        None => Vec::new(),
+    };
+    let solved = buf.par_chunks_mut(task_len).enumerate().try_for_each_init(
+        || Scratch::new(k),
+        |scratch, (b, block)| {
+            if let (Some(q), Some(t)) = (rotate, turned.get(b)) {
+                // the block `rotate_rows` would cut: same rows, same bits
+                rotate_block(block, q, k, &mut scratch.rotated);
+                t.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            let first_row = b * CG_CHECK_GROUPS * CG_GROUP;
+            // Rows past the side's own are empty (`Side::row`).
+            let end = (first_row + block.len() / k).min(side.nrows());
+            if let Some(offsets) = side.indptr.get(first_row.min(end)..=end) {
+                wmf_kernel::check_csr_rows(offsets, &side.indices, &side.conf, n)
+                    .map_err(|(i, e)| fail(first_row + i, e))?;
+            }
+            for (g, xs) in block.chunks_mut(CG_GROUP * k).enumerate() {
+                let first = first_row + g * CG_GROUP;
+                if xs.len() == CG_GROUP * k {
+                    solve_cg_group(
+                        isa,
+                        arith,
+                        items,
+                        side,
+                        first,
+                        lambdas,
+                        steps,
+                        xs,
+                        scratch,
+                        gather_above,
+                    )
+                    .map_err(|(i, e)| fail(i, e))?;
+                    continue;
                 }
-                for (g, xs) in block.chunks_mut(CG_GROUP * k).enumerate() {
-                    let first = first_row + g * CG_GROUP;
-                    if xs.len() == CG_GROUP * k {
-                        solve_cg_group(
-                            isa,
-                            arith,
-                            items,
-                            side,
-                            first,
-                            lambdas,
-                            steps,
-                            xs,
-                            scratch,
-                            gather_above,
-                        )
-                        .map_err(|(i, e)| fail(i, e))?;
-                        continue;
-                    }
-                    for (v, x) in xs.chunks_mut(k).enumerate() {
-                        let i = first + v;
-                        let lambda = lambda_at(lambdas, i);
-                        let (row, cg) = (&side.row(i), &mut scratch.cg);
-                        solve_row_cg_by(arith, items, row, lambda, x, params, cg)
-                            .map_err(|e| fail(i, e))?;
-                    }
+                for (v, x) in xs.chunks_mut(k).enumerate() {
+                    let i = first + v;
+                    let lambda = lambda_at(lambdas, i);
+                    let (row, cg) = (&side.row(i), &mut scratch.cg);
+                    solve_row_cg_by(arith, items, row, lambda, x, params, cg)
+                        .map_err(|e| fail(i, e))?;
                 }
-                Ok(())
-            },
-        )
+            }
+            Ok(())
+        },
+    );
+    // A failed half still leaves every row in the new basis, with the
+    // fixed side, as when the whole side was turned before the solve.
+    if let (Err(_), Some(q)) = (&solved, rotate) {
+        let mut tmp = Vec::new();
+        for (block, t) in buf.chunks_mut(task_len).zip(&turned) {
+            if !t.load(std::sync::atomic::Ordering::Relaxed) {
+                rotate_block(block, q, k, &mut tmp);
+            }
+        }
+    }
+    solved
 }
 
 /// Rows per parallel task of the row-by-row loops of [`solve_side`] (the
@@ -2229,6 +2388,10 @@ fn rows_per_task(nrows: usize) -> usize {
 /// [`CG_GROUP`] rows ([`wmf_kernel::check_csr_rows`]) before it solves them
 /// without the kernel's per-row scans.
 const CG_CHECK_GROUPS: usize = 16;
+
+// `cg_side`'s tasks turn their own rows into the eigenbasis: its blocks
+// must be `rotate_rows`' for the same bits.
+const _: () = assert!(CG_CHECK_GROUPS * CG_GROUP == ROTATION_BLOCK);
 
 /// `src` rounded to bfloat16 into `dst` (same length), in parallel chunks
 /// ([`wmf_kernel::encode_bf16`]; `src` is finite, validated by the caller).
@@ -2402,16 +2565,17 @@ impl<T: Float> Als<T> {
         } = self;
         pool.install(|| {
             let mut g0 = problem.item_gramian(h.view())?;
+            let mut rotate = None;
             if select.is_none() {
-                let all = 0..w.nrows();
                 let per_row = config.lambda_per_row();
-                (g0, _) = eigenbasis_half(*eigen_basis, config.solver, per_row, g0, h, w, all)?;
+                (g0, rotate) =
+                    eigenbasis_half_deferred(*eigen_basis, config.solver, per_row, g0, h, w)?;
             }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
                 c0: problem.item_baseline(),
             };
-            solve_side(
+            solve_side_rotating(
                 &problem.users,
                 h.view(),
                 fixed,
@@ -2424,6 +2588,7 @@ impl<T: Float> Als<T> {
                     what: "user",
                     ids: user_ids.as_ref(),
                 },
+                rotate.as_deref(),
             )
         })
     }
@@ -2451,17 +2616,23 @@ impl<T: Float> Als<T> {
             match problem.c0_uniform {
                 Some(c) => {
                     let mut g = gramian_blocked(w.view(), GramWeights::Uniform(c))?;
+                    let mut rotate = None;
                     if select.is_none() {
-                        let all = 0..h.nrows();
                         let per_row = config.lambda_per_row();
-                        (g, _) =
-                            eigenbasis_half(*eigen_basis, config.solver, per_row, g, w, h, all)?;
+                        (g, rotate) = eigenbasis_half_deferred(
+                            *eigen_basis,
+                            config.solver,
+                            per_row,
+                            g,
+                            w,
+                            h,
+                        )?;
                     }
                     let fixed = FixedSide::Shared {
                         g0: g.as_slice().unwrap_or(&[]),
                         c0: Baseline::Uniform(c),
                     };
-                    solve_side(
+                    solve_side_rotating(
                         &problem.items,
                         w.view(),
                         fixed,
@@ -2471,6 +2642,7 @@ impl<T: Float> Als<T> {
                         h,
                         select,
                         names,
+                        rotate.as_deref(),
                     )
                 }
                 None => {

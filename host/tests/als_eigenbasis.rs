@@ -256,6 +256,57 @@ fn the_rotation_does_not_depend_on_the_thread_count() {
 }
 
 #[test]
+fn a_cg_half_that_fails_part_way_leaves_every_row_in_the_new_basis() {
+    // The single process turns each block of solved rows in the task that
+    // solves it; a half that stops at an error turns the blocks no task
+    // reached, so every row is either solved or its warm start turned
+    // with the fixed side, as when the whole side turned first.
+    let values = gathering_values();
+    let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, 1);
+    let mut als = Als::<f32>::new(&values, &cfg)
+        .unwrap()
+        .with_eigen_basis(EigenBasis::Eigen);
+    als.iterate().unwrap();
+    als.w[[0, 3]] = f32::NAN;
+    let (mut w, mut h) = (als.w.clone(), als.h.clone());
+    let err = als.user_half(None).unwrap_err().to_string();
+    assert!(err.contains("user 0"), "{err}");
+    let g0 = als.problem.item_gramian(h.view()).unwrap();
+    let (wv, hv) = (w.as_slice_mut().unwrap(), h.as_slice_mut().unwrap());
+    let d = rotate_to_eigenbasis(g0.as_slice().unwrap(), K, hv, wv).unwrap();
+    assert_eq!(bits(&als.h), bits(&h), "the fixed side's rotation");
+    let p = &als.problem;
+    let (mut solved, mut turned) = (0, 0);
+    for u in 1..p.m() {
+        let got = als.w.row(u).to_vec();
+        if got == w.row(u).to_vec() {
+            turned += 1;
+            continue;
+        }
+        let x = w.row(u).to_vec();
+        let row = p.users.row(u);
+        let want = kernel_row(
+            CgRows::F32,
+            &h,
+            &d,
+            p.item_baseline(),
+            &row,
+            p.user_lambda[u],
+            x,
+        );
+        assert_eq!(got, want, "user {u}: neither turned nor solved");
+        solved += 1;
+    }
+    // One thread stops in the first block: rows 1-3 share user 0's group,
+    // the first block's other rows were turned by its task, the later
+    // blocks after the error.
+    assert!(
+        solved >= 1 && turned > 1000,
+        "solved {solved}, turned {turned}"
+    );
+}
+
+#[test]
 fn a_partial_half_rotates_nothing() {
     let values = gathering_values();
     let cfg = cg_config(CgRows::F32, BaselineWeight::Uniform { c0: 0.5 }, 2);
