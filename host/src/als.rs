@@ -508,10 +508,8 @@ fn rotate_returning_q<T: Float>(
 /// `rows ← rows Q` in place, in parallel blocks of [`ROTATION_BLOCK`] rows
 /// counted from the start of `rows` ([`rotate_block`] each).
 fn rotate_rows<T: Float>(rows: &mut [T], q: &[T], k: usize) {
-    rows.par_chunks_mut(ROTATION_BLOCK * k).for_each_init(
-        || vec![T::ZERO; ROTATION_BLOCK * k],
-        |tmp, block| rotate_block(block, q, k, tmp),
-    );
+    rows.par_chunks_mut(ROTATION_BLOCK * k)
+        .for_each_init(Vec::new, |tmp, block| rotate_block(block, q, k, tmp));
 }
 
 /// `block ← block Q` for at most [`ROTATION_BLOCK`] whole rows: one BLAS
@@ -533,20 +531,35 @@ fn rotate_block<T: Float>(block: &mut [T], q: &[T], k: usize, tmp: &mut Vec<T>) 
 /// (BENCHMARKS.md, batch 22).
 pub const ROTATION_BLOCK: usize = 64;
 
+/// Which solved rows [`eigenbasis_half`] turns with the fixed side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SolvedTurn {
+    /// These rows now (a rank of the distributed trainer turns its own
+    /// rows, widened to whole [`ROTATION_BLOCK`]s).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Now(std::ops::Range<usize>),
+    /// None here: a single process's CG half turns each block of
+    /// [`ROTATION_BLOCK`] solved rows in the task that solves it
+    /// ([`solve_side_rotating`]: the same `gemm` calls on the same blocks,
+    /// so the same bits, without a separate pass over the side).
+    Deferred,
+}
+
 /// A full half in the eigenbasis when `basis` says so
 /// ([`EigenBasis::rotates`] on `solver`, `per_row_lambda`, the counts of
 /// `solved` and `fixed` and `g0`'s `k`): [`rotate_to_eigenbasis`] of all
-/// of `fixed` and, for CG, the rows `solved_rows` of `solved` by `g0`, the
-/// fixed side's Gramian. Returns the Gramian to solve with and whether the
-/// sides moved: `(diag(e), true)`, or `(g0, false)` when the rule says
-/// no, a side is not row-major or LAPACK failed (nothing rotated). A rank
-/// of the distributed trainer turns its own solved rows, widened to the
-/// same blocks; the single process leaves them to its CG tasks
-/// ([`eigenbasis_half_deferred`]).
+/// of `fixed` and, for CG, the solved rows `turn` names, by `g0`, the
+/// fixed side's Gramian. A Cholesky half's solved rows are overwritten
+/// without being read, so they are never turned.
+///
+/// Returns the Gramian to solve with, whether the sides moved, and `Q`
+/// where a CG half's solved rows were left to turn
+/// ([`SolvedTurn::Deferred`]): `(diag(e), true, _)`, or `(g0, false,
+/// None)` when the rule says no, a side is not row-major or LAPACK failed
+/// (nothing rotated).
 ///
 /// # Errors
 /// None in practice (`diag(e)` is `k x k`).
-#[cfg(feature = "mpi")]
 pub(crate) fn eigenbasis_half<T: Float>(
     basis: EigenBasis,
     solver: Solver,
@@ -554,67 +567,18 @@ pub(crate) fn eigenbasis_half<T: Float>(
     g0: Array2<T>,
     fixed: &mut Array2<T>,
     solved: &mut Array2<T>,
-    solved_rows: std::ops::Range<usize>,
-) -> Result<(Array2<T>, bool)> {
-    let (g, moved, _) = eigenbasis_half_with(
-        basis,
-        solver,
-        per_row_lambda,
-        g0,
-        fixed,
-        solved,
-        solved_rows,
-        false,
-    )?;
-    Ok((g, moved))
-}
-
-/// [`eigenbasis_half`] of a single process's full half that leaves a CG
-/// half's solved rows to its solver: it turns only `fixed` and returns `Q`
-/// with the Gramian; [`solve_side_rotating`] then turns each block of
-/// [`ROTATION_BLOCK`] solved rows just before the task that solves them
-/// (the same `gemm` calls on the same blocks, so the same bits, without a
-/// separate pass over the side). `None` for `Q` where nothing rotated or
-/// the half is not CG (a Cholesky half's solved rows are not read).
-///
-/// # Errors
-/// As [`eigenbasis_half`].
-pub(crate) fn eigenbasis_half_deferred<T: Float>(
-    basis: EigenBasis,
-    solver: Solver,
-    per_row_lambda: bool,
-    g0: Array2<T>,
-    fixed: &mut Array2<T>,
-    solved: &mut Array2<T>,
-) -> Result<(Array2<T>, Option<Vec<T>>)> {
-    let all = 0..solved.nrows();
-    let (g, _, q) =
-        eigenbasis_half_with(basis, solver, per_row_lambda, g0, fixed, solved, all, true)?;
-    Ok((g, q))
-}
-
-/// The body of [`eigenbasis_half`] (`defer` false) and
-/// [`eigenbasis_half_deferred`] (`defer` true): the Gramian, whether the
-/// sides moved, and `Q` when a CG half's solved rows are left to turn.
-#[allow(clippy::too_many_arguments)]
-fn eigenbasis_half_with<T: Float>(
-    basis: EigenBasis,
-    solver: Solver,
-    per_row_lambda: bool,
-    g0: Array2<T>,
-    fixed: &mut Array2<T>,
-    solved: &mut Array2<T>,
-    solved_rows: std::ops::Range<usize>,
-    defer: bool,
+    turn: SolvedTurn,
 ) -> Result<(Array2<T>, bool, Option<Vec<T>>)> {
     let k = g0.nrows();
     if !basis.rotates(solver, per_row_lambda, solved.nrows(), fixed.nrows(), k) {
         return Ok((g0, false, None));
     }
-    // A Cholesky half overwrites every solved row without reading it; a
-    // deferred CG half turns them in its solver.
     let cg = matches!(solver, Solver::Cg { .. });
-    let solved_rows = if cg && !defer { solved_rows } else { 0..0 };
+    let defer = turn == SolvedTurn::Deferred;
+    let solved_rows = match turn {
+        SolvedTurn::Now(rows) if cg => rows,
+        _ => 0..0,
+    };
     // The solved side must be row-major either way (turned here or later).
     let solved = solved
         .as_slice_mut()
@@ -2035,7 +1999,7 @@ pub fn solve_side<T: Float>(
 
 /// [`solve_side`] whose rows `out` are first turned by `rotate` (`Q`, `k x
 /// k` row-major: `out ← out Q`), in blocks of [`ROTATION_BLOCK`] rows from
-/// the first ([`eigenbasis_half_deferred`]): a full CG half turns each
+/// the first ([`eigenbasis_half`] with [`SolvedTurn::Deferred`]): a full CG half turns each
 /// block in the task that then solves it, every other solve turns them all
 /// first.
 ///
@@ -2067,8 +2031,14 @@ pub(crate) fn solve_side_rotating<T: Float>(
         FixedSide::PerRow { .. } => None,
     };
     let shared = shared.as_ref();
-    // Rows to turn first: all of them here unless the lock-step CG below
-    // turns them block by block (`cg_side`).
+    // The lock-step CG (`cg_side`): every row of a CG half whose rows share
+    // one Gramian.
+    let lock_step = match (select, solver, shared) {
+        (None, Solver::Cg { steps, .. }, Some(items)) => Some((steps, items)),
+        _ => None,
+    };
+    // Rows to turn first: all of them here unless the lock-step CG turns
+    // them block by block.
     let rotate = match rotate {
         Some(q) if q.len() != k * k => {
             return Err(Error::invalid(
@@ -2076,7 +2046,7 @@ pub(crate) fn solve_side_rotating<T: Float>(
                 format!("has {} entries for k = {k}", q.len()),
             ));
         }
-        Some(q) if select.is_some() || !matches!(solver, Solver::Cg { .. }) || shared.is_none() => {
+        Some(q) if lock_step.is_none() => {
             let rows = out
                 .as_slice_mut()
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
@@ -2185,7 +2155,7 @@ pub(crate) fn solve_side_rotating<T: Float>(
             let buf = out
                 .as_slice_mut()
                 .ok_or_else(|| Error::invalid("factors", "must be in standard layout"))?;
-            if let (Solver::Cg { steps, .. }, Some(items)) = (solver, shared) {
+            if let Some((steps, items)) = lock_step {
                 return match compact.and_then(|c| c.shared.as_ref()) {
                     Some(items) => {
                         cg_side(isa, items, side, lambdas, steps, arith, buf, rotate, &fail)
@@ -2568,8 +2538,9 @@ impl<T: Float> Als<T> {
             let mut rotate = None;
             if select.is_none() {
                 let per_row = config.lambda_per_row();
-                (g0, rotate) =
-                    eigenbasis_half_deferred(*eigen_basis, config.solver, per_row, g0, h, w)?;
+                let turn = SolvedTurn::Deferred;
+                (g0, _, rotate) =
+                    eigenbasis_half(*eigen_basis, config.solver, per_row, g0, h, w, turn)?;
             }
             let fixed = FixedSide::Shared {
                 g0: g0.as_slice().unwrap_or(&[]),
@@ -2619,13 +2590,14 @@ impl<T: Float> Als<T> {
                     let mut rotate = None;
                     if select.is_none() {
                         let per_row = config.lambda_per_row();
-                        (g, rotate) = eigenbasis_half_deferred(
+                        (g, _, rotate) = eigenbasis_half(
                             *eigen_basis,
                             config.solver,
                             per_row,
                             g,
                             w,
                             h,
+                            SolvedTurn::Deferred,
                         )?;
                     }
                     let fixed = FixedSide::Shared {

@@ -318,32 +318,16 @@ fn start_row<T: Real, H: RowTable<T>>(
         let h1: [&[H::Elem]; 4] = core::array::from_fn(|d| items.h.row(cells[4 + d].0));
         let dots = [items.h.dot4(h0, x), items.h.dot4(h1, x)];
         for (half, hs) in [h0, h1].into_iter().enumerate() {
-            let cells: [(usize, T, T); 4] = core::array::from_fn(|d| cells[4 * half + d]);
-            let cx = cells.map(|(_, c, pref)| c * pref);
-            let coef: [T; 4] = core::array::from_fn(|d| {
-                let (j, c, _) = cells[d];
-                cx[d] - (c - items.c0.at(j)) * dots[half][d]
-            });
-            H::axpy4(coef, hs, r);
-            if need_b {
-                H::axpy4(cx, hs, p);
-            }
+            let four = core::array::from_fn(|d| cells[4 * half + d]);
+            start_four(items, four, hs, dots[half], r, p, need_b);
         }
         t += 8;
     }
     while t < full {
         let cells: [(usize, T, T); 4] = core::array::from_fn(|d| row.cell(t + d));
-        let h = cells.map(|(j, _, _)| items.h.row(j));
-        let dots = items.h.dot4(h, x);
-        let cx = cells.map(|(_, c, pref)| c * pref);
-        let coef: [T; 4] = core::array::from_fn(|d| {
-            let (j, c, _) = cells[d];
-            cx[d] - (c - items.c0.at(j)) * dots[d]
-        });
-        H::axpy4(coef, h, r);
-        if need_b {
-            H::axpy4(cx, h, p);
-        }
+        let hs = cells.map(|(j, _, _)| items.h.row(j));
+        let dots = items.h.dot4(hs, x);
+        start_four(items, cells, hs, dots, r, p, need_b);
         t += 4;
     }
     for t in full..row.len() {
@@ -363,6 +347,31 @@ fn start_row<T: Real, H: RowTable<T>>(
         return Err(crate::Error::NonFiniteResult { what: "residual" });
     }
     Ok((rr, b_sq))
+}
+
+/// [`start_row`]'s updates for four cells `(j, c, pref)` whose rows `hs`
+/// have dots `dots` with `x`: `r += Σ (c·pref − (c − c0_j)·dot) h_j` and,
+/// with `need_b`, `p += Σ c·pref h_j`, in cell order. A function, not a
+/// closure: it must inline into the callers' vector code.
+#[inline(always)]
+fn start_four<T: Real, H: RowTable<T>>(
+    items: &Items<'_, T, H>,
+    cells: [(usize, T, T); 4],
+    hs: [&[H::Elem]; 4],
+    dots: [T; 4],
+    r: &mut [T],
+    p: &mut [T],
+    need_b: bool,
+) {
+    let cx = cells.map(|(_, c, pref)| c * pref);
+    let coef: [T; 4] = core::array::from_fn(|d| {
+        let (j, c, _) = cells[d];
+        cx[d] - (c - items.c0.at(j)) * dots[d]
+    });
+    H::axpy4(coef, hs, r);
+    if need_b {
+        H::axpy4(cx, hs, p);
+    }
 }
 
 /// What a solve that stops with residual `rr` after `steps` steps reports.

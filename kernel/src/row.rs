@@ -246,22 +246,34 @@ fn observed_pass<T: Real, H: RowTable<T>>(
         let hs1 = js1.map(|j| h.row(j as usize));
         let dots0 = h.dot4(hs0, v);
         let dots1 = h.dot4(hs1, v);
-        let coef0: [T; 4] = core::array::from_fn(|d| (cs0[d] - c0(js0[d] as usize)) * dots0[d]);
-        let coef1: [T; 4] = core::array::from_fn(|d| (cs1[d] - c0(js1[d] as usize)) * dots1[d]);
-        H::axpy4(coef0, hs0, out);
-        H::axpy4(coef1, hs1, out);
+        observed_four::<T, H>(js0, cs0, hs0, dots0, out, &c0);
+        observed_four::<T, H>(js1, cs1, hs1, dots1, out, &c0);
     }
     for (js, cs) in ic[eights * 2..].iter().zip(&cc[eights * 2..]) {
         let hs = js.map(|j| h.row(j as usize));
         let dots = h.dot4(hs, v);
-        let coef: [T; 4] = core::array::from_fn(|d| (cs[d] - c0(js[d] as usize)) * dots[d]);
-        H::axpy4(coef, hs, out);
+        observed_four::<T, H>(js, cs, hs, dots, out, &c0);
     }
     for (&j, &c) in ir.iter().zip(cr) {
         let hj = h.row(j as usize);
         let coef = (c - c0(j as usize)) * H::dot(hj, v);
         H::axpy(coef, hj, out);
     }
+}
+
+/// [`observed_pass`]'s update for four cells `js` (confidences `cs`, rows
+/// `hs`, dots `dots` with `v`): `out += Σ (c − c0_j)·dot h_j` in cell order.
+#[inline(always)]
+fn observed_four<T: Real, H: RowTable<T>>(
+    js: &[u32; 4],
+    cs: &[T; 4],
+    hs: [&[H::Elem]; 4],
+    dots: [T; 4],
+    out: &mut [T],
+    c0: &impl Fn(usize) -> T,
+) {
+    let coef: [T; 4] = core::array::from_fn(|d| (cs[d] - c0(js[d] as usize)) * dots[d]);
+    H::axpy4(coef, hs, out);
 }
 
 /// The user's normal equations `A w = b`:

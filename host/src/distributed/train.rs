@@ -32,7 +32,7 @@ use ndarray::{Array2, ArrayView2, s};
 use wmf_kernel::Baseline;
 
 use super::comm::Comm;
-use crate::als::{EigenBasis, FixedSide, RowNames, Side, eigenbasis_half, solve_side};
+use crate::als::{EigenBasis, FixedSide, RowNames, Side, SolvedTurn, eigenbasis_half, solve_side};
 use crate::error::{Error, Result};
 use crate::gramian::{GramWeights, gram_blocks, gramian_block, sum_gramians};
 use crate::ids::IdMap;
@@ -249,9 +249,10 @@ impl<'c> DistAls<'c> {
         let (basis, solver) = (self.eigen_basis, self.config.solver);
         let per_row = self.config.lambda_per_row();
         let (w, h) = (&mut self.w, &mut self.h);
-        let (g0, moved) = self
+        let turn = SolvedTurn::Now(rows);
+        let (g0, moved, _) = self
             .pool
-            .install(|| eigenbasis_half(basis, solver, per_row, g0, h, w, rows))?;
+            .install(|| eigenbasis_half(basis, solver, per_row, g0, h, w, turn))?;
         if moved {
             self.g0_cache = None;
         }
@@ -288,9 +289,10 @@ impl<'c> DistAls<'c> {
             let per_row = self.config.lambda_per_row();
             let (w, h) = (&mut self.w, &mut self.h);
             // H moves with W, if at all; the cache is dropped below anyway.
-            (g, _) = self
+            let turn = SolvedTurn::Now(rows);
+            (g, _, _) = self
                 .pool
-                .install(|| eigenbasis_half(basis, solver, per_row, g, w, h, rows))?;
+                .install(|| eigenbasis_half(basis, solver, per_row, g, w, h, turn))?;
         }
         let own_c0 = &self.c0[self.items.ranges[me].clone()];
         let fixed = match self.c0_uniform {
