@@ -76,6 +76,48 @@ fn gramian(c: &mut Criterion) {
     g.finish();
 }
 
+/// The turn into the eigenbasis, `rows ← rows Q` over 50k rows in blocks of
+/// 64: the register tiles (`wmf_host::tiles`) against one BLAS `gemm` per
+/// block into a buffer, copied back (what the turn ran on before).
+fn rotation(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rotation");
+    g.sample_size(20);
+    for k in [64usize, 128] {
+        let (_, rows) = wmf_host::als::init_factors::<f32>(1, 50_000, k, 1);
+        // an orthogonal Q (a Householder reflection `I - 2 v vᵀ / |v|²`), so
+        // that the rows keep their size however often they turn
+        let v: Vec<f32> = (0..k).map(|i| 1.0 + (i % 7) as f32).collect();
+        let vv: f32 = v.iter().map(|x| x * x).sum();
+        let q: Vec<f32> = (0..k * k)
+            .map(|i| f32::from(u8::from(i / k == i % k)) - 2.0 * v[i / k] * v[i % k] / vv)
+            .collect();
+        let (q, block) = (&q[..], 64 * k);
+        let mut x = rows.as_slice().expect("row-major").to_vec();
+        g.bench_with_input(BenchmarkId::new("tiles_50k", k), &k, |b, _| {
+            b.iter(|| {
+                for rows in x.chunks_mut(block) {
+                    wmf_host::tiles::times_q_in_place(rows, q, k);
+                }
+            })
+        });
+        let mut tmp = vec![0f32; block];
+        g.bench_with_input(BenchmarkId::new("blas_gemm_50k", k), &k, |b, _| {
+            b.iter(|| {
+                for rows in x.chunks_mut(block) {
+                    let n = rows.len() / k;
+                    let a = ndarray::ArrayView2::from_shape((n, k), &*rows).expect("shape");
+                    let qm = ndarray::ArrayView2::from_shape((k, k), q).expect("shape");
+                    let mut o = ndarray::ArrayViewMut2::from_shape((n, k), &mut tmp[..n * k])
+                        .expect("shape");
+                    ndarray::linalg::general_mat_mul(1.0, &a, &qm, 0.0, &mut o);
+                    rows.copy_from_slice(&tmp[..n * k]);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn scoring(c: &mut Criterion) {
     let x = dataset();
     let mut g = c.benchmark_group("recommend_batch");
@@ -110,5 +152,5 @@ fn loss(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, row_solves, gramian, scoring, loss);
+criterion_group!(benches, row_solves, gramian, rotation, scoring, loss);
 criterion_main!(benches);

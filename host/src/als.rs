@@ -235,7 +235,7 @@ fn whiten<T: Float>(fixed: &[T], k: usize, g0: &[T], lambda: T) -> Option<Whiten
 
 /// [`Whitening`] of `fixed` in the eigenbasis of `G0` for rows with their
 /// own `λ >= min_lambda`: `G0 = Q diag(e) Qᵀ` by LAPACK (`syevd`, in `f64`,
-/// from `G0`'s lower triangle), `F Q` by BLAS `gemm` in parallel blocks of
+/// from `G0`'s lower triangle), `F Q` ([`crate::tiles::times_q`]) in parallel blocks of
 /// rows; or, when `G0` is `diagonal` (`F` in its eigenbasis already, see
 /// [`EigenBasis`]), `e` = its diagonal and no copy. `None` when some `e +
 /// min_lambda` is not comfortably positive (every row then goes to the
@@ -274,7 +274,7 @@ fn whiten_eigen<T: Float>(
     let mut hw = vec![T::ZERO; fixed.len()];
     hw.par_chunks_mut(4096 * k)
         .zip(fixed.par_chunks(4096 * k))
-        .for_each(|(out, rows)| times_q(rows, &q, k, out));
+        .for_each(|(out, rows)| crate::tiles::times_q(rows, &q, k, out));
     let w = Whitening {
         basis: Basis::Eigen { q, e },
         hw,
@@ -340,19 +340,6 @@ fn gramian_eigen<T: Float>(g0: &[T], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     // `(r, c)` of `Q` is `a[c k + r]`.
     let q: Vec<f64> = (0..k * k).map(|i| a[(i % k) * k + i / k]).collect();
     (e.iter().chain(&q).all(|v| v.is_finite())).then_some((e, q))
-}
-
-/// `out = rows Q` for the row-major `rows` (`· x k`, whole rows) and the
-/// `k x k` `q`, by one BLAS `gemm` (`out` as long as `rows`).
-fn times_q<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
-    let n = rows.len() / k.max(1);
-    if let (Ok(f), Ok(qm), Ok(mut o)) = (
-        ArrayView2::from_shape((n, k), &rows[..n * k]),
-        ArrayView2::from_shape((k, k), q),
-        ndarray::ArrayViewMut2::from_shape((n, k), &mut out[..n * k]),
-    ) {
-        ndarray::linalg::general_mat_mul(T::ONE, &f, &qm, T::ZERO, &mut o);
-    }
 }
 
 /// Which full halves [`Als`] solves in the eigenbasis of the fixed side's
@@ -469,7 +456,7 @@ pub fn rotate_to_eigenbasis<T: Float>(
 }
 
 /// [`rotate_to_eigenbasis`], also returning `Q` (row-major, rounded to `T`)
-/// for rows rotated later ([`rotate_block`]).
+/// for rows rotated later ([`crate::tiles::times_q_in_place`]).
 fn rotate_returning_q<T: Float>(
     g0: &[T],
     k: usize,
@@ -505,43 +492,29 @@ fn rotate_returning_q<T: Float>(
     Some((d, q))
 }
 
-/// `rows ← rows Q` in place, in parallel blocks of [`ROTATION_BLOCK`] rows
-/// counted from the start of `rows` ([`rotate_block`] each).
+/// `rows ← rows Q` in place ([`crate::tiles::times_q_in_place`]), in
+/// parallel blocks of [`ROTATION_BLOCK`] rows.
 fn rotate_rows<T: Float>(rows: &mut [T], q: &[T], k: usize) {
     rows.par_chunks_mut(ROTATION_BLOCK * k)
-        .for_each_init(Vec::new, |tmp, block| rotate_block(block, q, k, tmp));
+        .for_each(|block| crate::tiles::times_q_in_place(block, q, k));
 }
 
-/// `block ← block Q` for at most [`ROTATION_BLOCK`] whole rows: one BLAS
-/// `gemm` into `tmp` (grown as needed), copied back. Every row's bits
-/// depend on the block it sits in, so callers cut the same blocks.
-fn rotate_block<T: Float>(block: &mut [T], q: &[T], k: usize, tmp: &mut Vec<T>) {
-    if tmp.len() < block.len() {
-        tmp.resize(block.len(), T::ZERO);
-    }
-    let tmp = &mut tmp[..block.len()];
-    times_q(block, q, k, tmp);
-    block.copy_from_slice(tmp);
-}
-
-/// Rows per BLAS call of [`rotate_to_eigenbasis`], counted from the start
-/// of each slice: a block and its product stay in L2, and the partition
-/// (so every row's bits) does not depend on the thread count. 64: at 50k
-/// k = 128 it measured as fast as 32 and 128 and ahead of 256-2048
-/// (BENCHMARKS.md, batch 22).
+/// Rows per parallel task of [`rotate_to_eigenbasis`] (and of the CG
+/// tasks that turn their own rows). Each row's bits are one chain of
+/// multiply-adds per element whatever block it sits in
+/// ([`crate::tiles`]); the block size is for speed: a block and its
+/// product stay in L1 / L2.
 pub const ROTATION_BLOCK: usize = 64;
 
 /// Which solved rows [`eigenbasis_half`] turns with the fixed side.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SolvedTurn {
-    /// These rows now (a rank of the distributed trainer turns its own
-    /// rows, widened to whole [`ROTATION_BLOCK`]s).
+    /// These rows now (a rank of the distributed trainer turns its own).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     Now(std::ops::Range<usize>),
-    /// None here: a single process's CG half turns each block of
-    /// [`ROTATION_BLOCK`] solved rows in the task that solves it
-    /// ([`solve_side_rotating`]: the same `gemm` calls on the same blocks,
-    /// so the same bits, without a separate pass over the side).
+    /// None here: a single process's CG half turns each task's block of
+    /// solved rows in the task that solves it ([`solve_side_rotating`]:
+    /// the same bits, without a separate pass over the side).
     Deferred,
 }
 
@@ -927,8 +900,6 @@ pub struct Scratch<T> {
     lr_xs: Vec<T>,
     /// A task's short rows, by length, for the low-rank groups.
     lr_order: Vec<(usize, usize)>,
-    /// A CG task's rows turned into the eigenbasis ([`rotate_block`]).
-    rotated: Vec<T>,
 }
 
 /// [`Scratch`]es handed from one parallel task to the next: a task takes
@@ -1008,7 +979,6 @@ impl<T: Float> Scratch<T> {
             lr_group: Vec::new(),
             lr_xs: Vec::new(),
             lr_order: Vec::new(),
-            rotated: Vec::new(),
         }
     }
 }
@@ -1998,10 +1968,10 @@ pub fn solve_side<T: Float>(
 }
 
 /// [`solve_side`] whose rows `out` are first turned by `rotate` (`Q`, `k x
-/// k` row-major: `out ← out Q`), in blocks of [`ROTATION_BLOCK`] rows from
-/// the first ([`eigenbasis_half`] with [`SolvedTurn::Deferred`]): a full CG half turns each
-/// block in the task that then solves it, every other solve turns them all
-/// first.
+/// k` row-major: `out ← out Q`; [`eigenbasis_half`] with
+/// [`SolvedTurn::Deferred`]): a full CG half turns each task's block of
+/// rows in the task that then solves it, every other solve turns them all
+/// first. The same bits either way ([`crate::tiles`]).
 ///
 /// # Errors
 /// As [`solve_side`].
@@ -2283,8 +2253,7 @@ fn cg_side<T: Float, H: CgTable<T>>(
         || Scratch::new(k),
         |scratch, (b, block)| {
             if let (Some(q), Some(t)) = (rotate, turned.get(b)) {
-                // the block `rotate_rows` would cut: same rows, same bits
-                rotate_block(block, q, k, &mut scratch.rotated);
+                crate::tiles::times_q_in_place(block, q, k);
                 t.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             let first_row = b * CG_CHECK_GROUPS * CG_GROUP;
@@ -2326,10 +2295,9 @@ fn cg_side<T: Float, H: CgTable<T>>(
     // A failed half still leaves every row in the new basis, with the
     // fixed side, as when the whole side was turned before the solve.
     if let (Err(_), Some(q)) = (&solved, rotate) {
-        let mut tmp = Vec::new();
         for (block, t) in buf.chunks_mut(task_len).zip(&turned) {
             if !t.load(std::sync::atomic::Ordering::Relaxed) {
-                rotate_block(block, q, k, &mut tmp);
+                crate::tiles::times_q_in_place(block, q, k);
             }
         }
     }
@@ -2358,10 +2326,6 @@ fn rows_per_task(nrows: usize) -> usize {
 /// [`CG_GROUP`] rows ([`wmf_kernel::check_csr_rows`]) before it solves them
 /// without the kernel's per-row scans.
 const CG_CHECK_GROUPS: usize = 16;
-
-// `cg_side`'s tasks turn their own rows into the eigenbasis: its blocks
-// must be `rotate_rows`' for the same bits.
-const _: () = assert!(CG_CHECK_GROUPS * CG_GROUP == ROTATION_BLOCK);
 
 /// `src` rounded to bfloat16 into `dst` (same length), in parallel chunks
 /// ([`wmf_kernel::encode_bf16`]; `src` is finite, validated by the caller).

@@ -41,6 +41,10 @@ pub trait Float:
     /// that forms both triangles. `false` (nothing done) for mismatched
     /// lengths or sizes BLAS cannot take.
     fn syrk_lower_trans(alpha: Self, a: &[Self], k: usize, beta: Self, c: &mut [Self]) -> bool;
+    /// `self * b + c` rounded once (IEEE 754 fusedMultiplyAdd): one
+    /// instruction where the caller is compiled with FMA, the C library's
+    /// correctly rounded `fmaf` / `fma` otherwise.
+    fn fma(self, b: Self, c: Self) -> Self;
 }
 
 /// BLAS integer arguments, or `None` when a size does not fit.
@@ -113,6 +117,10 @@ macro_rules! blas_methods {
 }
 
 impl Float for f32 {
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        f32::mul_add(self, b, c)
+    }
     blas_methods!(cblas_strsm, cblas_ssyrk);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
@@ -128,6 +136,10 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        f64::mul_add(self, b, c)
+    }
     blas_methods!(cblas_dtrsm, cblas_dsyrk);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {

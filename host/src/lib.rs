@@ -33,6 +33,7 @@ pub mod recommend;
 pub mod sparse;
 pub mod split;
 pub mod synth;
+pub mod tiles;
 
 pub use error::{Error, Result};
 pub use model::{

@@ -99,20 +99,6 @@ fn baseline(c0_uniform: Option<f32>, c0: &[f32]) -> Baseline<'_, f32> {
     }
 }
 
-/// The rows of the solved side a rank rotates into the eigenbasis: its own
-/// `own`, widened to whole blocks of [`crate::als::ROTATION_BLOCK`] rows
-/// (at most `m`). Every row then goes through the BLAS call of the same
-/// rows as in a single process, so its bits do not depend on where the
-/// rank boundaries fall; the extra rows belong to other ranks and are
-/// overwritten by the all-gather after the solve.
-fn rotated_rows(own: &std::ops::Range<usize>, m: usize) -> std::ops::Range<usize> {
-    let b = crate::als::ROTATION_BLOCK;
-    if own.is_empty() {
-        return own.clone();
-    }
-    (own.start / b * b)..own.end.div_ceil(b).saturating_mul(b).min(m)
-}
-
 /// The distributed trainer's state on one rank.
 #[derive(Debug)]
 pub struct DistAls<'c> {
@@ -245,7 +231,7 @@ impl<'c> DistAls<'c> {
         // The single process's rule on the global counts, so every rank
         // (and a single-process run) decides alike; the Gramian, hence the
         // basis, is the same on every rank.
-        let rows = rotated_rows(&self.users.ranges[self.comm.rank()], self.w.nrows());
+        let rows = self.users.ranges[self.comm.rank()].clone();
         let (basis, solver) = (self.eigen_basis, self.config.solver);
         let per_row = self.config.lambda_per_row();
         let (w, h) = (&mut self.w, &mut self.h);
@@ -284,7 +270,7 @@ impl<'c> DistAls<'c> {
         };
         let mut g = gramian(self.comm, self.w.view(), weights)?;
         if self.c0_uniform.is_some() {
-            let rows = rotated_rows(&self.items.ranges[me], self.h.nrows());
+            let rows = self.items.ranges[me].clone();
             let (basis, solver) = (self.eigen_basis, self.config.solver);
             let per_row = self.config.lambda_per_row();
             let (w, h) = (&mut self.w, &mut self.h);
