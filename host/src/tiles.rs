@@ -49,6 +49,28 @@ pub fn times_q_in_place<T: Float>(rows: &mut [T], q: &[T], k: usize) {
     in_place_on(isa(), rows, q, k);
 }
 
+/// `c ← c + Fᵀ F` on the lower triangle of the row-major `k x k` matrix
+/// `c` (its strict upper triangle is neither read nor written), where `f`
+/// is `f.len() / k` row-major rows of `k`: the multiply-adds of BLAS
+/// `syrk`. The rows go in passes of [`GRAM_PASS_ROWS`] (the last one
+/// shorter); element `(i, j)`, `j ≤ i`, gains each pass's sum
+/// `fma(f_{r,i}, f_{r,j}, … fma(f_{r0,i}, f_{r0,j}, 0))` over the pass's rows
+/// in order, one addition per pass. Nothing is done for mismatched
+/// lengths.
+pub fn gram_lower_add<T: Float>(f: &[T], k: usize, c: &mut [T]) {
+    if k == 0 || c.len() != k * k || !f.len().is_multiple_of(k) {
+        return;
+    }
+    gram_on(isa(), f, k, c);
+}
+
+/// Rows per pass of [`gram_lower_add`]: every tile of the triangle streams
+/// the pass's rows (from L2: 512 KiB at k = 128 in `f32`), and each pass
+/// ends with one addition per element. 50,000 rows at k = 128 in blocks of
+/// 1020 (the training's Gramian blocks) took 5.7, 5.7 and 5.4 ms with
+/// passes of 64, 256 and 1024 rows on one Zen 5 core, BLAS `ssyrk` 9.3.
+pub const GRAM_PASS_ROWS: usize = 1024;
+
 /// Defines `$name(isa, args…)`, which runs `$body::<T, R, L>(args…)` with
 /// `R x L` register tiles compiled for `isa`: on AVX-512 two vectors of
 /// sixteen `f32` (eight `f64`) per tile row and eight rows (16 of the 32
@@ -93,6 +115,7 @@ macro_rules! by_isa {
 
 by_isa!(times_q_on = times_q_all(rows: &[T], q: &[T], k: usize, out: &mut [T]));
 by_isa!(in_place_on = in_place_all(rows: &mut [T], q: &[T], k: usize));
+by_isa!(gram_on = gram_all(f: &[T], k: usize, c: &mut [T]));
 /// [`times_q`] with `R x L` tiles (lengths checked).
 #[inline(always)]
 fn times_q_all<T: Float, const R: usize, const L: usize>(
@@ -122,6 +145,97 @@ fn in_place_all<T: Float, const R: usize, const L: usize>(rows: &mut [T], q: &[T
         let y = &mut tmp[..x.len()];
         times_q_rows::<T, R, L>(x, q, k, y);
         x.copy_from_slice(y);
+    }
+}
+
+/// [`gram_lower_add`] with `R x L` tiles (lengths checked): for each pass,
+/// the bands of `R` output rows (the last `k mod R` rows one at a time),
+/// in each band the tiles of `L` columns that reach the lower triangle
+/// (the last `k mod L` columns one at a time).
+#[inline(always)]
+fn gram_all<T: Float, const R: usize, const L: usize>(f: &[T], k: usize, c: &mut [T]) {
+    for pass in f.chunks(GRAM_PASS_ROWS * k) {
+        let mut i0 = 0;
+        while i0 + R <= k {
+            gram_band::<T, R, L>(pass, k, i0, c);
+            i0 += R;
+        }
+        while i0 < k {
+            gram_band::<T, 1, L>(pass, k, i0, c);
+            i0 += 1;
+        }
+    }
+}
+
+/// The tiles of output rows `i0..i0 + R` ([`gram_all`]).
+#[inline(always)]
+fn gram_band<T: Float, const R: usize, const L: usize>(f: &[T], k: usize, i0: usize, c: &mut [T]) {
+    let last = i0 + R - 1;
+    let mut c0 = 0;
+    while c0 + L <= k && c0 <= last {
+        let sums = gram_tile::<T, R, L>(f, k, i0, c0);
+        add_lower(c, k, i0, c0, &sums);
+        c0 += L;
+    }
+    while c0 <= last.min(k - 1) {
+        let sums = gram_tile::<T, R, 1>(f, k, i0, c0);
+        add_lower(c, k, i0, c0, &sums);
+        c0 += 1;
+    }
+}
+
+/// One `R x L` tile's sums over the rows `f`, from zero: row `r`'s `R`
+/// values `f_{r,i0..}` broadcast against its `L` values `f_{r,c0..}`.
+/// (Read this way, from zero and returned by value, LLVM keeps the sums in
+/// registers and vectorises along the columns; sums loaded from `c` first,
+/// or the row's `R` values taken as one array, left them on the stack or
+/// vectorised along the rows.)
+#[inline(always)]
+fn gram_tile<T: Float, const R: usize, const L: usize>(
+    f: &[T],
+    k: usize,
+    i0: usize,
+    c0: usize,
+) -> [[T; L]; R] {
+    let mut acc = [[T::ZERO; L]; R];
+    if i0 + R > k || c0 + L > k {
+        return acc; // unreachable: the bands and tiles lie inside `k`
+    }
+    for row in f.chunks_exact(k) {
+        let b: [T; L] = row
+            .get(c0..c0 + L)
+            .and_then(|s| s.first_chunk::<L>())
+            .copied()
+            .unwrap_or([T::ZERO; L]);
+        for (i, acc) in acc.iter_mut().enumerate() {
+            // (in bounds: `i0 + i < k = row.len()`, checked above)
+            let a = row[i0 + i];
+            for (s, &b) in acc.iter_mut().zip(&b) {
+                *s = a.fma(b, *s);
+            }
+        }
+    }
+    acc
+}
+
+/// `c[i0 + i][c0 + l] += sums[i][l]` where that element is on or below the
+/// diagonal.
+#[inline(always)]
+fn add_lower<T: Float, const R: usize, const L: usize>(
+    c: &mut [T],
+    k: usize,
+    i0: usize,
+    c0: usize,
+    sums: &[[T; L]; R],
+) {
+    for (i, sums) in sums.iter().enumerate() {
+        let at = (i0 + i) * k + c0;
+        let n = (i0 + i + 1).saturating_sub(c0).min(L);
+        if let Some(out) = c.get_mut(at..at + n) {
+            for (o, &s) in out.iter_mut().zip(sums) {
+                *o += s;
+            }
+        }
     }
 }
 
@@ -220,6 +334,40 @@ mod tests {
         }
     }
 
+    /// The lower triangle gains one chain per element per pass of
+    /// [`GRAM_PASS_ROWS`] rows, on every instruction set the CPU has; the
+    /// strict upper triangle is not touched.
+    #[test]
+    fn gram_lower_add_is_one_chain_per_pass_on_every_isa() {
+        let mut rng = StdRng::seed_from_u64(4);
+        for k in [1usize, 3, 7, 8, 9, 16, 17, 33, 40, 64, 70, 128] {
+            for n in [0usize, 1, 5, 63, 64, 65, 200] {
+                let f = random(&mut rng, n * k);
+                let start = random(&mut rng, k * k);
+                let mut want = start.clone();
+                for i in 0..k {
+                    for c in 0..=i {
+                        for pass in f.chunks(GRAM_PASS_ROWS * k) {
+                            let mut s = 0f32;
+                            for row in pass.chunks(k) {
+                                s = row[i].mul_add(row[c], s);
+                            }
+                            want[i * k + c] += s;
+                        }
+                    }
+                }
+                for level in [Isa::Baseline, Isa::Avx2, Isa::Avx512] {
+                    if level > isa() {
+                        continue;
+                    }
+                    let mut got = start.clone();
+                    gram_on(level, &f, k, &mut got);
+                    assert_eq!(got, want, "k = {k}, n = {n}, {level:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn mismatched_lengths_do_nothing() {
         let q = [1.0f64; 4];
@@ -229,6 +377,9 @@ mod tests {
         let mut rows = [2.0f64; 4];
         times_q_in_place(&mut rows, &[1.0; 3], 2);
         assert_eq!(rows, [2.0; 4]);
+        let mut c = [5.0f64; 3];
+        gram_lower_add(&[1.0; 4], 2, &mut c);
+        assert_eq!(c, [5.0; 3]);
     }
 
     #[test]
