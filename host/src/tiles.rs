@@ -20,10 +20,13 @@
 //! instruction set and type) only decides which elements are in flight
 //! together, so the result does not depend on the instruction set, the
 //! tile, the BLAS core or how the rows are split into calls (a distributed
-//! rank turns exactly its own rows). On x86-64 without FMA
-//! (`WMF_ISA=baseline`) the fused multiply-add is the C library's correctly
-//! rounded `fmaf` / `fma`: the same bits, slowly, as for the kernel's own
-//! loops there.
+//! rank turns exactly its own rows). `WMF_ISA=baseline` on a CPU with FMA
+//! gives the same bits too. Only an x86-64 CPU without FMA (2012 and
+//! older) runs BLAS here instead, with BLAS's rounding: the chain's fused
+//! multiply-adds would be the C library's `fmaf` there, many times slower.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use crate::als::{Isa, isa};
 use crate::gramian::Float;
@@ -78,8 +81,15 @@ pub const GRAM_PASS_ROWS: usize = 1024;
 /// (12 of 16), elsewhere 4 x 8. One function per entry point: more
 /// products in one body were measured to lose their vector code (LLVM
 /// left most of the tiles' multiply-adds scalar).
+///
+/// [`Isa::Baseline`] on an x86-64 CPU with FMA (`WMF_ISA=baseline`) runs
+/// a copy compiled with FMA alone: the same bits. An x86-64 CPU without
+/// FMA runs `$fallback` (BLAS) instead: the chain there would be the C
+/// library's `fmaf` per element, many times slower than BLAS, so such a
+/// machine gets BLAS's speed and rounding (its results differ from an FMA
+/// machine's by rounding, as any BLAS's do across machines).
 macro_rules! by_isa {
-    ($name:ident = $body:ident ($($arg:ident: $ty:ty),*)) => {
+    ($name:ident = $body:ident or $fallback:ident ($($arg:ident: $ty:ty),*)) => {
         fn $name<T: Float>(isa: Isa, $($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
@@ -99,23 +109,74 @@ macro_rules! by_isa {
                         $body::<T, 6, 8>($($arg),*)
                     }
                 }
+                #[target_feature(enable = "fma")]
+                fn fma<T: Float>($($arg: $ty),*) {
+                    $body::<T, 4, 8>($($arg),*)
+                }
                 match isa {
                     // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
                     // has those features and FMA (detected at run time).
                     Isa::Avx512 => return unsafe { avx512($($arg),*) },
                     Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    Isa::Baseline => {}
+                    Isa::Baseline => {
+                        if std::arch::is_x86_feature_detected!("fma") {
+                            // SAFETY: the CPU has FMA (checked just above).
+                            return unsafe { fma($($arg),*) };
+                        }
+                        return $fallback($($arg),*);
+                    }
                 }
             }
-            let _ = isa;
-            $body::<T, 4, 8>($($arg),*)
+            #[allow(unreachable_code)]
+            {
+                let _ = isa;
+                $body::<T, 4, 8>($($arg),*)
+            }
         }
     };
 }
 
-by_isa!(times_q_on = times_q_all(rows: &[T], q: &[T], k: usize, out: &mut [T]));
-by_isa!(in_place_on = in_place_all(rows: &mut [T], q: &[T], k: usize));
-by_isa!(gram_on = gram_all(f: &[T], k: usize, c: &mut [T]));
+by_isa!(times_q_on = times_q_all or times_q_blas(rows: &[T], q: &[T], k: usize, out: &mut [T]));
+by_isa!(in_place_on = in_place_all or in_place_blas(rows: &mut [T], q: &[T], k: usize));
+by_isa!(gram_on = gram_all or gram_blas(f: &[T], k: usize, c: &mut [T]));
+/// [`times_q`] by one BLAS `gemm` ([`by_isa`]'s fallback for x86-64
+/// without FMA; lengths checked).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn times_q_blas<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
+    let n = rows.len() / k;
+    if let (Ok(f), Ok(qm), Ok(mut o)) = (
+        ArrayView2::from_shape((n, k), rows),
+        ArrayView2::from_shape((k, k), q),
+        ArrayViewMut2::from_shape((n, k), out),
+    ) {
+        general_mat_mul(T::ONE, &f, &qm, T::ZERO, &mut o);
+    }
+}
+
+/// [`times_q_in_place`] by [`times_q_blas`] into a buffer.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn in_place_blas<T: Float>(rows: &mut [T], q: &[T], k: usize) {
+    let mut out = vec![T::ZERO; rows.len()];
+    times_q_blas(rows, q, k, &mut out);
+    rows.copy_from_slice(&out);
+}
+
+/// [`gram_lower_add`] by one BLAS `gemm` into a buffer, its lower triangle
+/// added to `c`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn gram_blas<T: Float>(f: &[T], k: usize, c: &mut [T]) {
+    let Ok(fv) = ArrayView2::from_shape((f.len() / k, k), f) else {
+        return;
+    };
+    let mut g = Array2::<T>::zeros((k, k));
+    general_mat_mul(T::ONE, &fv.t(), &fv, T::ZERO, &mut g);
+    for i in 0..k {
+        for j in 0..=i {
+            c[i * k + j] += g[[i, j]];
+        }
+    }
+}
+
 /// [`times_q`] with `R x L` tiles (lengths checked).
 #[inline(always)]
 fn times_q_all<T: Float, const R: usize, const L: usize>(
@@ -363,6 +424,38 @@ mod tests {
                     let mut got = start.clone();
                     gram_on(level, &f, k, &mut got);
                     assert_eq!(got, want, "k = {k}, n = {n}, {level:?}");
+                }
+            }
+        }
+    }
+
+    /// The BLAS fallbacks (x86-64 without FMA) give the chains' results to
+    /// rounding.
+    #[test]
+    fn the_blas_fallbacks_agree_to_rounding() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let k = 40;
+        let q = random(&mut rng, k * k);
+        let x = random(&mut rng, 70 * k);
+        let (mut want, mut got) = (vec![0f32; x.len()], vec![0f32; x.len()]);
+        times_q(&x, &q, k, &mut want);
+        times_q_blas(&x, &q, k, &mut got);
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * (1.0 + a.abs());
+        assert!(want.iter().zip(&got).all(|(&a, &b)| close(a, b)));
+        let mut rows = x.clone();
+        in_place_blas(&mut rows, &q, k);
+        assert!(want.iter().zip(&rows).all(|(&a, &b)| close(a, b)));
+        let start = random(&mut rng, k * k);
+        let (mut want, mut got) = (start.clone(), start.clone());
+        gram_lower_add(&x, k, &mut want);
+        gram_blas(&x, k, &mut got);
+        for i in 0..k {
+            for j in 0..k {
+                let (a, b) = (want[i * k + j], got[i * k + j]);
+                if j <= i {
+                    assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "({i}, {j})");
+                } else {
+                    assert_eq!(b, start[i * k + j], "upper ({i}, {j}) untouched");
                 }
             }
         }
