@@ -35,10 +35,6 @@ pub trait Float:
     /// [`wmf_kernel::whiten_rows`] computes it. Does nothing for mismatched
     /// lengths.
     fn trsm_right_lower_trans(l: &[Self], k: usize, rows: &mut [Self]);
-    /// `self * b + c` rounded once (IEEE 754 fusedMultiplyAdd): one
-    /// instruction where the caller is compiled with FMA, the C library's
-    /// correctly rounded `fmaf` / `fma` otherwise.
-    fn fma(self, b: Self, c: Self) -> Self;
 }
 
 /// BLAS integer arguments, or `None` when a size does not fit.
@@ -84,10 +80,6 @@ macro_rules! blas_methods {
 }
 
 impl Float for f32 {
-    #[inline(always)]
-    fn fma(self, b: Self, c: Self) -> Self {
-        f32::mul_add(self, b, c)
-    }
     blas_methods!(cblas_strsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {
@@ -103,10 +95,6 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    #[inline(always)]
-    fn fma(self, b: Self, c: Self) -> Self {
-        f64::mul_add(self, b, c)
-    }
     blas_methods!(cblas_dtrsm);
     #[inline(always)]
     fn of_f32(v: f32) -> Self {

@@ -75,6 +75,14 @@ pub trait Real:
     fn abs(self) -> Self;
     /// True when neither NaN nor infinite.
     fn is_finite(self) -> bool;
+    /// `self * b + c` rounded once (IEEE 754 fusedMultiplyAdd): the
+    /// kernel's own fused multiply-add ([`crate::Fused`]), one instruction
+    /// where the caller is compiled with FMA, correctly rounded in software
+    /// otherwise.
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self {
+        <Self as sealed::Sealed>::fused_mul_add(self, b, c)
+    }
 }
 
 impl Real for f32 {
@@ -192,11 +200,7 @@ fn fma_f64(a: f64, b: f64, c: f64) -> f64 {
 /// choice existed, so its bits are unchanged.
 #[inline(always)]
 pub(crate) fn madd<T: Real, const FUSED: bool>(a: T, b: T, c: T) -> T {
-    if FUSED {
-        <T as sealed::Sealed>::fused_mul_add(a, b, c)
-    } else {
-        c + a * b
-    }
+    if FUSED { a.fma(b, c) } else { c + a * b }
 }
 
 #[cfg(any(miri, feature = "std"))]

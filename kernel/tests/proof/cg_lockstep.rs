@@ -17,24 +17,25 @@ use wmf_kernel::{
     solve_rows_cg, solve_rows_cg_prechecked,
 };
 
-/// The standard library's fused multiply-add, for the fused textbook.
+/// The standard library's fused multiply-add, for the fused textbook (an
+/// independent reference, not the kernel's own `Real::fma`).
 trait Fma: Real {
-    fn fma(self, b: Self, c: Self) -> Self;
+    fn std_fma(self, b: Self, c: Self) -> Self;
 }
 impl Fma for f32 {
-    fn fma(self, b: f32, c: f32) -> f32 {
+    fn std_fma(self, b: f32, c: f32) -> f32 {
         self.mul_add(b, c)
     }
 }
 impl Fma for f64 {
-    fn fma(self, b: f64, c: f64) -> f64 {
+    fn std_fma(self, b: f64, c: f64) -> f64 {
         self.mul_add(b, c)
     }
 }
 
 /// `c + a b`, rounded once when `fused`.
 fn madd<T: Fma>(a: T, b: T, c: T, fused: bool) -> T {
-    if fused { a.fma(b, c) } else { c + a * b }
+    if fused { a.std_fma(b, c) } else { c + a * b }
 }
 
 /// [`ref_dot`] with its multiply-adds fused when `fused`.
