@@ -292,6 +292,31 @@ fn whiten_eigen<T: Float>(
 /// thread while the other waits.
 fn gramian_eigen<T: Float>(g0: &[T], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     use std::os::raw::{c_char, c_int};
+    // LAPACK's `dsyevd` as the linked library (Fortran, gfortran's calling
+    // convention) defines it: every argument by reference, then one hidden
+    // length per character argument, by value (`size_t` since gfortran 8).
+    // Declared here with the lengths: `lapack-sys` omits them, and a
+    // Fortran routine may use the stack slots where its caller should have
+    // put them (gfortran's sibling calls: the "hidden string length"
+    // breakage R and NumPy met in 2019). A C translation (f2c's `ftnlen`)
+    // takes its lengths in the same places.
+    unsafe extern "C" {
+        fn dsyevd_(
+            jobz: *const c_char,
+            uplo: *const c_char,
+            n: *const c_int,
+            a: *mut f64,
+            lda: *const c_int,
+            w: *mut f64,
+            work: *mut f64,
+            lwork: *const c_int,
+            iwork: *mut c_int,
+            liwork: *const c_int,
+            info: *mut c_int,
+            jobz_len: usize,
+            uplo_len: usize,
+        );
+    }
     if k == 0 || g0.len() < k * k {
         return None;
     }
@@ -317,9 +342,9 @@ fn gramian_eigen<T: Float>(g0: &[T], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     let mut info: c_int = 0;
     // SAFETY: `a` holds `k * k` elements with leading dimension `k`, `e`
     // holds `k`, `work` and `iwork` the `lwork` and `liwork` elements passed;
-    // the job and triangle are one-character strings.
+    // the job and triangle are one-character strings, with their lengths.
     unsafe {
-        lapack_sys::dsyevd_(
+        dsyevd_(
             c"V".as_ptr().cast::<c_char>(),
             c"L".as_ptr().cast::<c_char>(),
             &n,
@@ -331,6 +356,8 @@ fn gramian_eigen<T: Float>(g0: &[T], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
             iwork.as_mut_ptr(),
             &liw,
             &mut info,
+            1,
+            1,
         );
     }
     if info != 0 {
