@@ -2513,6 +2513,7 @@ impl<T: Float> Als<T> {
     ///
     /// # Errors
     /// As [`solve_side`].
+    /// After an error the factors are not a model: see [`Als::iterate`].
     pub fn user_half(&mut self, select: Option<&[u32]>) -> Result<()> {
         let Self {
             problem,
@@ -2559,6 +2560,7 @@ impl<T: Float> Als<T> {
     ///
     /// # Errors
     /// As [`solve_side`].
+    /// After an error the factors are not a model: see [`Als::iterate`].
     pub fn item_half(&mut self, select: Option<&[u32]>) -> Result<()> {
         let Self {
             problem,
@@ -2634,6 +2636,10 @@ impl<T: Float> Als<T> {
     ///
     /// # Errors
     /// As [`solve_side`].
+    /// After an error the factors are part-solved and, where the half
+    /// turned into the eigenbasis ([`EigenBasis`]), part-turned: not a
+    /// model to save or go on from. Restore them (`w`, `h`: from a
+    /// checkpoint or a copy) first.
     pub fn iterate(&mut self) -> Result<()> {
         self.user_half(None)?;
         self.item_half(None)
