@@ -1586,6 +1586,46 @@ mod tests {
         assert_eq!((y0, y1), ([0.0; 3], [-e * e; 3]));
     }
 
+    /// `symv_multi` gives, for every vector, the bits of `symv` on it
+    /// alone (a dense `A` with values of every magnitude; every k across
+    /// the quad and tile boundaries).
+    #[test]
+    fn multi_products_are_the_single_products() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut value = move || {
+            let m: f32 = rng.gen_range(-2.0..2.0);
+            match rng.gen_range(0..6) {
+                0 => m * 1e5,
+                1 => m * 1e-5,
+                _ => m,
+            }
+        };
+        let ks: Vec<usize> = if cfg!(miri) {
+            [0, 3, 5, 16, 17].into()
+        } else {
+            (0..=40).collect()
+        };
+        for k in ks {
+            let a: Vec<f32> = (0..k * k).map(|_| value()).collect();
+            let xs: [Vec<f32>; 4] = core::array::from_fn(|_| (0..k).map(|_| value()).collect());
+            let xs = xs.each_ref().map(|x| &x[..]);
+            let mut ys = [[1.0f32; 40]; 4];
+            symv_multi(&a, xs, ys.each_mut().map(|y| &mut y[..k]), k);
+            for v in 0..4 {
+                let mut single = [1.0f32; 40];
+                symv(&a, xs[v], &mut single[..k], k);
+                for c in 0..k {
+                    assert_eq!(
+                        ys[v][c].to_bits(),
+                        single[c].to_bits(),
+                        "k = {k}, vector {v}, element {c}"
+                    );
+                }
+            }
+        }
+    }
+
     /// `diag_multi` gives `symv`'s and `symv_multi`'s bits for diagonal
     /// matrices (every k across the tile and quad boundaries, signed zeros
     /// in `x` and on the diagonal, `-0` off it), and `is_diagonal` tells
