@@ -61,8 +61,13 @@ GEN="$here/gen/target/release/wmf-fw-gen"
 
 if [ -z "${WMF_FW_BLOB_DIR:-}" ] && [ -z "${WMF_FW_SYNTHETIC:-}" ]; then
     echo "== host: wmf generate, train (k = 16, 32), export --to blob"
-    (cd "$root" && cargo build -q --release -p wmf-host --bin wmf)
-    WMF="$root/target/release/wmf"
+    # The dev build: scripts/test.sh's workspace tests have built it
+    # already, where a release build compiles the host again (about 5 of
+    # CI's minutes on 2 cores). Unoptimised, generating and training take
+    # about 50 s instead of 1 s; what is compared below is the firmware
+    # against the host on the exported blob, whichever build trained it.
+    (cd "$root" && cargo build -q -p wmf-host --bin wmf)
+    WMF="$root/target/debug/wmf"
     "$WMF" generate --users 6000 --items 3000 --interactions 300000 --seed 7 -o "$OUT/model/interactions.csv"
     WMF_FW_BLOB_DIR="$OUT/model/exported"
     mkdir -p "$WMF_FW_BLOB_DIR"
