@@ -365,7 +365,10 @@ mod tests {
         };
         for k in ks {
             let good: Vec<f32> = (0..k * k).map(|i| i as f32 * 0.5).collect();
-            for at in 0..k * k {
+            // Under Miri every 7th position past k = 3 (7 is prime to 17:
+            // rows, columns and the diagonal all come up; natively all).
+            let step = if cfg!(miri) && k > 3 { 7 } else { 1 };
+            for at in (0..k * k).step_by(step) {
                 for bad in [f32::INFINITY, f32::NAN] {
                     let mut a = good.clone();
                     a[at] = bad;
