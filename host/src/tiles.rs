@@ -116,18 +116,17 @@ macro_rules! by_isa {
                 match isa {
                     // SAFETY: `isa()` returns Avx512 / Avx2 only when the CPU
                     // has those features and FMA (detected at run time).
-                    Isa::Avx512 => return unsafe { avx512($($arg),*) },
-                    Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    Isa::Baseline => {
-                        if std::arch::is_x86_feature_detected!("fma") {
-                            // SAFETY: the CPU has FMA (checked just above).
-                            return unsafe { fma($($arg),*) };
-                        }
-                        return $fallback($($arg),*);
-                    }
+                    Isa::Avx512 => unsafe { avx512($($arg),*) },
+                    Isa::Avx2 => unsafe { avx2($($arg),*) },
+                    // SAFETY: the CPU has FMA (the guard; the detection is
+                    // cached by std, one atomic load per call).
+                    Isa::Baseline if std::arch::is_x86_feature_detected!("fma") => unsafe {
+                        fma($($arg),*)
+                    },
+                    Isa::Baseline => $fallback($($arg),*),
                 }
             }
-            #[allow(unreachable_code)]
+            #[cfg(not(target_arch = "x86_64"))]
             {
                 let _ = isa;
                 $body::<T, 4, 8>($($arg),*)
