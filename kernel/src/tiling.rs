@@ -31,12 +31,13 @@ pub enum Tiling {
     /// 64 columns (16 accumulator registers).
     Wide,
     /// 16 vector registers of up to 8 `f32` lanes (AVX2, SSE2) or 32 of 4
-    /// (NEON): tiles of 3 rows x 16 columns (6 accumulator registers of 8
-    /// lanes, which leaves registers for the row's broadcasts and products:
-    /// the wide tiles' 32 accumulators spill to the stack on every cell, and
-    /// so did one of the 8 of a 4 x 16 tile, because the compiler issues a
-    /// cell's products before its additions; BENCHMARKS.md, batches 11 and
-    /// 12).
+    /// (NEON): tiles of 16 columns and 4 rows when the multiply-adds are
+    /// fused (8 accumulator registers of 8 lanes, 2 for the cell's row and
+    /// the rest for the broadcasts), 3 rows when they are not (6
+    /// accumulators: with separate products the compiler issues a cell's
+    /// 8 products before its additions, and one of a 4-row tile's
+    /// accumulators lives on the stack; the wide tiles' 32 spill on every
+    /// cell). BENCHMARKS.md, batches 11, 12 and 35.
     Narrow,
 }
 
@@ -52,12 +53,14 @@ impl Tiling {
     }
 
     /// Rows of a rank-update tile (the last tile of a matrix may have
-    /// fewer).
+    /// fewer), with fused multiply-adds (`fused`) or separate products and
+    /// sums.
     #[cfg_attr(target_os = "none", allow(dead_code))]
     #[inline(always)]
-    pub(crate) fn syr_rows(self) -> usize {
+    pub(crate) fn syr_rows(self, fused: bool) -> usize {
         match self {
             Tiling::Wide => 4,
+            Tiling::Narrow if fused => 4,
             Tiling::Narrow => 3,
         }
     }
