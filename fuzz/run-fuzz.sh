@@ -41,7 +41,7 @@ fi
 # unrolled loops became functions of so many blocks that LLVM's register
 # allocator and the coverage PC tables' updates (both superlinear in a
 # function's blocks: the profile of the build showed little else) took 18
-# of a 2-core Zen 3's minutes; through calls the same build takes 8, and
+# of a 2-core Zen 3's minutes; through calls the same build takes 8-10, and
 # the targets run as many inputs. (libFuzzer's `cov` counts about half as
 # many blocks since: the inline checks' own are gone.)
 export RUSTFLAGS="${RUSTFLAGS:-} -Cllvm-args=-asan-instrumentation-with-call-threshold=0"

@@ -61,9 +61,11 @@ GEN="$here/gen/target/release/wmf-fw-gen"
 
 if [ -z "${WMF_FW_BLOB_DIR:-}" ] && [ -z "${WMF_FW_SYNTHETIC:-}" ]; then
     echo "== host: wmf generate, train (k = 16, 32), export --to blob"
-    # The dev build: scripts/test.sh's workspace tests have built it
-    # already, where a release build compiles the host again (about 5 of
-    # CI's minutes on 2 cores). Unoptimised, generating and training take
+    # The dev build: scripts/test.sh's workspace tests have compiled its
+    # dependencies already (the host itself compiles again, about 30 s:
+    # the tests' features differ), where a release build compiles
+    # everything again (about 5 of CI's minutes on 2 cores). Unoptimised,
+    # generating and training take
     # about 50 s instead of 1 s; what is compared below is the firmware
     # against the host on the exported blob, whichever build trained it.
     (cd "$root" && cargo build -q -p wmf-host --bin wmf)
