@@ -1102,7 +1102,7 @@ pub fn fused_in_hardware() -> bool {
 
 /// The kernel's register blocking for this process's [`Isa`]: the wide
 /// rank-update tiles (4 x 64) where AVX-512's 32 registers of 16 lanes hold
-/// them, the narrow ones (4 x 16 fused, 3 x 16 unfused) everywhere else
+/// them, the narrow ones (4 x 16 for fused `f32`, else 3 x 16) everywhere else
 /// (AVX2 and SSE2 have 16 registers; the wide tiles spill their
 /// accumulators there). Results are bit for bit the same under both
 /// ([`wmf_kernel::Tiling`]); BENCHMARKS.md, batches 11, 12 and 35, has the

@@ -753,9 +753,9 @@ pub(crate) fn syr_upper_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
 /// by up to 64 columns ([`Tiling::Wide`]: 16 accumulators of 16 lanes;
 /// along the diagonal chunk, where a tile is one chunk wide, 8 rows, so
 /// that eight chains of multiply-adds keep both vector units busy) or
-/// of 4 rows by 16 columns ([`Tiling::Narrow`] with `FUSED`: 4
-/// accumulators of 16 lanes) or 3 rows by 16 (`Narrow` unfused, the last
-/// tile of `A` 1 or 2 rows where 3 does not divide `k`),
+/// of 4 rows by 16 columns ([`Tiling::Narrow`] with `FUSED` over `f32`:
+/// 4 accumulators of 16 lanes) or 3 rows by 16 (`Narrow` otherwise, the
+/// last tile of `A` 1 or 2 rows where 3 does not divide `k`),
 /// with all the cells streaming through each tile, so the tile's `A`
 /// entries stay in registers instead of being loaded and stored once per
 /// cell: the `n k² / 2` multiply-adds of the row's normal equations run at
@@ -809,7 +809,7 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
                 }
             }
         }
-        let (width, tile_rows) = (tiling.syr_chunks(), tiling.syr_rows(FUSED));
+        let (width, tile_rows) = (tiling.syr_chunks(), tiling.syr_rows::<T>(FUSED));
         let mut r0 = 0;
         while r0 < k {
             // the tile's rows (the last tile of a narrow tiling may have

@@ -31,13 +31,14 @@ pub enum Tiling {
     /// 64 columns (16 accumulator registers).
     Wide,
     /// 16 vector registers of up to 8 `f32` lanes (AVX2, SSE2) or 32 of 4
-    /// (NEON): tiles of 16 columns and 4 rows when the multiply-adds are
-    /// fused (8 accumulator registers of 8 lanes, 2 for the cell's row and
-    /// the rest for the broadcasts), 3 rows when they are not (6
-    /// accumulators: with separate products the compiler issues a cell's
-    /// 8 products before its additions, and one of a 4-row tile's
+    /// (NEON): tiles of 16 columns and, for `f32`, 4 rows when the
+    /// multiply-adds are fused (8 accumulator registers of 8 lanes, 2 for
+    /// the cell's row and the rest for the broadcasts), 3 rows when they
+    /// are not (6 accumulators: with separate products the compiler issues
+    /// a cell's 8 products before its additions, and one of a 4-row tile's
     /// accumulators lives on the stack; the wide tiles' 32 spill on every
-    /// cell). BENCHMARKS.md, batches 11, 12 and 35.
+    /// cell); 3 rows for `f64`, fused or not. BENCHMARKS.md, batches 11, 12
+    /// and 35.
     Narrow,
 }
 
@@ -52,15 +53,16 @@ impl Tiling {
         }
     }
 
-    /// Rows of a rank-update tile (the last tile of a matrix may have
-    /// fewer), with fused multiply-adds (`fused`) or separate products and
-    /// sums.
+    /// Rows of a rank-update tile over elements of `T` (the last tile of a
+    /// matrix may have fewer), with fused multiply-adds (`fused`) or
+    /// separate products and sums.
     #[cfg_attr(target_os = "none", allow(dead_code))]
     #[inline(always)]
-    pub(crate) fn syr_rows(self, fused: bool) -> usize {
+    pub(crate) fn syr_rows<T>(self, fused: bool) -> usize {
         match self {
             Tiling::Wide => 4,
-            Tiling::Narrow if fused => 4,
+            // f64: a row of 16 is 4 registers, 3 rows already spill
+            Tiling::Narrow if fused && core::mem::size_of::<T>() <= 4 => 4,
             Tiling::Narrow => 3,
         }
     }
