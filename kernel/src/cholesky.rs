@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::factors::{Items, Row};
 use crate::fold::{LaneFold, PortableFold};
 use crate::real::{Real, dot, dot_from_end, positive};
-use crate::row::normal_equations_lower_unchecked;
+use crate::row::normal_equations_half_unchecked;
 
 /// Factors the symmetric positive definite `a` (`k x k`, row-major) in place:
 /// on success its lower triangle (diagonal included) holds `L` with `A = L Lᵀ`;
@@ -647,9 +647,9 @@ pub fn solve_row_cholesky_folded<T: Real, F: LaneFold>(
     let b = &mut b[..k];
     // the upper triangle: the factorisation's columns contiguous
     if F::FUSED {
-        normal_equations_lower_unchecked::<T, true, true>(items, row, lambda, a_scratch, b);
+        normal_equations_half_unchecked::<T, true, true>(items, row, lambda, a_scratch, b);
     } else {
-        normal_equations_lower_unchecked::<T, false, true>(items, row, lambda, a_scratch, b);
+        normal_equations_half_unchecked::<T, false, true>(items, row, lambda, a_scratch, b);
     }
     check::upper_result(a_scratch, k, "a")?;
     check::result(b, "b")?;

@@ -476,7 +476,7 @@ impl<T: Real> LowRankBasis<T> for EigenWhitened<'_, T> {
 /// row's `n_u` cells), has the basis gather `V` and `b̂` (`None`: the row
 /// is not taken, `Ok(false)`), forms the lower triangle of `V Vᵀ` with the
 /// kernel's dots, their lane sums folded by `fold`, transposed into the
-/// upper one ([`gram_lower_blocked`]), and has the basis finish into `x`
+/// upper one ([`gram_half_blocked`]), and has the basis finish into `x`
 /// (factoring the capacitance system there in place, see [`capacitance`]).
 #[inline(always)]
 fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
@@ -497,7 +497,7 @@ fn solve_low_rank_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
         return Ok(false);
     };
     let s = &mut s[..n * n];
-    gram_lower_blocked::<T, F, true>(&v[..n * k], n, k, s, fold);
+    gram_half_blocked::<T, F, true>(&v[..n * k], n, k, s, fold);
     w.finish(&v[..n * k], n, s, lambda, b_hat, x)?;
     Ok(true)
 }
@@ -752,7 +752,7 @@ fn solve_group_by<T: Real, B: LowRankBasis<T>, F: LaneFold>(
 /// read once for the four, the four lane folds by `fold`), each bit for bit
 /// the single [`dot`] (with a fused `fold`, [`crate::Fused`], every entry's
 /// multiply-adds fused); the strict upper triangle is not written. The
-/// groups' form ([`solve_rows_low_rank_folded`]); [`gram_lower_blocked`]
+/// groups' form ([`solve_rows_low_rank_folded`]); [`gram_half_blocked`]
 /// gives the same bits with fewer loads.
 #[inline(always)]
 fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fold: F) {
@@ -773,7 +773,7 @@ fn gram_lower<T: Real, F: LaneFold>(v: &[T], n: usize, k: usize, s: &mut [T], fo
 /// triangle's values in the upper one, the layout of
 /// [`crate::cholesky::factor_upper_unchecked`].
 #[inline(always)]
-fn gram_lower_blocked<T: Real, F: LaneFold, const UPPER: bool>(
+fn gram_half_blocked<T: Real, F: LaneFold, const UPPER: bool>(
     v: &[T],
     n: usize,
     k: usize,
@@ -807,7 +807,7 @@ fn gram_lower_blocked<T: Real, F: LaneFold, const UPPER: bool>(
 
 /// Row `a` of [`gram_lower`]'s `S` from column `from` (a multiple of four)
 /// to `a`: four entries at a time, then one by one (`UPPER`: into column
-/// `a`, see [`gram_lower_blocked`]).
+/// `a`, see [`gram_half_blocked`]).
 #[inline(always)]
 fn gram_row_from<T: Real, F: LaneFold, const UPPER: bool>(
     v: &[T],
@@ -981,7 +981,7 @@ fn finish_whitened<T: Real>(l: &[T], k: usize, b_hat: &mut [T], x: &mut [T]) -> 
 /// into `b_hat`.
 ///
 /// `UPPER` (the kernel's own one-row solves, whose `V Vᵀ` is written
-/// transposed by [`gram_lower_blocked`]): `S` arrives in the upper
+/// transposed by [`gram_half_blocked`]): `S` arrives in the upper
 /// triangle and is factored there in place
 /// ([`crate::cholesky::factor_upper_unchecked`]: the same factor's bits
 /// without a working copy), then `L` is copied into the lower triangle for
@@ -1229,7 +1229,7 @@ mod tests {
     type GramForm<T> = fn(&[T], usize, usize, &mut [T]);
 
     /// `V Vᵀ`'s lower triangle entry by entry from the single dot, unfused
-    /// and fused, in both forms ([`gram_lower`], [`gram_lower_blocked`]), for every row count around the four-entry blocks and the
+    /// and fused, in both forms ([`gram_lower`], [`gram_half_blocked`]), for every row count around the four-entry blocks and the
     /// pairs of rows, and widths around the 16-lane chunks.
     fn gram_is_the_single_dots<T: Real>() {
         // values in [-0.5, 0.5): half the generator's (exactly)
@@ -1251,11 +1251,11 @@ mod tests {
                 let row = |b: usize| &v[b * k..(b + 1) * k];
                 let forms: [GramForm<T>; 2] = [
                     |v, n, k, s| gram_lower(v, n, k, s, PortableFold),
-                    |v, n, k, s| gram_lower_blocked::<T, _, false>(v, n, k, s, PortableFold),
+                    |v, n, k, s| gram_half_blocked::<T, _, false>(v, n, k, s, PortableFold),
                 ];
                 let fused: [GramForm<T>; 2] = [
                     |v, n, k, s| gram_lower(v, n, k, s, Fused(PortableFold)),
-                    |v, n, k, s| gram_lower_blocked::<T, _, false>(v, n, k, s, Fused(PortableFold)),
+                    |v, n, k, s| gram_half_blocked::<T, _, false>(v, n, k, s, Fused(PortableFold)),
                 ];
                 for (form, fused) in forms.into_iter().zip(fused) {
                     let mut s = vec![T::ZERO; n * n];
@@ -1273,8 +1273,8 @@ mod tests {
                 }
                 // the blocked form transposed: the same entries in the upper triangle
                 let (mut s, mut f) = (vec![T::ZERO; n * n], vec![T::ZERO; n * n]);
-                gram_lower_blocked::<T, _, true>(&v, n, k, &mut s, PortableFold);
-                gram_lower_blocked::<T, _, true>(&v, n, k, &mut f, Fused(PortableFold));
+                gram_half_blocked::<T, _, true>(&v, n, k, &mut s, PortableFold);
+                gram_half_blocked::<T, _, true>(&v, n, k, &mut f, Fused(PortableFold));
                 for a in 0..n {
                     for b in 0..=a {
                         let want = dot_with(row(b), row(a), PortableFold);

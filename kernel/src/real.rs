@@ -778,7 +778,7 @@ pub(crate) fn syr_upper_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
 /// triangle is column `r` of the lower one.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
+pub(crate) fn syr_half_many<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -788,7 +788,7 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
 ) {
     const L: usize = SYMV_TILE;
     if k == 0 || !k.is_multiple_of(L) || a.len() < k * k {
-        syr_lower_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
+        syr_half_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
         return;
     }
     // Each cell's row times its weight, `w_t x_t`, once for all the tiles:
@@ -849,7 +849,7 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
     }
 }
 
-/// How many cells a caller of [`syr_lower_many`] hands it at a time so
+/// How many cells a caller of [`syr_half_many`] hands it at a time so
 /// that their rows (`k` values each) stay in L1 while every tile passes
 /// over them: 4096 values (16 KiB of `f32`). On bare metal, where there
 /// are no tiles and no cache to keep, all of them.
@@ -858,7 +858,7 @@ pub(crate) fn syr_block_len(k: usize) -> usize {
     (SYR_BLOCK / k.max(1)).max(1)
 }
 
-/// Values of the cells' rows per [`syr_lower_many`] call on hosts.
+/// Values of the cells' rows per [`syr_half_many`] call on hosts.
 #[cfg(not(target_os = "none"))]
 const SYR_BLOCK: usize = 4096;
 
@@ -868,11 +868,11 @@ pub(crate) fn syr_block_len(_k: usize) -> usize {
     usize::MAX
 }
 
-/// [`syr_lower_many`] on bare metal: one [`syr_lower`] per cell (a scalar
+/// [`syr_half_many`] on bare metal: one [`syr_lower`] per cell (a scalar
 /// FPU has no registers for a tile), the same operations per element.
 #[cfg(target_os = "none")]
 #[inline(always)]
-pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
+pub(crate) fn syr_half_many<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -880,14 +880,14 @@ pub(crate) fn syr_lower_many<T: Real, const FUSED: bool, const UPPER: bool>(
     weight: impl Fn(usize) -> T,
     _tiling: Tiling,
 ) {
-    syr_lower_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
+    syr_half_each::<T, FUSED, UPPER>(a, k, h, cells, weight);
 }
 
-/// [`syr_lower_many`]'s definition, untiled: one [`syr_lower`] (`UPPER`:
+/// [`syr_half_many`]'s definition, untiled: one [`syr_lower`] (`UPPER`:
 /// [`syr_upper_m`]) per cell, in cell order (bare metal, and hosts where
 /// `k` is not a multiple of 16).
 #[inline(always)]
-fn syr_lower_each<T: Real, const FUSED: bool, const UPPER: bool>(
+fn syr_half_each<T: Real, const FUSED: bool, const UPPER: bool>(
     a: &mut [T],
     k: usize,
     h: &[T],
@@ -912,7 +912,7 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
     h.get(start..start.checked_add(k)?)
 }
 
-/// One tile of [`syr_lower_many`]: rows `r0..r0 + R` (`R <= 4`), columns
+/// One tile of [`syr_half_many`]: rows `r0..r0 + R` (`R <= 4`), columns
 /// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16), with cell `t`'s
 /// weighted row `w_t x_t` at `scaled[t k..(t + 1) k]`. Each row's scalar
 /// comes from the weighted row and the column chunks from the cell's row
@@ -1438,7 +1438,7 @@ mod tests {
         }
     }
 
-    /// `syr_lower_many` over more cells than one round of its weighted-row
+    /// `syr_half_many` over more cells than one round of its weighted-row
     /// buffer (its callers hand it one block) gives the lower triangle of
     /// the per-cell `syr_lower` loop bit for bit, rows out of range skipped;
     /// fused, the same loop written with `mul_add` (and not the unfused bits).
@@ -1464,7 +1464,7 @@ mod tests {
         let w: Vec<f32> = (0..len).map(|_| rng.gen_range(-2.0..2.0)).collect();
         let a0: Vec<f32> = (0..k * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let mut want = a0.clone();
-        syr_lower_each::<f32, false, false>(&mut want, k, &h, &cells, |t| w[t]);
+        syr_half_each::<f32, false, false>(&mut want, k, &h, &cells, |t| w[t]);
         // Fused: natively only (Miri checks the same indexing unfused, and
         // the fused tiles in the proof's `fused` module; here they would
         // double this test's 60 s there).
@@ -1490,12 +1490,12 @@ mod tests {
         if fused {
             assert_ne!(lower(&want), lower(&want_fused), "fusing changes some bits");
             let mut each = a0.clone();
-            syr_lower_each::<f32, true, false>(&mut each, k, &h, &cells, |t| w[t]);
+            syr_half_each::<f32, true, false>(&mut each, k, &h, &cells, |t| w[t]);
             assert_eq!(lower(&each), lower(&want_fused), "fused, untiled");
         }
         for tiling in [Tiling::Wide, Tiling::Narrow] {
             let mut got = a0.clone();
-            syr_lower_many::<f32, false, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
+            syr_half_many::<f32, false, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
             for r in 0..k {
                 for c in 0..=r {
                     assert_eq!(
@@ -1507,7 +1507,7 @@ mod tests {
             }
             if fused {
                 let mut got = a0.clone();
-                syr_lower_many::<f32, true, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
+                syr_half_many::<f32, true, false>(&mut got, k, &h, &cells, |t| w[t], tiling);
                 assert_eq!(lower(&got), lower(&want_fused), "fused, {tiling:?}");
             }
         }
@@ -1524,7 +1524,7 @@ mod tests {
         // the wide ones'.)
         if !cfg!(miri) {
             let mut each = a0t.clone();
-            syr_lower_each::<f32, false, true>(&mut each, k, &h, &cells, |t| w[t]);
+            syr_half_each::<f32, false, true>(&mut each, k, &h, &cells, |t| w[t]);
             assert_eq!(upper_t(&each), lower(&want), "upper, untiled");
         }
         let tilings: &[Tiling] = if cfg!(miri) {
@@ -1534,17 +1534,17 @@ mod tests {
         };
         for &tiling in tilings {
             let mut got = a0t.clone();
-            syr_lower_many::<f32, false, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+            syr_half_many::<f32, false, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
             assert_eq!(upper_t(&got), lower(&want), "upper, {tiling:?}");
             if fused {
                 let mut got = a0t.clone();
-                syr_lower_many::<f32, true, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
+                syr_half_many::<f32, true, true>(&mut got, k, &h, &cells, |t| w[t], tiling);
                 assert_eq!(upper_t(&got), lower(&want_fused), "upper fused, {tiling:?}");
             }
         }
         if fused {
             let mut each = a0t.clone();
-            syr_lower_each::<f32, true, true>(&mut each, k, &h, &cells, |t| w[t]);
+            syr_half_each::<f32, true, true>(&mut each, k, &h, &cells, |t| w[t]);
             assert_eq!(upper_t(&each), lower(&want_fused), "upper fused, untiled");
         }
     }

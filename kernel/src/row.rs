@@ -43,8 +43,8 @@ use crate::check;
 use crate::error::Result;
 use crate::factors::{Baseline, Factors, Items, Row, RowTable};
 use crate::real::{
-    Real, axpy, axpy_by_m, dot, gram_multi, mirror_lower, quad_form, syr_block_len, syr_lower,
-    syr_lower_many,
+    Real, axpy, axpy_by_m, dot, gram_multi, mirror_lower, quad_form, syr_block_len, syr_half_many,
+    syr_lower,
 };
 
 /// Weighted Gramian `G = Hᵀ diag(c0) H = Σ_j c0_j h_j h_jᵀ` (`k x k`, row-major,
@@ -324,7 +324,7 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
     b: &mut [T],
 ) {
     let k = items.k();
-    normal_equations_lower_unchecked::<T, false, false>(items, row, lambda, a, b);
+    normal_equations_half_unchecked::<T, false, false>(items, row, lambda, a, b);
     mirror_lower(a, k);
 }
 
@@ -332,17 +332,17 @@ pub(crate) fn normal_equations_unchecked<T: Real>(
 /// the Cholesky factorisation reads); the strict upper triangle holds
 /// unspecified finite-or-not values. Every lower element is computed by the
 /// same operations as there: `G0`, then the cells' rank-1 updates in cell
-/// order ([`syr_lower_many`]), then `λ` on the diagonal. `FUSED` fuses the
+/// order ([`syr_half_many`]), then `λ` on the diagonal. `FUSED` fuses the
 /// multiply-adds of `b`'s updates and of the rank updates ([`crate::Fused`]).
 ///
 /// `UPPER` forms the upper triangle instead (what
 /// [`crate::cholesky::factor_upper_unchecked`] reads), element `(r, c)` by
 /// the operations of its mirror `(c, r)`: `G0`'s own `(r, c)` (`G0` is
 /// symmetric: [`Items`]), then the mirrored
-/// rank updates ([`syr_lower_many`] with `UPPER`); the strict lower
+/// rank updates ([`syr_half_many`] with `UPPER`); the strict lower
 /// triangle then holds unspecified values.
 #[inline(always)]
-pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool, const UPPER: bool>(
+pub(crate) fn normal_equations_half_unchecked<T: Real, const FUSED: bool, const UPPER: bool>(
     items: &Items<'_, T>,
     row: &Row<'_, T>,
     lambda: T,
@@ -371,9 +371,9 @@ pub(crate) fn normal_equations_lower_unchecked<T: Real, const FUSED: bool, const
         // the baseline's kind resolved once, so the tiles' loop is compiled for each
         match items.c0 {
             Baseline::Uniform(c0) => {
-                syr_lower_many::<T, FUSED, UPPER>(a, k, h, cells, |t| conf[t] - c0, items.tiling)
+                syr_half_many::<T, FUSED, UPPER>(a, k, h, cells, |t| conf[t] - c0, items.tiling)
             }
-            Baseline::PerItem(c0) => syr_lower_many::<T, FUSED, UPPER>(
+            Baseline::PerItem(c0) => syr_half_many::<T, FUSED, UPPER>(
                 a,
                 k,
                 h,
