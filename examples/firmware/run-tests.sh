@@ -65,9 +65,9 @@ if [ -z "${WMF_FW_BLOB_DIR:-}" ] && [ -z "${WMF_FW_SYNTHETIC:-}" ]; then
     # dependencies already (the host itself compiles again, about 30 s:
     # the tests' features differ), where a release build compiles
     # everything again (about 5 of CI's minutes on 2 cores). Unoptimised,
-    # generating and training take
-    # about 50 s instead of 1 s; what is compared below is the firmware
-    # against the host on the exported blob, whichever build trained it.
+    # generating and training take about 50 s instead of 1 s; what is
+    # compared below is the firmware against the host on the exported
+    # blob, whichever build trained it.
     (cd "$root" && cargo build -q -p wmf-host --bin wmf)
     WMF="$root/target/debug/wmf"
     "$WMF" generate --users 6000 --items 3000 --interactions 300000 --seed 7 -o "$OUT/model/interactions.csv"

@@ -912,7 +912,8 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
     h.get(start..start.checked_add(k)?)
 }
 
-/// One tile of [`syr_half_many`]: rows `r0..r0 + R` (`R <= 4`), columns
+/// One tile of [`syr_half_many`]: rows `r0..r0 + R` (`R` of 1 to 4, or 8
+/// along a wide tiling's diagonal chunk), columns
 /// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16), with cell `t`'s
 /// weighted row `w_t x_t` at `scaled[t k..(t + 1) k]`. Each row's scalar
 /// comes from the weighted row and the column chunks from the cell's row
