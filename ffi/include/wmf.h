@@ -39,12 +39,15 @@
  *   wmf_solve_rows_low_rank_*) factor in place, in their scratch. Forming
  *   a row's normal equations
  *   (wmf_row_normal_equations_*, wmf_solve_row_cholesky_*) keeps up to
- *   4096 weighted values of the observed rows (16 KiB for float, 32 KiB for
- *   double) and a CG product one more WMF_MAX_K. The deepest frame,
- *   wmf_solve_row_cholesky_* when it still factored through the 64-row
- *   copy, was measured at about 21 KiB (float) and 41 KiB (double) on
- *   x86-64: a bound for every function now. Every larger buffer is the
- *   caller's (the scratch arguments).
+ *   4096 weighted values of the observed rows and a copy of up to 4096 of
+ *   their values (32 KiB for float, 64 KiB for double), and a CG product
+ *   one more WMF_MAX_K. The deepest frame, wmf_solve_row_cholesky_* when
+ *   it still factored through the 64-row copy and kept no copy of the
+ *   rows, was measured at about 21 KiB (float) and 41 KiB (double) on
+ *   x86-64; the copy of the rows added 15 / 30 KiB to the kernel's row
+ *   solve (measured), so about 37 KiB (float) and 72 KiB (double) bound
+ *   every function now. Every larger buffer is the caller's (the scratch
+ *   arguments).
  *
  * Link: pkg-config --cflags --libs wmf (shared), or add --static for libwmf.a.
  */

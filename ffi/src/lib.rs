@@ -26,8 +26,8 @@
 //! - Stack use is bounded: a few `MAX_K`-element temporaries, and in a
 //!   hosted (not bare-metal) build the Cholesky factorisations' working
 //!   copies (at most `68 * 64` or `9 * MAX_K` scalars) and the normal
-//!   equations' weighted rows (4096 scalars); the header's notes give the
-//!   sizes. Every larger buffer is the caller's (the scratch arguments and
+//!   equations' weighted rows and row copies (4096 scalars each); the
+//!   header's notes give the sizes. Every larger buffer is the caller's (the scratch arguments and
 //!   `wmf_*_scratch_len`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]

@@ -765,7 +765,10 @@ pub(crate) fn syr_upper_m<T: Real, const FUSED: bool>(alpha: T, x: &[T], a: &mut
 /// in blocks of [`syr_block_len`] whose rows they have just read whole
 /// (they are then in L1). The weighted rows `w_t x_t` of such a block are
 /// formed once, into a stack buffer of 4096 values (16 KiB of `f32`, 32
-/// KiB of `f64`), and every tile reads its `w_t x_t[r]` from there.
+/// KiB of `f64`), and every tile reads its `w_t x_t[r]` from there; the
+/// rows themselves are copied beside them, into a second such buffer, so
+/// the tiles walk two contiguous blocks at a fixed stride instead of
+/// looking each cell's row up in the table once per tile.
 /// `FUSED` fuses every update's multiply-add ([`madd`]), tiled or not.
 ///
 /// `UPPER` forms the upper triangle instead (`c >= r`), each element by
@@ -797,18 +800,40 @@ pub(crate) fn syr_half_many<T: Real, const FUSED: bool, const UPPER: bool>(
     // more instruction per row and cell on the two ports that run 512-bit
     // arithmetic). Cells beyond one buffer's worth go in further rounds,
     // the tiles' sums carried through `a`: the same operations per element.
+    // The rows `x_t` are copied beside them (`copies`): per cell and tile the
+    // loop then only steps two offsets by `k`, where looking the row up in
+    // the table took a load of its index, a multiply and two bounds checks
+    // (about as many instructions as the tile's multiply-adds).
     let mut scaled = [T::ZERO; SYR_BLOCK];
+    let mut copies = [T::ZERO; SYR_BLOCK];
     let per_round = (SYR_BLOCK / k).max(1);
     for (round, cells) in cells.chunks(per_round).enumerate() {
         let first = round * per_round;
+        // Out-of-range rows (unreachable for validated rows) are left out,
+        // as in the untiled loop; `n` counts the rows copied.
+        let mut n = 0;
         for (t, &j) in cells.iter().enumerate() {
-            if let (Some(x), Some(out)) = (row_of(h, j, k), scaled.get_mut(t * k..(t + 1) * k)) {
+            let at = n * k..(n + 1) * k;
+            if let (Some(x), Some(out), Some(copy)) = (
+                row_of(h, j, k),
+                scaled.get_mut(at.clone()),
+                copies.get_mut(at),
+            ) {
                 let w = weight(first + t);
-                for (o, v) in out.iter_mut().zip(x) {
+                for ((o, c), v) in out.iter_mut().zip(copy.iter_mut()).zip(x) {
                     *o = w * *v;
+                    *c = *v;
                 }
+                n += 1;
             }
         }
+        // the tiles' row scalars and column vectors: `x_t[r]` and
+        // `w_t x_t[c]` (upper), or `w_t x_t[r]` and `x_t[c]` (lower)
+        let (s, c) = if UPPER {
+            (&copies[..n * k], &scaled[..n * k])
+        } else {
+            (&scaled[..n * k], &copies[..n * k])
+        };
         let (width, tile_rows) = (tiling.syr_chunks(), tiling.syr_rows::<T>(FUSED));
         let mut r0 = 0;
         while r0 < k {
@@ -831,16 +856,15 @@ pub(crate) fn syr_half_many<T: Real, const FUSED: bool, const UPPER: bool>(
                 let c0 = g * L;
                 // (only narrow tiles are short or one chunk wide; wide ones
                 // always have 4 rows, since 16 divides `k`)
-                let s = &scaled[..];
                 match ((chunks - g).min(width), rows) {
-                    (1, 1) => syr_tile::<T, 1, 1, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (1, 2) => syr_tile::<T, 1, 2, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (1, 3) => syr_tile::<T, 1, 3, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (1, 8) => syr_tile::<T, 1, 8, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (1, _) => syr_tile::<T, 1, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (2, _) => syr_tile::<T, 2, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    (3, _) => syr_tile::<T, 3, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
-                    _ => syr_tile::<T, 4, 4, FUSED, UPPER>(a, k, r0, c0, h, cells, s),
+                    (1, 1) => syr_tile::<T, 1, 1, FUSED>(a, k, r0, c0, s, c),
+                    (1, 2) => syr_tile::<T, 1, 2, FUSED>(a, k, r0, c0, s, c),
+                    (1, 3) => syr_tile::<T, 1, 3, FUSED>(a, k, r0, c0, s, c),
+                    (1, 8) => syr_tile::<T, 1, 8, FUSED>(a, k, r0, c0, s, c),
+                    (1, _) => syr_tile::<T, 1, 4, FUSED>(a, k, r0, c0, s, c),
+                    (2, _) => syr_tile::<T, 2, 4, FUSED>(a, k, r0, c0, s, c),
+                    (3, _) => syr_tile::<T, 3, 4, FUSED>(a, k, r0, c0, s, c),
+                    _ => syr_tile::<T, 4, 4, FUSED>(a, k, r0, c0, s, c),
                 }
                 g += width;
             }
@@ -913,28 +937,32 @@ fn row_of<T>(h: &[T], j: u32, k: usize) -> Option<&[T]> {
 }
 
 /// One tile of [`syr_half_many`]: rows `r0..r0 + R` (`R` of 1 to 4, or 8
-/// along a wide tiling's diagonal chunk), columns
-/// `c0..c0 + 16 NC` (in bounds: `k` is a multiple of 16), with cell `t`'s
-/// weighted row `w_t x_t` at `scaled[t k..(t + 1) k]`. Each row's scalar
-/// comes from the weighted row and the column chunks from the cell's row
-/// (`UPPER`: the other way round, the same products).
+/// along a wide tiling's diagonal chunk), columns `c0..c0 + 16 NC` (in
+/// bounds: `k` is a multiple of 16). `s` and `c` hold one `k`-long row per
+/// cell, in cell order: cell `t` adds `s[t k + r0 + i] c[t k + c0 + j]` to
+/// element `(r0 + i, c0 + j)` (lower: `s` the weighted rows `w_t x_t`, `c`
+/// the rows; upper: the other way round, the same products).
 /// The rows' accumulators are separate arrays and the products are
 /// written row by row: that is the shape LLVM keeps in vector registers
 /// (one array of rows was vectorised across rows, with gathers). The
 /// `R > i` tests are constants, so each `R` compiles to its own loop.
 #[cfg(not(target_os = "none"))]
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const UPPER: bool>(
+fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool>(
     a: &mut [T],
     k: usize,
     r0: usize,
     c0: usize,
-    h: &[T],
-    cells: &[u32],
-    scaled: &[T],
+    s: &[T],
+    c: &[T],
 ) {
     const L: usize = SYMV_TILE;
+    // Unreachable for the tiles `syr_half_many` makes; never read out of
+    // bounds. With these ranges checked once, every per-cell slice below is
+    // in bounds by construction (each cell's row is exactly `k` long).
+    if k == 0 || r0 + R > k || c0 + NC * L > k || a.len() < k * k {
+        return;
+    }
     let load = |s: &[T], off: usize| -> [T; L] {
         s.get(off..off + L)
             .and_then(|s| s.first_chunk::<L>())
@@ -972,25 +1000,14 @@ fn syr_tile<T: Real, const NC: usize, const R: usize, const FUSED: bool, const U
             a7[ch] = load(a, (r0 + 7) * k + c);
         }
     }
-    for (t, &j) in cells.iter().enumerate() {
-        // an out-of-range row (unreachable for validated rows) is skipped,
-        // as in the untiled loop
-        let Some(x) = row_of(h, j, k) else {
-            continue;
-        };
-        let (rows, cols, at) = if UPPER {
-            (x.get(r0..r0 + R), scaled, t * k + c0)
-        } else {
-            (scaled.get(t * k + r0..t * k + r0 + R), x, c0)
-        };
-        let Some(xr) = rows else {
-            continue;
-        };
+    for (srow, crow) in s.chunks_exact(k).zip(c.chunks_exact(k)) {
+        let xr = &srow[r0..r0 + R];
+        let xc = &crow[c0..c0 + NC * L];
         let s = |i: usize| xr.get(i).copied().unwrap_or(T::ZERO);
         let (s0, s1, s2, s3) = (s(0), s(1), s(2), s(3));
         let (s4, s5, s6, s7) = (s(4), s(5), s(6), s(7));
         for ch in 0..NC {
-            let xv = load(cols, at + ch * L);
+            let xv = load(xc, ch * L);
             for l in 0..L {
                 a0[ch][l] = madd::<T, FUSED>(s0, xv[l], a0[ch][l]);
                 if R > 1 {
