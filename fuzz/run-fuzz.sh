@@ -43,7 +43,9 @@ fi
 # function's blocks: the profile of the build showed little else) took 18
 # of a 2-core Zen 3's minutes; through calls the same build takes 8-10, and
 # the targets run as many inputs. (libFuzzer's `cov` counts about half as
-# many blocks since: the inline checks' own are gone.)
+# many blocks since: the inline checks' own are gone.) `--cfg fuzzing` also
+# drops the solvers' AVX2 / AVX-512 copies, which no target reaches
+# (`isa_dispatch!` in host/src/als.rs): 9m14s -> 4m38s for our crates.
 export RUSTFLAGS="${RUSTFLAGS:-} -Cllvm-args=-asan-instrumentation-with-call-threshold=0"
 cargo +nightly fuzz build -O
 # The loader targets also read each input back from a file, in pieces

@@ -1227,7 +1227,12 @@ macro_rules! isa_dispatch {
         #[allow(clippy::too_many_arguments)]
         #[inline]
         $vis fn $name <$($t: $bound),*> (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
+            // Fuzz builds (`--cfg fuzzing`) keep only the plain copy: no
+            // fuzz target reaches the solvers, and compiling the CPU copies
+            // with the sanitizers was half the fuzz build (2-core Zen 3:
+            // the kernel, ffi, host and targets 9m14s with them, 4m38s
+            // without).
+            #[cfg(all(target_arch = "x86_64", not(fuzzing)))]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]

@@ -60,6 +60,7 @@ impl Avx2Fold {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
+#[cfg_attr(fuzzing, allow(dead_code))] // fuzz builds keep no CPU copies
 pub(crate) fn avx512() -> Avx512Fold {
     Avx512Fold(())
 }
@@ -68,6 +69,7 @@ pub(crate) fn avx512() -> Avx512Fold {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
+#[cfg_attr(fuzzing, allow(dead_code))] // fuzz builds keep no CPU copies
 pub(crate) fn avx2() -> Avx2Fold {
     Avx2Fold(())
 }

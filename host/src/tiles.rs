@@ -91,7 +91,8 @@ pub const GRAM_PASS_ROWS: usize = 1024;
 macro_rules! by_isa {
     ($name:ident = $body:ident or $fallback:ident ($($arg:ident: $ty:ty),*)) => {
         fn $name<T: Float>(isa: Isa, $($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
+            // Fuzz builds keep only the plain copy (as `isa_dispatch!`).
+            #[cfg(all(target_arch = "x86_64", not(fuzzing)))]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 fn avx512<T: Float>($($arg: $ty),*) {
@@ -126,7 +127,7 @@ macro_rules! by_isa {
                     Isa::Baseline => $fallback($($arg),*),
                 }
             }
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(any(not(target_arch = "x86_64"), fuzzing))]
             {
                 let _ = isa;
                 $body::<T, 4, 8>($($arg),*)
@@ -140,7 +141,7 @@ by_isa!(in_place_on = in_place_all or in_place_blas(rows: &mut [T], q: &[T], k: 
 by_isa!(gram_on = gram_all or gram_blas(f: &[T], k: usize, c: &mut [T]));
 /// [`times_q`] by one BLAS `gemm` ([`by_isa`]'s fallback for x86-64
 /// without FMA; lengths checked).
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[cfg_attr(any(not(target_arch = "x86_64"), fuzzing), allow(dead_code))]
 fn times_q_blas<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
     let n = rows.len() / k;
     if let (Ok(f), Ok(qm), Ok(mut o)) = (
@@ -153,7 +154,7 @@ fn times_q_blas<T: Float>(rows: &[T], q: &[T], k: usize, out: &mut [T]) {
 }
 
 /// [`times_q_in_place`] by [`times_q_blas`] into a buffer.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[cfg_attr(any(not(target_arch = "x86_64"), fuzzing), allow(dead_code))]
 fn in_place_blas<T: Float>(rows: &mut [T], q: &[T], k: usize) {
     let mut out = vec![T::ZERO; rows.len()];
     times_q_blas(rows, q, k, &mut out);
@@ -162,7 +163,7 @@ fn in_place_blas<T: Float>(rows: &mut [T], q: &[T], k: usize) {
 
 /// [`gram_lower_add`] by one BLAS `gemm` into a buffer, its lower triangle
 /// added to `c`.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[cfg_attr(any(not(target_arch = "x86_64"), fuzzing), allow(dead_code))]
 fn gram_blas<T: Float>(f: &[T], k: usize, c: &mut [T]) {
     let Ok(fv) = ArrayView2::from_shape((f.len() / k, k), f) else {
         return;
