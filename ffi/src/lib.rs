@@ -27,8 +27,8 @@
 //!   hosted (not bare-metal) build the Cholesky factorisations' working
 //!   copies (at most `68 * 64` or `9 * MAX_K` scalars) and the normal
 //!   equations' weighted rows and row copies (4096 scalars each); the
-//!   header's notes give the sizes. Every larger buffer is the caller's (the scratch arguments and
-//!   `wmf_*_scratch_len`).
+//!   header's notes give the sizes. Every larger buffer is the caller's
+//!   (the scratch arguments and `wmf_*_scratch_len`).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
