@@ -1229,9 +1229,7 @@ macro_rules! isa_dispatch {
         $vis fn $name <$($t: $bound),*> (isa: $crate::als::Isa, $($arg: $ty),*) -> $ret {
             // Fuzz builds (`--cfg fuzzing`) keep only the plain copy: no
             // fuzz target reaches the solvers, and compiling the CPU copies
-            // with the sanitizers was half the fuzz build (2-core Zen 3:
-            // the kernel, ffi, host and targets 9m14s with them, 4m38s
-            // without).
+            // with the sanitizers was half the fuzz build (fuzz/run-fuzz.sh).
             #[cfg(all(target_arch = "x86_64", not(fuzzing)))]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
